@@ -1,0 +1,2 @@
+//! Criterion bench: multistream beside its rust-libp2p counterpart (to be written).
+fn main() {}

@@ -1,0 +1,2 @@
+//! Criterion bench: noise beside its rust-libp2p counterpart (to be written).
+fn main() {}

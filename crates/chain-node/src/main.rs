@@ -1,0 +1,2 @@
+//! `chain-node`: the command line of the stack.
+fn main() {}

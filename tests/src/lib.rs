@@ -1,0 +1,1 @@
+//! Interop and end-to-end tests live in `tests/`; this library is empty.
