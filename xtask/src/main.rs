@@ -1,2 +1,81 @@
-//! `cargo xtask`: project tasks.
-fn main() {}
+//! `cargo xtask`: project tasks that are more than one cargo command.
+//!
+//! - `cargo xtask test`: builds the `chain-node` binary the end-to-end tests drive, then runs
+//!   every test of the workspace (with cargo-nextest when installed, else `cargo test`).
+//! - `cargo xtask bench-compare [--bytes N]`: the whole chain over loopback, ours against
+//!   rust-libp2p in the same run (`chain-node perf` against `chain-node listen`, beside the
+//!   rust-libp2p perf example against itself), then the per-layer criterion benches.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod bench_compare;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(args.get(1..).unwrap_or_default()),
+        Some("bench-compare") => bench_compare::run(args.get(1..).unwrap_or_default()),
+        _ => {
+            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask bench-compare [--bytes N] [--skip-criterion]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The target directory cargo uses for this workspace.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+pub(crate) fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(workspace_root());
+    c
+}
+
+pub(crate) fn run_checked(mut cmd: Command) -> anyhow::Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status()?;
+    if !status.success() {
+        anyhow::bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn test(extra: &[String]) -> anyhow::Result<()> {
+    let mut build = cargo();
+    build.args(["build", "-p", "chain-node"]);
+    run_checked(build)?;
+    let bin = target_dir().join("debug").join("chain-node");
+    let has_nextest = cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let mut tests = cargo();
+    if has_nextest {
+        tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        tests.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    tests.args(extra).env("CHAIN_NODE_BIN", &bin);
+    run_checked(tests)
+}

@@ -1,0 +1,247 @@
+//! The subcommands: `listen` runs a node; `ping`, `identify`, `inspect` and `perf` dial a peer,
+//! do one thing and exit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chain_core::multiaddr::Multiaddr;
+use chain_core::LayerKind;
+use serde_json::json;
+use swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
+
+use crate::cli::{CommonArgs, ListenArgs};
+use crate::output::Output;
+use crate::{identity, stack};
+
+/// Builds the swarm the common flags describe (identity, security and muxer lists).
+pub fn build_swarm(args: &CommonArgs, serve_perf: bool) -> Result<Swarm> {
+    let mut builder = SwarmBuilder::new(identity::keypair(args)?)
+        .security(stack::security_handlers(&args.security)?)
+        .muxers(stack::muxer_handlers(&args.muxer)?);
+    if serve_perf {
+        builder = builder.protocol(Arc::new(perf::PerfHandler::default()));
+    }
+    if let Some(secs) = args.timeout {
+        builder = builder.upgrade_timeout(Duration::from_secs_f64(secs));
+    }
+    Ok(builder.build())
+}
+
+/// Parses a command-line multiaddr, with a clear message when it is not one.
+pub fn parse_addr(text: &str) -> Result<Multiaddr> {
+    text.parse::<Multiaddr>()
+        .with_context(|| format!("unparseable address {text:?}"))
+}
+
+/// `chain-node listen`: serve until Ctrl-C or `until` passes.
+pub async fn listen(common: &CommonArgs, args: &ListenArgs, out: Output, until: Option<Duration>) -> Result<()> {
+    let node = build_swarm(common, true)?;
+    let mut events = node.subscribe();
+    let peer_id = node.local_peer_id();
+    let addrs = if args.listen.is_empty() {
+        vec!["/ip4/127.0.0.1/tcp/0".to_owned()]
+    } else {
+        args.listen.clone()
+    };
+    for text in &addrs {
+        let bound = node.listen(&parse_addr(text)?).await?;
+        let full = format!("{bound}/p2p/{peer_id}");
+        out.emit(
+            json!({"event": "listening", "peer_id": peer_id.to_string(), "addr": full}),
+            || format!("listening on {full}"),
+        );
+    }
+    for text in &args.bootstrap {
+        let addr = parse_addr(text)?;
+        let node = node.clone();
+        tokio::spawn(async move {
+            if let Err(e) = node.dial(&addr).await {
+                tracing::warn!(%addr, error = %e, "bootstrap dial failed");
+            }
+        });
+    }
+    let deadline = async {
+        match until {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut deadline => break,
+            event = events.recv() => match event {
+                Ok(event) => print_event(out, &event),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "event printer fell behind");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+    node.shutdown().await;
+    Ok(())
+}
+
+fn print_event(out: Output, event: &SwarmEvent) {
+    match event {
+        SwarmEvent::ConnectionEstablished { peer_id, direction, remote_addr, chain } => {
+            let protocols = chain.protocols();
+            out.emit(
+                json!({
+                    "event": "connection",
+                    "peer_id": peer_id.to_string(),
+                    "direction": direction.as_str(),
+                    "chain": protocols,
+                    "remote_addr": remote_addr.to_string(),
+                }),
+                || format!("{} connection with {peer_id} via {}", direction.as_str(), protocols.join(" -> ")),
+            );
+        }
+        SwarmEvent::ConnectionClosed { peer_id, direction, error } => out.emit(
+            json!({
+                "event": "connection_closed",
+                "peer_id": peer_id.to_string(),
+                "direction": direction.as_str(),
+                "error": error,
+            }),
+            || format!("connection with {peer_id} closed{}", error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()),
+        ),
+        SwarmEvent::IncomingConnectionError { remote_addr, error } => {
+            tracing::info!(%remote_addr, %error, "inbound connection failed");
+        }
+        SwarmEvent::Listening { .. } => {}
+    }
+}
+
+async fn connect(common: &CommonArgs, addr: &str, serve_perf: bool) -> Result<(Swarm, Connection)> {
+    let node = build_swarm(common, serve_perf)?;
+    let conn = node.dial(&parse_addr(addr)?).await?;
+    Ok((node, conn))
+}
+
+async fn finish(node: Swarm) {
+    node.shutdown().await;
+}
+
+/// `chain-node ping`.
+pub async fn ping(common: &CommonArgs, addr: &str, count: u32, interval: Duration, out: Output) -> Result<()> {
+    let (node, conn) = connect(common, addr, false).await?;
+    let peer = conn.peer_id().to_string();
+    let mut stream = conn.open_stream(ping::PROTOCOL).await?;
+    for i in 0..count {
+        if i > 0 && !interval.is_zero() {
+            tokio::time::sleep(interval).await;
+        }
+        let rtt = ping::ping(&mut stream).await?;
+        let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
+        out.emit(json!({"op": "ping", "peer_id": peer, "rtt_us": us}), || {
+            format!("ping {peer}: rtt {:.3} ms", rtt.as_secs_f64() * 1e3)
+        });
+    }
+    let _ = futures::AsyncWriteExt::close(&mut stream).await;
+    finish(node).await;
+    Ok(())
+}
+
+/// `chain-node identify`.
+pub async fn identify(common: &CommonArgs, addr: &str, out: Output) -> Result<()> {
+    let (node, conn) = connect(common, addr, false).await?;
+    let peer = conn.peer_id();
+    let mut stream = conn.open_stream(identify::PROTOCOL).await?;
+    let info = identify::request(&mut stream, Some(&peer)).await?;
+    let listen: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
+    let observed = info.observed_addr.as_ref().map(|a| a.to_string());
+    out.emit(
+        json!({
+            "op": "identify",
+            "peer_id": peer.to_string(),
+            "protocol_version": info.protocol_version,
+            "agent_version": info.agent_version,
+            "protocols": info.protocols,
+            "listen_addrs": listen,
+            "observed_addr": observed,
+        }),
+        || {
+            format!(
+                "{peer}\n  agent: {}\n  protocol version: {}\n  protocols: {}\n  listen addrs: {}\n  observed addr: {}",
+                info.agent_version,
+                info.protocol_version,
+                info.protocols.join(", "),
+                listen.join(", "),
+                observed.clone().unwrap_or_else(|| "-".into())
+            )
+        },
+    );
+    finish(node).await;
+    Ok(())
+}
+
+/// `chain-node inspect`.
+pub async fn inspect(common: &CommonArgs, addr: &str, out: Output) -> Result<()> {
+    let (node, conn) = connect(common, addr, false).await?;
+    let peer = conn.peer_id().to_string();
+    let steps: Vec<_> = conn
+        .chain()
+        .steps()
+        .iter()
+        .filter(|s| s.kind != LayerKind::Negotiation)
+        .collect();
+    let chain: Vec<serde_json::Value> = steps
+        .iter()
+        .map(|s| {
+            let mut v = json!({
+                "layer": s.kind.as_str(),
+                "protocol": s.protocol,
+                "us": u64::try_from(s.elapsed.as_micros()).unwrap_or(u64::MAX),
+            });
+            if !s.details.is_empty() {
+                if let Some(obj) = v.as_object_mut() {
+                    let details: serde_json::Map<String, serde_json::Value> =
+                        s.details.iter().map(|(k, val)| (k.clone(), json!(val))).collect();
+                    obj.insert("details".into(), serde_json::Value::Object(details));
+                }
+            }
+            v
+        })
+        .collect();
+    out.emit(json!({"op": "inspect", "peer_id": peer, "chain": chain}), || {
+        let mut text = format!("{peer}");
+        for s in &steps {
+            text.push_str(&format!("\n  {:<9} {:<32} {:>8} us", s.kind.as_str(), s.protocol, s.elapsed.as_micros()));
+        }
+        text
+    });
+    finish(node).await;
+    Ok(())
+}
+
+/// `chain-node perf`.
+pub async fn perf(common: &CommonArgs, addr: &str, upload: u64, download: u64, out: Output) -> Result<()> {
+    let (node, conn) = connect(common, addr, false).await?;
+    let mut stream = conn.open_stream(perf::PROTOCOL).await?;
+    let report = perf::run(&mut stream, upload, download).await?;
+    let seconds = report.total_time.as_secs_f64();
+    let mbit = report.mbit_per_s();
+    out.emit(
+        json!({
+            "op": "perf",
+            "upload_bytes": report.upload_bytes,
+            "download_bytes": report.download_bytes,
+            "seconds": seconds,
+            "mbit_per_s": mbit,
+            "upload_seconds": report.upload_time.as_secs_f64(),
+            "download_seconds": report.download_time.as_secs_f64(),
+        }),
+        || {
+            format!(
+                "perf: {} B up, {} B down in {seconds:.3} s = {mbit:.1} Mbit/s",
+                report.upload_bytes, report.download_bytes
+            )
+        },
+    );
+    finish(node).await;
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Framing of multistream-select messages: `uvarint(len) ‖ body`, where `body` ends with `\n`
+//! and `len` counts it. Sans-IO: a `tokio_util` [`Decoder`]/[`Encoder`] pair on `BytesMut`.
+//!
+//! The decoder is strict: the varint must be minimal, its value is checked against the limit
+//! as soon as its bytes arrive (before anything is buffered for the body), and the body must
+//! end with `\n`.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder};
+
+use crate::config::MAX_SEND_LEN;
+use crate::error::MultistreamError;
+use crate::message::Message;
+
+/// The longest unsigned varint (multiformats: at most 9 bytes, 63 bits).
+const MAX_VARINT_LEN: usize = 9;
+
+/// Outcome of reading a varint from the front of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Varint {
+    /// The value and how many bytes it took.
+    Value(u64, usize),
+    /// More bytes are needed.
+    Incomplete,
+}
+
+/// Reads a strict, minimal unsigned varint from the front of `src`. `limit`, if given, fails
+/// with [`MultistreamError::MessageTooLong`] as soon as the value is known to exceed it.
+pub(crate) fn read_varint(src: &[u8], limit: Option<usize>) -> Result<Varint, MultistreamError> {
+    let mut value: u64 = 0;
+    for (i, &byte) in src.iter().take(MAX_VARINT_LEN).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if let Some(max) = limit {
+            if value > max as u64 {
+                return Err(MultistreamError::MessageTooLong { len: value, max });
+            }
+        }
+        if byte & 0x80 == 0 {
+            if byte == 0 && i > 0 {
+                return Err(MultistreamError::InvalidVarint("not minimally encoded"));
+            }
+            return Ok(Varint::Value(value, i + 1));
+        }
+    }
+    if src.len() >= MAX_VARINT_LEN {
+        return Err(MultistreamError::InvalidVarint("longer than 9 bytes"));
+    }
+    Ok(Varint::Incomplete)
+}
+
+/// Appends `value` as an unsigned varint.
+pub(crate) fn put_varint(dst: &mut BytesMut, value: usize) {
+    let mut buf = unsigned_varint::encode::usize_buffer();
+    dst.put_slice(unsigned_varint::encode::usize(value, &mut buf));
+}
+
+/// Frames raw multistream messages.
+///
+/// Decodes to the message body *including* its trailing `\n` (checked); encodes a payload
+/// *without* `\n` (added), refusing anything longer than [`MAX_SEND_LEN`].
+#[derive(Debug, Clone)]
+pub struct FrameCodec {
+    max_len: usize,
+}
+
+impl FrameCodec {
+    /// A codec accepting messages of up to `max_len` bytes (`\n` included).
+    pub fn new(max_len: usize) -> Self {
+        FrameCodec { max_len }
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = Bytes;
+    type Error = MultistreamError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
+        let (len, prefix) = match read_varint(src, Some(self.max_len))? {
+            Varint::Value(len, prefix) => (len as usize, prefix), // len <= max_len: fits usize
+            Varint::Incomplete => return Ok(None),
+        };
+        let total = prefix + len;
+        if src.len() < total {
+            src.reserve(total - src.len());
+            return Ok(None);
+        }
+        let mut frame = src.split_to(total);
+        let body = frame.split_off(prefix).freeze();
+        if body.last() != Some(&b'\n') {
+            return Err(MultistreamError::MissingNewline);
+        }
+        Ok(Some(body))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None if src.is_empty() => Ok(None),
+            None => Err(MultistreamError::EofMidMessage { buffered: src.len() }),
+        }
+    }
+}
+
+impl Encoder<&[u8]> for FrameCodec {
+    type Error = MultistreamError;
+
+    fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), MultistreamError> {
+        put_frame(dst, payload)
+    }
+}
+
+/// Appends `uvarint(len + 1) ‖ payload ‖ \n`, refusing a message over [`MAX_SEND_LEN`].
+pub(crate) fn put_frame(dst: &mut BytesMut, payload: &[u8]) -> Result<(), MultistreamError> {
+    let len = payload.len() + 1;
+    if len > MAX_SEND_LEN {
+        return Err(MultistreamError::MessageTooLong {
+            len: len as u64,
+            max: MAX_SEND_LEN,
+        });
+    }
+    dst.reserve(len + 2);
+    put_varint(dst, len);
+    dst.put_slice(payload);
+    dst.put_u8(b'\n');
+    Ok(())
+}
+
+/// Frames and parses [`Message`]s (context-free: a body with an inner `\n` is an `ls` response).
+#[derive(Debug, Clone)]
+pub struct MessageCodec {
+    frames: FrameCodec,
+}
+
+impl MessageCodec {
+    /// A codec accepting messages of up to `max_len` bytes (`\n` included).
+    pub fn new(max_len: usize) -> Self {
+        MessageCodec {
+            frames: FrameCodec::new(max_len),
+        }
+    }
+}
+
+impl Decoder for MessageCodec {
+    type Item = Message;
+    type Error = MultistreamError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
+        match self.frames.decode(src)? {
+            Some(body) => Message::decode(&body).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
+        match self.frames.decode_eof(src)? {
+            Some(body) => Message::decode(&body).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Encoder<&Message> for MessageCodec {
+    type Error = MultistreamError;
+
+    fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), MultistreamError> {
+        msg.encode(dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(src: &[u8]) -> Result<Option<Bytes>, MultistreamError> {
+        FrameCodec::new(16383).decode(&mut BytesMut::from(src))
+    }
+
+    #[test]
+    fn varints() {
+        assert_eq!(read_varint(&[0x13], None).unwrap(), Varint::Value(0x13, 1));
+        assert_eq!(read_varint(&[0xff, 0x7f], None).unwrap(), Varint::Value(16383, 2));
+        assert_eq!(read_varint(&[0x80], None).unwrap(), Varint::Incomplete);
+        assert!(matches!(read_varint(&[0x81, 0x00], None), Err(MultistreamError::InvalidVarint(_))));
+        assert!(matches!(read_varint(&[0xff; 9], None), Err(MultistreamError::InvalidVarint(_))));
+        // the limit trips on the first byte that proves the value too large
+        assert!(matches!(
+            read_varint(&[0x80, 0x80], Some(16383)),
+            Err(MultistreamError::MessageTooLong { .. })
+        ));
+        assert!(matches!(
+            read_varint(&[0x80, 0x80, 0x01], Some(16383)),
+            Err(MultistreamError::MessageTooLong { len: 16384, .. })
+        ));
+    }
+
+    #[test]
+    fn decodes_split_input_and_leaves_the_rest() {
+        let mut codec = FrameCodec::new(16383);
+        let mut buf = BytesMut::from(&b"\x07/noi"[..]);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        buf.extend_from_slice(b"se\nrest");
+        assert_eq!(&codec.decode(&mut buf).unwrap().unwrap()[..], b"/noise\n");
+        assert_eq!(&buf[..], b"rest");
+    }
+
+    #[test]
+    fn rejects_bad_frames() {
+        assert!(matches!(frame(b"\x03abc"), Err(MultistreamError::MissingNewline)));
+        assert!(matches!(frame(b"\x00"), Err(MultistreamError::MissingNewline)));
+        assert!(matches!(frame(b"\x80\x80\x01"), Err(MultistreamError::MessageTooLong { .. })));
+        let mut small = FrameCodec::new(4);
+        assert!(matches!(
+            small.decode(&mut BytesMut::from(&b"\x05"[..])),
+            Err(MultistreamError::MessageTooLong { len: 5, max: 4 })
+        ));
+        let mut partial = BytesMut::from(&b"\x05ab"[..]);
+        assert!(matches!(
+            FrameCodec::new(10).decode_eof(&mut partial),
+            Err(MultistreamError::EofMidMessage { buffered: 3 })
+        ));
+    }
+
+    #[test]
+    fn encoder_refuses_to_send_more_than_1024() {
+        let mut dst = BytesMut::new();
+        assert!(FrameCodec::new(16383).encode(&[b'a'; 1023][..], &mut dst).is_ok());
+        assert_eq!(&dst[..2], &[0x80, 0x08]);
+        assert!(matches!(
+            FrameCodec::new(16383).encode(&[b'a'; 1024][..], &mut BytesMut::new()),
+            Err(MultistreamError::MessageTooLong { len: 1025, max: 1024 })
+        ));
+    }
+}

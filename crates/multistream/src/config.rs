@@ -1,0 +1,47 @@
+//! Limits and behaviour switches of a multistream-select negotiation, with documented defaults.
+
+use std::time::Duration;
+
+/// The largest message we ever send, `\n` included (current go-multistream rejects longer ones).
+pub const MAX_SEND_LEN: usize = 1024;
+
+/// The largest message rust-libp2p accepts: a length prefix of at most two varint bytes.
+pub const DEFAULT_MAX_MESSAGE_LEN: usize = (1 << 14) - 1;
+
+/// The largest number of protocols we accept in an `ls` response (as rust-libp2p).
+pub const MAX_LS_PROTOCOLS: usize = 1000;
+
+/// Settings of one negotiation, for either role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultistreamConfig {
+    /// The largest message length we accept from the peer, counting the trailing `\n`.
+    /// Default [`DEFAULT_MAX_MESSAGE_LEN`] (16383). Whatever this says, we never *send* a
+    /// message longer than [`MAX_SEND_LEN`] (1024).
+    pub max_message_len: usize,
+    /// Bound on negotiation rounds: the proposals a dialer makes, the proposals and `ls`
+    /// requests a listener answers. Default 32.
+    pub max_attempts: usize,
+    /// Bound on the whole negotiation, from the first byte written to the agreement.
+    /// Default 10 s. Not applied to a [`lazy`](Self::lazy) dialer once it has returned.
+    pub timeout: Duration,
+    /// rust-libp2p's `V1Lazy` for the dialer: with exactly one protocol, settle on it at
+    /// once, send header and proposal together with the first application write, and check
+    /// the echo before the first read. Default `false`.
+    pub lazy: bool,
+    /// Send every multistream message in its own write and flush (what old peers like
+    /// c-ipfs need: inside secio they drop a proposal that shares a frame with the header).
+    /// Default `false`: header and proposal go in one write.
+    pub one_message_per_write: bool,
+}
+
+impl Default for MultistreamConfig {
+    fn default() -> Self {
+        MultistreamConfig {
+            max_message_len: DEFAULT_MAX_MESSAGE_LEN,
+            max_attempts: 32,
+            timeout: Duration::from_secs(10),
+            lazy: false,
+            one_message_per_write: false,
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The dialer (initiator) side as a sans-IO state machine: it sends the header and its first
+//! proposal at once, then walks its list on each `na` until the listener echoes one.
+//!
+//! Drive it with [`Dialer::handle_input`] / [`Dialer::handle_eof`], then drain
+//! [`Dialer::poll_transmit`] (each item is one write) and [`Dialer::poll_event`]. After an
+//! error the machine must be dropped.
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::MultistreamConfig;
+use crate::error::MultistreamError;
+use crate::message::{check_protocol, parse_ls_response, Message};
+use crate::state::{show, Event, Inbox, Outbox};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the answer to `protocols[current]`.
+    Proposing,
+    /// Waiting for the answer to `ls`.
+    Listing,
+    /// Finished (selected or listed).
+    Done,
+}
+
+/// The dialer's negotiation.
+#[derive(Debug)]
+pub struct Dialer {
+    protocols: Vec<String>,
+    current: usize,
+    attempts: usize,
+    max_attempts: usize,
+    header_received: bool,
+    phase: Phase,
+    selected: Option<String>,
+    inbox: Inbox,
+    outbox: Outbox,
+    events: VecDeque<Event>,
+}
+
+impl Dialer {
+    /// Starts a negotiation proposing `protocols` in this order; the header and the first
+    /// proposal are queued at once. Fails if the list is empty or an id cannot be sent.
+    pub fn new(protocols: Vec<String>, config: &MultistreamConfig) -> Result<Self, MultistreamError> {
+        let first = protocols
+            .first()
+            .ok_or_else(|| MultistreamError::InvalidInput("no protocol to propose".into()))?
+            .clone();
+        for p in &protocols {
+            check_protocol(p)?;
+        }
+        let mut dialer = Dialer::empty(protocols, config, Phase::Proposing);
+        dialer.outbox.push(&Message::Header)?;
+        dialer.outbox.push(&Message::Protocol(first))?;
+        dialer.attempts = 1;
+        Ok(dialer)
+    }
+
+    /// Starts an `ls` exchange: header and `ls` are queued; ends with [`Event::Listed`].
+    pub fn list(config: &MultistreamConfig) -> Result<Self, MultistreamError> {
+        let mut dialer = Dialer::empty(Vec::new(), config, Phase::Listing);
+        dialer.outbox.push(&Message::Header)?;
+        dialer.outbox.push(&Message::Ls)?;
+        Ok(dialer)
+    }
+
+    fn empty(protocols: Vec<String>, config: &MultistreamConfig, phase: Phase) -> Self {
+        Dialer {
+            protocols,
+            current: 0,
+            attempts: 0,
+            max_attempts: config.max_attempts,
+            header_received: false,
+            phase,
+            selected: None,
+            inbox: Inbox::new(config.max_message_len),
+            outbox: Outbox::new(config.one_message_per_write),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Feeds bytes read from the stream. Once the negotiation is done, further bytes are
+    /// kept for [`Dialer::take_leftover`].
+    pub fn handle_input(&mut self, data: &[u8]) -> Result<(), MultistreamError> {
+        self.inbox.extend(data);
+        while self.phase != Phase::Done {
+            match self.inbox.next_frame()? {
+                Some(body) => self.on_frame(&body)?,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports the end of the stream: an error unless the negotiation is done.
+    pub fn handle_eof(&mut self) -> Result<(), MultistreamError> {
+        match self.phase {
+            Phase::Done => Ok(()),
+            _ => Err(self.inbox.eof_error()),
+        }
+    }
+
+    fn on_frame(&mut self, body: &[u8]) -> Result<(), MultistreamError> {
+        if !self.header_received {
+            if body != b"/multistream/1.0.0\n" {
+                return Err(MultistreamError::WrongHeader { got: show(body) });
+            }
+            self.header_received = true;
+            return Ok(());
+        }
+        if self.phase == Phase::Listing {
+            if body == b"na\n" {
+                return Err(MultistreamError::NegotiationFailed);
+            }
+            let protocols = parse_ls_response(body)?;
+            self.phase = Phase::Done;
+            self.events.push_back(Event::Listed { protocols });
+            return Ok(());
+        }
+        let proposed = self.protocols.get(self.current).cloned().unwrap_or_default();
+        match Message::decode(body)? {
+            Message::Protocol(p) if p == proposed => {
+                self.phase = Phase::Done;
+                self.selected = Some(p.clone());
+                self.events.push_back(Event::Selected { protocol: p });
+                Ok(())
+            }
+            Message::Na => {
+                self.events.push_back(Event::Rejected { protocol: proposed });
+                self.current += 1;
+                let Some(next) = self.protocols.get(self.current).cloned() else {
+                    return Err(MultistreamError::NegotiationFailed);
+                };
+                if self.attempts >= self.max_attempts {
+                    return Err(MultistreamError::TooManyAttempts { max: self.max_attempts });
+                }
+                self.attempts += 1;
+                self.outbox.push(&Message::Protocol(next))
+            }
+            other => Err(MultistreamError::UnexpectedMessage(format!(
+                "{other:?} in answer to the proposal {proposed:?}"
+            ))),
+        }
+    }
+
+    /// The next write to make, if any.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.outbox.pop()
+    }
+
+    /// Whether writes are pending.
+    pub fn wants_write(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether the negotiation finished (a protocol was selected or the list received).
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+
+    /// The agreed protocol, once selected.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
+    }
+
+    /// Bytes received past the end of the negotiation: they belong to the next protocol.
+    pub fn take_leftover(&mut self) -> BytesMut {
+        self.inbox.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> MultistreamConfig {
+        MultistreamConfig::default()
+    }
+
+    #[test]
+    fn header_and_proposal_in_one_write_then_echo() {
+        let mut d = Dialer::new(vec!["/noise".into()], &cfg()).unwrap();
+        assert_eq!(
+            &d.poll_transmit().unwrap()[..],
+            b"\x13/multistream/1.0.0\n\x07/noise\n"
+        );
+        assert!(d.poll_transmit().is_none());
+        d.handle_input(b"\x13/multistream/1.0.0\n\x07/noi").unwrap();
+        assert!(!d.is_done());
+        d.handle_input(b"se\nhello").unwrap();
+        assert_eq!(d.poll_event(), Some(Event::Selected { protocol: "/noise".into() }));
+        assert_eq!(&d.take_leftover()[..], b"hello");
+    }
+
+    #[test]
+    fn one_message_per_write() {
+        let config = MultistreamConfig {
+            one_message_per_write: true,
+            ..cfg()
+        };
+        let mut d = Dialer::new(vec!["/noise".into()], &config).unwrap();
+        assert_eq!(&d.poll_transmit().unwrap()[..], b"\x13/multistream/1.0.0\n");
+        assert_eq!(&d.poll_transmit().unwrap()[..], b"\x07/noise\n");
+    }
+
+    #[test]
+    fn na_moves_to_the_next_then_fails() {
+        let mut d = Dialer::new(vec!["/a".into(), "/b".into()], &cfg()).unwrap();
+        d.poll_transmit();
+        d.handle_input(b"\x13/multistream/1.0.0\n\x03na\n").unwrap();
+        assert_eq!(d.poll_event(), Some(Event::Rejected { protocol: "/a".into() }));
+        assert_eq!(&d.poll_transmit().unwrap()[..], b"\x03/b\n");
+        assert!(matches!(d.handle_input(b"\x03na\n"), Err(MultistreamError::NegotiationFailed)));
+    }
+
+    #[test]
+    fn wrong_header_and_wrong_echo() {
+        let mut d = Dialer::new(vec!["/a".into()], &cfg()).unwrap();
+        assert!(matches!(d.handle_input(b"\x03/b\n"), Err(MultistreamError::WrongHeader { .. })));
+        let mut d = Dialer::new(vec!["/a".into()], &cfg()).unwrap();
+        assert!(matches!(
+            d.handle_input(b"\x13/multistream/1.0.0\n\x03/b\n"),
+            Err(MultistreamError::UnexpectedMessage(_))
+        ));
+    }
+
+    #[test]
+    fn eof_before_and_mid_message() {
+        let mut d = Dialer::new(vec!["/a".into()], &cfg()).unwrap();
+        assert!(matches!(d.handle_eof(), Err(MultistreamError::Eof)));
+        d.handle_input(b"\x13/multi").unwrap();
+        assert!(matches!(d.handle_eof(), Err(MultistreamError::EofMidMessage { buffered: 7 })));
+    }
+
+    #[test]
+    fn list() {
+        let mut d = Dialer::list(&cfg()).unwrap();
+        assert_eq!(&d.poll_transmit().unwrap()[..], b"\x13/multistream/1.0.0\n\x03ls\n");
+        d.handle_input(b"\x13/multistream/1.0.0\n\x0a\x03/a\n\x05/bcd\n\n").unwrap();
+        assert_eq!(
+            d.poll_event(),
+            Some(Event::Listed { protocols: vec!["/a".into(), "/bcd".into()] })
+        );
+    }
+}

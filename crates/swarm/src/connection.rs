@@ -1,0 +1,172 @@
+//! One established connection: its authenticated peer, its chain, its muxer; opening
+//! substreams on it and serving the substreams the peer opens.
+
+use std::sync::Arc;
+
+use chain_core::identity::{PeerId, PublicKey};
+use chain_core::multiaddr::Multiaddr;
+use chain_core::{BoxStream, ChainError, HandlerContext, Muxer, NegotiatedChain, Role};
+use multistream::{Multistream, MultistreamConfig};
+use tracing::Instrument;
+
+/// Who dialed a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// We dialed.
+    Outbound,
+    /// The peer dialed us.
+    Inbound,
+}
+
+impl Direction {
+    /// `"inbound"` or `"outbound"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Outbound => "outbound",
+            Direction::Inbound => "inbound",
+        }
+    }
+}
+
+/// A connection whose chain is complete. Cheap to clone; all clones share the session.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<ConnectionInner>,
+}
+
+struct ConnectionInner {
+    id: u64,
+    peer_id: PeerId,
+    remote_key: Option<PublicKey>,
+    direction: Direction,
+    remote_addr: Multiaddr,
+    chain: NegotiatedChain,
+    muxer: Arc<dyn Muxer>,
+    multistream: MultistreamConfig,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        id: u64,
+        direction: Direction,
+        ctx: &HandlerContext,
+        remote_addr: Multiaddr,
+        muxer: Arc<dyn Muxer>,
+        multistream: MultistreamConfig,
+    ) -> Result<Self, ChainError> {
+        let peer_id = ctx.remote_peer.ok_or_else(|| {
+            ChainError::new(
+                crate::LAYER,
+                chain_core::ErrorKind::Authentication,
+                "connection without an authenticated peer",
+            )
+        })?;
+        Ok(Connection {
+            inner: Arc::new(ConnectionInner {
+                id,
+                peer_id,
+                remote_key: ctx.remote_key.clone(),
+                direction,
+                remote_addr,
+                chain: ctx.chain.clone(),
+                muxer,
+                multistream,
+            }),
+        })
+    }
+
+    /// A number unique within this swarm.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The authenticated remote peer.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.peer_id
+    }
+
+    /// The remote's authenticated public key.
+    pub fn remote_public_key(&self) -> Option<&PublicKey> {
+        self.inner.remote_key.as_ref()
+    }
+
+    /// Who dialed.
+    pub fn direction(&self) -> Direction {
+        self.inner.direction
+    }
+
+    /// The remote transport address.
+    pub fn remote_addr(&self) -> &Multiaddr {
+        &self.inner.remote_addr
+    }
+
+    /// Which protocol each layer picked, and how long each took.
+    pub fn chain(&self) -> &NegotiatedChain {
+        &self.inner.chain
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner.muxer.is_closed()
+    }
+
+    /// Opens a substream and negotiates `protocol` on it (we propose, as multistream dialer).
+    pub async fn open_stream(&self, protocol: &str) -> Result<BoxStream, ChainError> {
+        let span = tracing::debug_span!("substream", conn = self.inner.id, %protocol);
+        async {
+            let raw = self.inner.muxer.open_stream().await?;
+            let negotiated =
+                multistream::dialer_select(raw, &[protocol.to_owned()], &self.inner.multistream)
+                    .await?;
+            Ok(negotiated.io)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Closes the session gracefully (the muxer's goodbye), then the socket.
+    pub async fn close(&self) -> Result<(), ChainError> {
+        self.inner.muxer.close().await
+    }
+
+    /// Accepts the peer's substreams until the session ends, negotiating each against the
+    /// application table and running the chosen handler in its own task.
+    pub(crate) async fn serve_inbound(self, apps: Arc<Multistream>, ctx: HandlerContext) {
+        let ctx = ctx.with_role(Role::Listener);
+        loop {
+            match self.inner.muxer.accept_stream().await {
+                Ok(Some(stream)) => {
+                    let apps = apps.clone();
+                    let ctx = ctx.clone();
+                    let span = tracing::debug_span!("inbound-substream", conn = self.inner.id);
+                    tokio::spawn(
+                        async move {
+                            match apps.dispatch(stream, ctx).await {
+                                Ok(done) => tracing::debug!(protocol = %done.protocol, "substream done"),
+                                Err(e) => tracing::debug!(error = %e, "substream failed"),
+                            }
+                        }
+                        .instrument(span),
+                    );
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "accepting substreams stopped");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.inner.id)
+            .field("peer_id", &self.inner.peer_id)
+            .field("direction", &self.inner.direction)
+            .field("remote_addr", &self.inner.remote_addr)
+            .field("chain", &self.inner.chain.protocols())
+            .finish()
+    }
+}

@@ -1,0 +1,94 @@
+//! Walks a connection up the chain: one multistream negotiation per stage, each stage's chosen
+//! handler returning what the next stage works on, until a muxer yields a session.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chain_core::{
+    BoxStream, ChainError, ChainStep, ErrorKind, HandlerContext, LayerKind, Muxer, Next,
+};
+use futures::future::BoxFuture;
+use multistream::Multistream;
+use tracing::Instrument;
+
+use crate::LAYER;
+
+/// A connection that reached a muxer: the session, its I/O driver and the final context
+/// (authenticated remote, the whole negotiated chain).
+pub(crate) struct Upgraded {
+    pub muxer: Arc<dyn Muxer>,
+    pub driver: BoxFuture<'static, Result<(), ChainError>>,
+    pub ctx: HandlerContext,
+}
+
+/// Runs every stage on `io`. A stage whose handler returns [`Next::Secured`] hands the secured
+/// stream to the next stage; [`Next::Muxed`] ends the walk.
+pub(crate) async fn walk_chain(
+    stages: &[Multistream],
+    mut io: BoxStream,
+    mut ctx: HandlerContext,
+) -> Result<Upgraded, ChainError> {
+    for stage in stages {
+        let started = Instant::now();
+        let span = tracing::debug_span!("layer", offered = ?stage.protocols());
+        let dispatched = stage.dispatch(io, ctx.clone()).instrument(span).await?;
+        let layer_time = started.elapsed().saturating_sub(dispatched.negotiation);
+        ctx.chain.push(
+            LayerKind::Negotiation,
+            multistream::PROTOCOL,
+            ctx.role,
+            dispatched.negotiation,
+        );
+        match dispatched.next {
+            Next::Secured(secured) => {
+                if let Some(expected) = ctx.remote_peer {
+                    if expected != secured.remote_peer {
+                        return Err(ChainError::new(
+                            LAYER,
+                            ErrorKind::Authentication,
+                            format!(
+                                "dialed peer {expected} but {} authenticated as {}",
+                                dispatched.protocol, secured.remote_peer
+                            ),
+                        ));
+                    }
+                }
+                tracing::debug!(protocol = %dispatched.protocol, peer = %secured.remote_peer, ?layer_time, "secured");
+                ctx.remote_peer = Some(secured.remote_peer);
+                ctx.remote_key = Some(secured.remote_key);
+                ctx.chain.push_step(ChainStep {
+                    kind: LayerKind::Security,
+                    protocol: dispatched.protocol,
+                    role: ctx.role,
+                    elapsed: layer_time,
+                    details: secured.details,
+                });
+                io = secured.io;
+            }
+            Next::Muxed { muxer, driver } => {
+                tracing::debug!(protocol = %dispatched.protocol, ?layer_time, "muxed");
+                ctx.chain.push(LayerKind::Muxer, dispatched.protocol, ctx.role, layer_time);
+                if ctx.remote_peer.is_none() || ctx.remote_key.is_none() {
+                    return Err(ChainError::new(
+                        LAYER,
+                        ErrorKind::Authentication,
+                        "the chain reached a muxer without authenticating the peer",
+                    ));
+                }
+                return Ok(Upgraded { muxer, driver, ctx });
+            }
+            Next::Done => {
+                return Err(ChainError::new(
+                    LAYER,
+                    ErrorKind::Protocol,
+                    format!("{} ended the connection chain without a muxer", dispatched.protocol),
+                ));
+            }
+        }
+    }
+    Err(ChainError::new(
+        LAYER,
+        ErrorKind::InvalidInput,
+        "the configured chain has no muxer stage",
+    ))
+}

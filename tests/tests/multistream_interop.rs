@@ -1,0 +1,1 @@
+//! Interop tests of our multistream-select against rust-libp2p's `multistream-select` crate (to be written).

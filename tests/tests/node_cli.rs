@@ -1,0 +1,209 @@
+//! End to end: the `chain-node` command-line contract — error reporting on bad input, refused and hanging dials,
+//! `/p2p/` id mismatch, `listen` ending on `--timeout` or Ctrl-C, `--seed` keys, and chain-node talking to itself.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use common::node::{run_node, NodeProcess};
+use common::peer_id_from_seed;
+use common::rust_peer::RustPeer;
+
+const RUN: Duration = Duration::from_secs(20);
+
+/// Starts `chain-node listen --json --seed SEED` on an ephemeral 127.0.0.1 port; returns it and its address.
+async fn listener(seed: u64, timeout_secs: u64) -> Result<(NodeProcess, String)> {
+    let seed_s = seed.to_string();
+    let timeout_s = timeout_secs.to_string();
+    let mut node = NodeProcess::spawn(&[
+        "listen",
+        "--json",
+        "--seed",
+        &seed_s,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--timeout",
+        &timeout_s,
+    ])?;
+    let (peer_id, addr) = node.listening().await?;
+    ensure!(
+        peer_id == peer_id_from_seed(seed).to_string(),
+        "--seed {seed}: chain-node says {peer_id}, rust-libp2p derives {}",
+        peer_id_from_seed(seed)
+    );
+    Ok((node, addr))
+}
+
+/// An address that does not parse: every dialing subcommand exits non-zero with `{"error":…}` and a
+/// stderr message, without trying the network.
+#[tokio::test]
+async fn unparseable_address_is_an_error() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        for args in [
+            &["ping", "not-a-multiaddr", "--json"][..],
+            &["identify", "/ip4/999.0.0.1/tcp/1", "--json"][..],
+            &["inspect", "/ip4/127.0.0.1/tcp/notaport", "--json"][..],
+            &["perf", "/dns9/x", "--upload", "1", "--download", "1", "--json"][..],
+        ] {
+            let out = run_node(args, RUN).await?;
+            out.expect_error(&format!("chain-node {}", args.join(" ")))?;
+            ensure!(out.elapsed < Duration::from_secs(5), "{args:?} took {:?}", out.elapsed);
+        }
+        Ok(())
+    })
+    .await?
+}
+
+/// A 127.0.0.1 port with nothing listening: the dial is refused and reported quickly.
+#[tokio::test]
+async fn refused_dial_fails_fast() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        // The listener is dropped here: nothing listens on `port` any more.
+        let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id_from_seed(9));
+        let out = run_node(&["ping", &addr, "--json"], RUN).await?;
+        out.expect_error("ping to a closed port")?;
+        ensure!(out.elapsed < Duration::from_secs(5), "refused dial took {:?}", out.elapsed);
+        Ok(())
+    })
+    .await?
+}
+
+/// A TCP listener that accepts and never speaks: `--timeout 2` bounds the whole attempt.
+#[tokio::test]
+async fn hanging_dial_is_bounded_by_timeout() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = silent.local_addr()?.port();
+        let holder = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = silent.accept().await {
+                held.push(sock);
+            }
+        });
+        let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id_from_seed(9));
+        let out = run_node(&["ping", &addr, "--timeout", "2", "--json"], RUN).await;
+        holder.abort();
+        let out = out?;
+        let err = out.expect_error("ping to a silent listener")?;
+        ensure!(
+            out.elapsed >= Duration::from_millis(1500) && out.elapsed < Duration::from_secs(5),
+            "expected a failure after about 2 s, got one after {:?}: {err}",
+            out.elapsed
+        );
+        Ok(())
+    })
+    .await?
+}
+
+/// Dialing a rust peer's address with another peer's id appended fails and names both ids.
+#[tokio::test]
+async fn peer_id_mismatch_is_an_error_naming_both_ids() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let mut rust = RustPeer::spawn(31)?;
+        let addr = rust.listen().await?.to_string();
+        let real = rust.peer_id.to_string();
+        let wrong = peer_id_from_seed(32).to_string();
+        let addr = addr.replace(&real, &wrong);
+        let out = run_node(&["ping", &addr, "--json"], RUN).await?;
+        let err = out.expect_error("ping with a mismatched /p2p/ id")?;
+        ensure!(
+            err.contains(&real) && err.contains(&wrong),
+            "error should name expected {wrong} and actual {real}: {err:?}"
+        );
+        ensure!(out.elapsed < Duration::from_secs(5), "took {:?}", out.elapsed);
+        Ok(())
+    })
+    .await?
+}
+
+/// `listen --timeout 2` prints its address, then exits 0 by itself; `--seed 1` is rust-libp2p's seed-1 id.
+#[tokio::test]
+async fn listen_exits_zero_after_timeout() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let (mut node, addr) = listener(1, 2).await?;
+        let id1 = peer_id_from_seed(1).to_string();
+        ensure!(
+            addr.starts_with("/ip4/127.0.0.1/tcp/") && addr.ends_with(&format!("/p2p/{id1}")),
+            "listening addr {addr:?}"
+        );
+        let status = node.wait_exit(Duration::from_secs(8)).await?;
+        ensure!(status.success(), "listen --timeout 2 exited with {status}: {}", node.stderr());
+        Ok(())
+    })
+    .await?
+}
+
+/// Ctrl-C (SIGINT) stops `listen` cleanly with exit status 0.
+#[tokio::test]
+async fn listen_exits_zero_on_ctrl_c() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let (mut node, _addr) = listener(2, 60).await?;
+        node.interrupt()?;
+        let status = node.wait_exit(Duration::from_secs(5)).await?;
+        ensure!(status.success(), "listen after SIGINT exited with {status}: {}", node.stderr());
+        Ok(())
+    })
+    .await?
+}
+
+/// chain-node against chain-node: ping, identify, inspect and a small perf; the listener reports the dialer.
+#[tokio::test]
+async fn ours_to_ours() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (mut node, addr) = listener(41, 60).await?;
+        let out = run_node(&["ping", &addr, "--count", "2", "--seed", "42", "--json"], RUN).await?;
+        out.expect_success("ours-to-ours ping")?;
+        let pings = out.ops("ping");
+        ensure!(pings.len() == 2, "{:?}", out.json);
+        let listener_id = peer_id_from_seed(41).to_string();
+        ensure!(pings.iter().all(|p| p["peer_id"] == listener_id.as_str()), "{:?}", out.json);
+
+        let dialer_id = peer_id_from_seed(42).to_string();
+        let conn = node
+            .wait_json("the connection event", Duration::from_secs(5), |v| {
+                (v["event"] == "connection" && v["peer_id"] == dialer_id.as_str()).then(|| v.clone())
+            })
+            .await?;
+        ensure!(conn["direction"] == "inbound", "{conn}");
+        ensure!(
+            conn["chain"]
+                == serde_json::json!(["/multistream/1.0.0", "/noise", "/multistream/1.0.0", "/yamux/1.0.0"]),
+            "{conn}"
+        );
+
+        let out = run_node(&["identify", &addr, "--json"], RUN).await?;
+        out.expect_success("ours-to-ours identify")?;
+        let ids = out.ops("identify");
+        let [id] = ids.as_slice() else {
+            anyhow::bail!("expected one identify line: {:?}", out.json);
+        };
+        ensure!(id["peer_id"] == listener_id.as_str(), "{id}");
+        let protocols: Vec<&str> = id["protocols"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
+            .unwrap_or_default();
+        for want in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
+            ensure!(protocols.contains(&want), "{id}");
+        }
+
+        let out = run_node(&["inspect", &addr, "--json"], RUN).await?;
+        out.expect_success("ours-to-ours inspect")?;
+        let lines = out.ops("inspect");
+        ensure!(lines.len() == 1, "{:?}", out.json);
+        let chain = &lines[0]["chain"];
+        ensure!(chain[1]["protocol"] == "/noise" && chain[2]["protocol"] == "/yamux/1.0.0", "{chain}");
+
+        let mib = (1u64 << 20).to_string();
+        let out = run_node(&["perf", &addr, "--upload", &mib, "--download", &mib, "--json"], RUN).await?;
+        out.expect_success("ours-to-ours perf")?;
+        let lines = out.ops("perf");
+        ensure!(lines.len() == 1, "{:?}", out.json);
+        ensure!(lines[0]["upload_bytes"].as_u64() == Some(1 << 20), "{}", lines[0]);
+        ensure!(lines[0]["download_bytes"].as_u64() == Some(1 << 20), "{}", lines[0]);
+        Ok(())
+    })
+    .await?
+}

@@ -1,0 +1,2 @@
+//! Interop: our noise against rust-libp2p's libp2p-noise 0.47 (placeholder while building).
+fn main() {}

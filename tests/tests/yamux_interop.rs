@@ -1,0 +1,2 @@
+//! yamux interop (stub).
+fn main() {}

@@ -1,0 +1,125 @@
+//! `cargo xtask bench-compare`: whole-chain throughput over loopback, ours beside rust-libp2p,
+//! in one run, then the per-layer criterion benches (each beside its rust-libp2p counterpart).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::{cargo, run_checked, target_dir};
+
+/// Kills a child process when dropped, so a failed run leaves no listener behind.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let mut bytes: u64 = 1 << 30;
+    let mut criterion = true;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--bytes" => {
+                bytes = it
+                    .next()
+                    .ok_or_else(|| anyhow!("--bytes needs a value"))?
+                    .parse()
+                    .context("--bytes")?;
+            }
+            "--skip-criterion" => criterion = false,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "chain-node"]);
+    run_checked(build)?;
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "chain-benches", "--example", "libp2p-perf"]);
+    run_checked(build)?;
+    let release = target_dir().join("release");
+    let ours = release.join("chain-node");
+    let theirs = release.join("examples").join("libp2p-perf");
+
+    println!("whole chain over loopback (tcp+noise+yamux), {bytes} bytes up and {bytes} down, 3 runs each");
+    let mut results = Vec::new();
+    for round in 0..3 {
+        let o = perf_once(&ours, &["listen", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"], &|addr| {
+            let mut c = Command::new(&ours);
+            c.args(["perf", addr, "--json", "--timeout", "600", "--upload", &bytes.to_string(), "--download", &bytes.to_string()]);
+            c
+        })?;
+        let t = perf_once(&theirs, &["server"], &|addr| {
+            let mut c = Command::new(&theirs);
+            c.args(["client", addr, &bytes.to_string(), &bytes.to_string()]);
+            c
+        })?;
+        println!("  run {round}: chain-node {o:8.1} Mbit/s   rust-libp2p {t:8.1} Mbit/s   ratio {:.2}", o / t);
+        results.push((o, t));
+    }
+    let (o, t): (Vec<f64>, Vec<f64>) = results.into_iter().unzip();
+    let (mo, mt) = (median(o), median(t));
+    println!(
+        "median: chain-node {mo:.1} Mbit/s ({:.0} MiB/s), rust-libp2p {mt:.1} Mbit/s ({:.0} MiB/s), ratio {:.2}",
+        mo * 1e6 / 8.0 / 1048576.0,
+        mt * 1e6 / 8.0 / 1048576.0,
+        mo / mt
+    );
+
+    if criterion {
+        let mut benches = cargo();
+        benches.args(["bench", "-p", "chain-benches", "--", "--warm-up-time", "1", "--measurement-time", "3"]);
+        run_checked(benches)?;
+    }
+    Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Starts a server that prints its address (a JSON `listening` line or a bare multiaddr) on
+/// its first stdout line, runs the client against it, returns the client's Mbit/s.
+fn perf_once(server: &std::path::Path, server_args: &[&str], client: &dyn Fn(&str) -> Command) -> Result<f64> {
+    let mut child = Command::new(server)
+        .args(server_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", server.display()))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let guard = ChildGuard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let addr = match serde_line_addr(&line) {
+        Some(a) => a,
+        None => line.trim().to_owned(),
+    };
+    let output = client(&addr).stderr(Stdio::inherit()).output()?;
+    drop(guard);
+    if !output.status.success() {
+        anyhow::bail!("perf client failed: {}", String::from_utf8_lossy(&output.stdout));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    mbit_from(&text).ok_or_else(|| anyhow!("no mbit_per_s in {text:?}"))
+}
+
+/// Extracts `"addr":"…"` from a JSON line without a JSON parser dependency.
+fn serde_line_addr(line: &str) -> Option<String> {
+    let start = line.find("\"addr\":\"")? + 8;
+    let rest = line.get(start..)?;
+    Some(rest.get(..rest.find('"')?)?.to_owned())
+}
+
+fn mbit_from(text: &str) -> Option<f64> {
+    let start = text.find("\"mbit_per_s\":")? + 13;
+    let rest = text.get(start..)?;
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest.get(..end)?.trim().parse().ok()
+}
+
