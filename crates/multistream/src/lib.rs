@@ -1,2 +1,34 @@
-//! `multistream`: multistream-select 1.0.0: sans-IO negotiation core and the handler that dispatches to the chosen StreamHandler.
+//! `multistream`: multistream-select 1.0.0, the step between the layers of the chain that
+//! agrees on which protocol runs next (security on TCP, muxer on the secured stream, the
+//! application protocol on each substream).
+//!
+//! - [`codec`]: framing (`uvarint(len) ‖ text ‖ \n`) as `tokio_util` codecs, [`Message`].
+//! - [`Dialer`] / [`Listener`]: sans-IO state machines (bytes in, writes and [`Event`]s out).
+//! - [`dialer_select`] / [`listener_select`]: the async shell over a [`chain_core::BoxStream`],
+//!   handing on any bytes read past the negotiation; [`Multistream`] is the
+//!   [`chain_core::StreamHandler`] that negotiates and runs the chosen handler.
+//!
+//! Limits ([`MultistreamConfig`]): messages up to 16383 bytes accepted, none over 1024 sent,
+//! at most 32 rounds, 10 s for the whole negotiation. Errors are [`MultistreamError`]s inside
+//! a [`chain_core::ChainError`] of layer `multistream`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod codec;
+mod config;
+mod dialer;
+mod error;
+mod handler;
+mod listener;
+mod message;
+mod state;
+mod stream;
+
+pub use codec::{FrameCodec, MessageCodec};
+pub use config::{MultistreamConfig, DEFAULT_MAX_MESSAGE_LEN, MAX_LS_PROTOCOLS, MAX_SEND_LEN};
+pub use dialer::Dialer;
+pub use error::{MultistreamError, LAYER};
+pub use handler::{dialer_select, list_protocols, listener_select, Dispatched, Multistream, Negotiated, PROTOCOL};
+pub use listener::Listener;
+pub use message::{parse_ls_response, Message};
+pub use state::Event;
+pub use stream::{LazyDialerStream, Prefixed};

@@ -12,6 +12,8 @@ pub struct PerfConfig {
 
 impl Default for PerfConfig {
     fn default() -> Self {
-        PerfConfig { max_download: u64::MAX }
+        PerfConfig {
+            max_download: u64::MAX,
+        }
     }
 }

@@ -41,7 +41,9 @@ impl PerfError {
     /// The [`ErrorKind`] this error maps to.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            PerfError::TruncatedRequest { .. } | PerfError::ShortDownload { .. } => ErrorKind::Closed,
+            PerfError::TruncatedRequest { .. } | PerfError::ShortDownload { .. } => {
+                ErrorKind::Closed
+            }
             PerfError::RequestTooLarge { .. } => ErrorKind::LimitExceeded,
             PerfError::LongDownload { .. } => ErrorKind::Protocol,
         }

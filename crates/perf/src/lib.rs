@@ -8,7 +8,10 @@
 //! - [`run`]: the client side, returning a [`PerfReport`].
 //! - [`protocol`]: the request header and the shared zero buffer, no I/O.
 //! - Errors are [`chain_core::ChainError`]s of layer [`LAYER`] whose source is a [`PerfError`].
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod client;
 mod config;
@@ -16,11 +19,12 @@ mod error;
 mod handler;
 pub mod protocol;
 mod report;
+mod stream;
 
 pub use client::run;
 pub use config::PerfConfig;
 pub use error::PerfError;
-pub use handler::PerfHandler;
+pub use handler::{PerfHandler, Served};
 pub use protocol::PROTOCOL;
 pub use report::PerfReport;
 

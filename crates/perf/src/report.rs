@@ -21,7 +21,10 @@ impl PerfReport {
     /// Overall throughput in Mbit/s: `(upload + download) * 8 / 1e6 / total seconds`; 0 when no
     /// time was measured.
     pub fn mbit_per_s(&self) -> f64 {
-        mbit(self.upload_bytes.saturating_add(self.download_bytes), self.total_time)
+        mbit(
+            self.upload_bytes.saturating_add(self.download_bytes),
+            self.total_time,
+        )
     }
 
     /// Upload throughput in Mbit/s over [`PerfReport::upload_time`].

@@ -58,7 +58,12 @@ impl StreamHandler for PingHandler {
         vec![PROTOCOL.to_owned()]
     }
 
-    async fn handle(&self, _protocol: &str, mut io: BoxStream, ctx: HandlerContext) -> Result<Next, ChainError> {
+    async fn handle(
+        &self,
+        _protocol: &str,
+        mut io: BoxStream,
+        ctx: HandlerContext,
+    ) -> Result<Next, ChainError> {
         let answered = self.serve(&mut io).await?;
         tracing::trace!(peer = ?ctx.remote_peer, answered, "ping stream done");
         Ok(Next::Done)

@@ -8,7 +8,10 @@
 //! - [`ping`] / [`ping_with_timeout`]: one ping on an already-negotiated stream.
 //! - [`protocol`]: the payload and echo check, no I/O.
 //! - Errors are [`chain_core::ChainError`]s of layer [`LAYER`] whose source is a [`PingError`].
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod client;
 mod config;

@@ -27,7 +27,10 @@ pub fn check_echo(sent: &[u8; PING_SIZE], echoed: &[u8; PING_SIZE]) -> Result<()
 
 /// Reads until `buf` is full or the stream ends; returns how many bytes were read (less than
 /// `buf.len()` only at end of stream).
-pub async fn read_full<S: AsyncRead + Unpin + ?Sized>(io: &mut S, buf: &mut [u8]) -> std::io::Result<usize> {
+pub async fn read_full<S: AsyncRead + Unpin + ?Sized>(
+    io: &mut S,
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
         match io.read(rest).await? {

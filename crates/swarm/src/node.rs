@@ -49,9 +49,10 @@ struct Inner {
 impl Swarm {
     pub(crate) fn from_builder(b: SwarmBuilder) -> Swarm {
         let identify = Arc::new(identify::IdentifyHandler::new(identify::LocalInfo {
-            public_key: b.keypair.public(),
             protocol_version: b.protocol_version.clone(),
             agent_version: b.agent_version.clone(),
+            listen_addrs: Vec::new(),
+            protocols: Vec::new(),
         }));
         let mut apps: Vec<Arc<dyn StreamHandler>> = vec![
             Arc::new(ping::PingHandler::default()),

@@ -54,12 +54,12 @@ pub enum DialTarget {
 pub fn split_peer_id(addr: &Multiaddr) -> Result<(Multiaddr, Option<PeerId>), ChainError> {
     let mut rest = addr.clone();
     let peer = match rest.iter().last() {
-        Some(Protocol::P2p(peer)) => {
-            rest.pop();
-            Some(peer)
-        }
+        Some(Protocol::P2p(peer)) => Some(peer),
         _ => None,
     };
+    if peer.is_some() {
+        rest.pop();
+    }
     if rest.is_empty() {
         return Err(TcpError::NoTransport(addr.clone()).into());
     }
@@ -82,8 +82,14 @@ pub fn dial_target(addr: &Multiaddr) -> Result<DialTarget, TcpError> {
     };
     let port = match (second, third) {
         (Some(Protocol::Tcp(port)), None) => port,
-        (Some(Protocol::Tcp(_)), Some(_)) => return Err(unsupported("nothing may follow /tcp/<port>")),
-        _ => return Err(unsupported("expected /ip4|/ip6|/dns|/dns4|/dns6/<host>/tcp/<port>")),
+        (Some(Protocol::Tcp(_)), Some(_)) => {
+            return Err(unsupported("nothing may follow /tcp/<port>"))
+        }
+        _ => {
+            return Err(unsupported(
+                "expected /ip4|/ip6|/dns|/dns4|/dns6/<host>/tcp/<port>",
+            ))
+        }
     };
     let dns = |host: std::borrow::Cow<'_, str>, family| DialTarget::Dns {
         host: host.into_owned(),
@@ -96,7 +102,9 @@ pub fn dial_target(addr: &Multiaddr) -> Result<DialTarget, TcpError> {
         Some(Protocol::Dns(host)) => Ok(dns(host, Family::Any)),
         Some(Protocol::Dns4(host)) => Ok(dns(host, Family::V4)),
         Some(Protocol::Dns6(host)) => Ok(dns(host, Family::V6)),
-        _ => Err(unsupported("expected /ip4|/ip6|/dns|/dns4|/dns6/<host>/tcp/<port>")),
+        _ => Err(unsupported(
+            "expected /ip4|/ip6|/dns|/dns4|/dns6/<host>/tcp/<port>",
+        )),
     }
 }
 
@@ -138,7 +146,8 @@ mod tests {
     fn split_strips_p2p_and_old_ipfs_name() {
         let id = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq";
         for name in ["p2p", "ipfs"] {
-            let (rest, peer) = split_peer_id(&ma(&format!("/ip4/1.2.3.4/tcp/5/{name}/{id}"))).unwrap();
+            let (rest, peer) =
+                split_peer_id(&ma(&format!("/ip4/1.2.3.4/tcp/5/{name}/{id}"))).unwrap();
             assert_eq!(rest, ma("/ip4/1.2.3.4/tcp/5"));
             assert_eq!(peer.unwrap().to_string(), id);
         }
@@ -184,14 +193,28 @@ mod tests {
             assert!(err.to_string().contains(s), "{err}");
             assert!(!is_supported(&ma(s)), "{s}");
         }
-        assert!(is_supported(&ma("/dns/localhost/tcp/1/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq")));
-        assert!(matches!(listen_target(&ma("/dns/localhost/tcp/1")), Err(TcpError::Unsupported { .. })));
+        assert!(is_supported(&ma(
+            "/dns/localhost/tcp/1/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+        )));
+        assert!(matches!(
+            listen_target(&ma("/dns/localhost/tcp/1")),
+            Err(TcpError::Unsupported { .. })
+        ));
     }
 
     #[test]
     fn socket_addresses_become_multiaddrs() {
-        assert_eq!(to_multiaddr("127.0.0.1:7".parse().unwrap()), ma("/ip4/127.0.0.1/tcp/7"));
-        assert_eq!(to_multiaddr("[::1]:7".parse().unwrap()), ma("/ip6/::1/tcp/7"));
-        assert_eq!(to_multiaddr("[::ffff:10.0.0.1]:7".parse().unwrap()), ma("/ip4/10.0.0.1/tcp/7"));
+        assert_eq!(
+            to_multiaddr("127.0.0.1:7".parse().unwrap()),
+            ma("/ip4/127.0.0.1/tcp/7")
+        );
+        assert_eq!(
+            to_multiaddr("[::1]:7".parse().unwrap()),
+            ma("/ip6/::1/tcp/7")
+        );
+        assert_eq!(
+            to_multiaddr("[::ffff:10.0.0.1]:7".parse().unwrap()),
+            ma("/ip4/10.0.0.1/tcp/7")
+        );
     }
 }

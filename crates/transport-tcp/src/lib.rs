@@ -6,7 +6,10 @@
 //! - [`addr`]: multiaddr <-> socket-address logic, no I/O ([`split_peer_id`], [`is_supported`]).
 //! - [`transport`]: the tokio shell ([`TcpTransport`], [`TcpListener`], [`TcpConnection`]).
 //! - Errors are [`chain_core::ChainError`]s of layer [`LAYER`] whose source is a [`TcpError`].
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod addr;
 mod config;

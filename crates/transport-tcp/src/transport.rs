@@ -53,7 +53,9 @@ impl TcpTransport {
         let (addr, _peer) = split_peer_id(addr)?;
         let sa = listen_target(&addr)?;
         let listener = bind(sa).map_err(|e| TcpError::io("listen on", &addr, e))?;
-        let local = listener.local_addr().map_err(|e| TcpError::io("listen on", &addr, e))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| TcpError::io("listen on", &addr, e))?;
         tracing::debug!(%addr, local = %local, "tcp listening");
         Ok(TcpListener {
             inner: listener,
@@ -69,7 +71,8 @@ impl TcpTransport {
     pub async fn dial(&self, addr: &Multiaddr) -> Result<TcpConnection, ChainError> {
         let (addr, _peer) = split_peer_id(addr)?;
         let target = dial_target(&addr)?;
-        let stream = with_deadline(connect(&addr, target), self.config.dial_timeout, &addr).await??;
+        let stream =
+            with_deadline(connect(&addr, target), self.config.dial_timeout, &addr).await??;
         Ok(wrap(stream, self.config.nodelay, &addr)?)
     }
 }
@@ -106,10 +109,12 @@ pub(crate) async fn with_deadline<T>(
     timeout: Duration,
     addr: &Multiaddr,
 ) -> Result<T, TcpError> {
-    tokio::time::timeout(timeout, fut).await.map_err(|_| TcpError::DialTimeout {
-        addr: addr.clone(),
-        timeout,
-    })
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| TcpError::DialTimeout {
+            addr: addr.clone(),
+            timeout,
+        })
 }
 
 /// Connects to the target, trying every resolved address in order; the last error wins.
@@ -137,7 +142,11 @@ async fn connect(addr: &Multiaddr, target: DialTarget) -> Result<TcpStream, TcpE
 
 /// A non-blocking listening socket: reuse-address, IPv6-only for IPv6.
 fn bind(sa: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = Socket::new(Domain::for_address(sa), Type::STREAM, Some(socket2::Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(sa),
+        Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
     if sa.is_ipv6() {
         socket.set_only_v6(true)?;
     }
@@ -171,10 +180,20 @@ mod tests {
         let err = with_deadline(std::future::pending::<()>(), Duration::from_secs(10), &addr)
             .await
             .unwrap_err();
-        assert!(matches!(err, TcpError::DialTimeout { timeout, .. } if timeout == Duration::from_secs(10)));
+        assert!(
+            matches!(err, TcpError::DialTimeout { timeout, .. } if timeout == Duration::from_secs(10))
+        );
         let chain: ChainError = err.into();
         assert_eq!(chain.kind(), chain_core::ErrorKind::Timeout);
-        assert!(chain.to_string().contains("/ip4/127.0.0.1/tcp/9"), "{chain}");
-        assert_eq!(with_deadline(async { 5 }, Duration::from_secs(1), &addr).await.unwrap(), 5);
+        assert!(
+            chain.to_string().contains("/ip4/127.0.0.1/tcp/9"),
+            "{chain}"
+        );
+        assert_eq!(
+            with_deadline(async { 5 }, Duration::from_secs(1), &addr)
+                .await
+                .unwrap(),
+            5
+        );
     }
 }

@@ -54,7 +54,9 @@ async fn echo_round_trip(listen: &str) {
 
 #[tokio::test]
 async fn ip4_listen_dial_echo() {
-    tokio::time::timeout(LIMIT, echo_round_trip("/ip4/127.0.0.1/tcp/0")).await.unwrap();
+    tokio::time::timeout(LIMIT, echo_round_trip("/ip4/127.0.0.1/tcp/0"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -63,7 +65,9 @@ async fn ip6_listen_dial_echo_if_available() {
         eprintln!("no IPv6 loopback here: skipped");
         return;
     }
-    tokio::time::timeout(LIMIT, echo_round_trip("/ip6/::1/tcp/0")).await.unwrap();
+    tokio::time::timeout(LIMIT, echo_round_trip("/ip6/::1/tcp/0"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -84,11 +88,16 @@ async fn dns_localhost_dial() {
 async fn dial_with_p2p_suffix_works() {
     let t = TcpTransport::new(TcpConfig::default());
     let listener = t.listen(&ma("/ip4/127.0.0.1/tcp/0")).await.unwrap();
-    let addr = listener
-        .local_addr()
-        .with(Protocol::P2p("12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq".parse().unwrap()));
+    let addr = listener.local_addr().with(Protocol::P2p(
+        "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+            .parse()
+            .unwrap(),
+    ));
     let accept = tokio::spawn(async move { listener.accept().await.map(|_| ()) });
-    tokio::time::timeout(LIMIT, t.dial(&addr)).await.unwrap().unwrap();
+    tokio::time::timeout(LIMIT, t.dial(&addr))
+        .await
+        .unwrap()
+        .unwrap();
     accept.await.unwrap().unwrap();
 }
 
@@ -99,10 +108,16 @@ async fn refused_dial_is_a_clear_io_error() {
         let listener = t.listen(&ma("/ip4/127.0.0.1/tcp/0")).await.unwrap();
         listener.local_addr()
     };
-    let err = tokio::time::timeout(LIMIT, t.dial(&addr)).await.unwrap().unwrap_err();
+    let err = tokio::time::timeout(LIMIT, t.dial(&addr))
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
     assert_eq!(err.layer().as_str(), "tcp");
-    assert!(matches!(err.downcast_ref::<TcpError>(), Some(TcpError::Refused(a)) if *a == addr), "{err}");
+    assert!(
+        matches!(err.downcast_ref::<TcpError>(), Some(TcpError::Refused(a)) if *a == addr),
+        "{err}"
+    );
     assert!(err.to_string().contains("refused"), "{err}");
 }
 
@@ -111,7 +126,14 @@ async fn refused_dial_is_a_clear_io_error() {
 #[tokio::test]
 async fn dial_times_out_when_the_backlog_is_full() {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
     socket.listen(0).unwrap();
     let port = socket.local_addr().unwrap().as_socket().unwrap().port();
     let addr = ma(&format!("/ip4/127.0.0.1/tcp/{port}"));
@@ -133,7 +155,13 @@ async fn dial_times_out_when_the_backlog_is_full() {
     }
     let err = timed_out.expect("a dial into a full backlog must time out");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(matches!(err.downcast_ref::<TcpError>(), Some(TcpError::DialTimeout { .. })), "{err}");
+    assert!(
+        matches!(
+            err.downcast_ref::<TcpError>(),
+            Some(TcpError::DialTimeout { .. })
+        ),
+        "{err}"
+    );
     drop(socket);
 }
 

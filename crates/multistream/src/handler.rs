@@ -1,0 +1,274 @@
+//! The async shell: drives a [`Dialer`] or [`Listener`] over a [`BoxStream`] under a timeout,
+//! and [`Multistream`], the [`StreamHandler`] that negotiates and then runs the chosen handler.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use chain_core::{BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Next, Role, StreamHandler};
+use futures::{AsyncReadExt, AsyncWriteExt};
+
+use crate::config::MultistreamConfig;
+use crate::dialer::Dialer;
+use crate::error::{MultistreamError, LAYER};
+use crate::listener::Listener;
+use crate::state::Event;
+use crate::stream::{LazyDialerStream, Prefixed};
+
+pub use crate::message::PROTOCOL;
+
+/// Size of the reads made while negotiating.
+const READ_CHUNK: usize = 4096;
+
+/// The outcome of a negotiation.
+pub struct Negotiated {
+    /// The agreed protocol id.
+    pub protocol: String,
+    /// The stream, now carrying `protocol`; bytes already read past the negotiation come
+    /// first.
+    pub io: BoxStream,
+    /// How long the negotiation took (zero-ish for a lazy dialer, which returns at once).
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Debug for Negotiated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Negotiated")
+            .field("protocol", &self.protocol)
+            .field("elapsed", &self.elapsed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What both machines offer to the drive loop.
+trait Machine {
+    fn handle_input(&mut self, data: &[u8]) -> Result<(), MultistreamError>;
+    fn handle_eof(&mut self) -> Result<(), MultistreamError>;
+    fn poll_transmit(&mut self) -> Option<Bytes>;
+    fn poll_event(&mut self) -> Option<Event>;
+    fn is_done(&self) -> bool;
+    fn take_leftover(&mut self) -> BytesMut;
+}
+
+macro_rules! impl_machine {
+    ($t:ty) => {
+        impl Machine for $t {
+            fn handle_input(&mut self, data: &[u8]) -> Result<(), MultistreamError> {
+                <$t>::handle_input(self, data)
+            }
+            fn handle_eof(&mut self) -> Result<(), MultistreamError> {
+                <$t>::handle_eof(self)
+            }
+            fn poll_transmit(&mut self) -> Option<Bytes> {
+                <$t>::poll_transmit(self)
+            }
+            fn poll_event(&mut self) -> Option<Event> {
+                <$t>::poll_event(self)
+            }
+            fn is_done(&self) -> bool {
+                <$t>::is_done(self)
+            }
+            fn take_leftover(&mut self) -> BytesMut {
+                <$t>::take_leftover(self)
+            }
+        }
+    };
+}
+impl_machine!(Dialer);
+impl_machine!(Listener);
+
+/// Runs `m` over `io` until it is done; returns its events. Writes are flushed before each
+/// read (and after each message when `one_message_per_write`).
+async fn drive<M: Machine>(io: &mut BoxStream, m: &mut M, per_write_flush: bool) -> Result<Vec<Event>, MultistreamError> {
+    let mut events = Vec::new();
+    let mut chunk = vec![0u8; READ_CHUNK];
+    loop {
+        let mut wrote = false;
+        while let Some(write) = m.poll_transmit() {
+            io.write_all(&write).await?;
+            wrote = true;
+            if per_write_flush {
+                io.flush().await?;
+            }
+        }
+        if wrote && !per_write_flush {
+            io.flush().await?;
+        }
+        while let Some(event) = m.poll_event() {
+            tracing::trace!(?event, "multistream");
+            events.push(event);
+        }
+        if m.is_done() {
+            return Ok(events);
+        }
+        let n = io.read(&mut chunk).await?;
+        match chunk.get(..n) {
+            Some(read) if n > 0 => m.handle_input(read)?,
+            _ => {
+                m.handle_eof()?;
+                return Err(MultistreamError::Eof);
+            }
+        }
+    }
+}
+
+/// Runs `fut` under the negotiation timeout.
+async fn timed<T>(
+    timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, MultistreamError>>,
+) -> Result<T, MultistreamError> {
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| MultistreamError::Timeout(timeout))?
+}
+
+/// Hands on the stream with the bytes read past the negotiation in front.
+fn with_leftover(io: BoxStream, leftover: BytesMut) -> BoxStream {
+    if leftover.is_empty() {
+        io
+    } else {
+        Box::new(Prefixed::new(io, leftover))
+    }
+}
+
+/// Negotiates as the dialer, proposing `protocols` in order.
+///
+/// With [`MultistreamConfig::lazy`] and exactly one protocol, returns at once a stream that
+/// sends header and proposal with the first write and checks the echo before the first read
+/// (an `na` fails that read with [`ErrorKind::NegotiationFailed`]).
+pub async fn dialer_select(
+    mut io: BoxStream,
+    protocols: &[String],
+    config: &MultistreamConfig,
+) -> Result<Negotiated, ChainError> {
+    let start = Instant::now();
+    let mut dialer = Dialer::new(protocols.to_vec(), config)?;
+    if let (true, [only]) = (config.lazy, protocols) {
+        return Ok(Negotiated {
+            protocol: only.clone(),
+            io: Box::new(LazyDialerStream::new(io, dialer)),
+            elapsed: start.elapsed(),
+        });
+    }
+    let flush_each = config.one_message_per_write;
+    timed(config.timeout, drive(&mut io, &mut dialer, flush_each)).await?;
+    let protocol = dialer
+        .selected()
+        .ok_or_else(|| ChainError::new(LAYER, ErrorKind::NegotiationFailed, "dialer finished without a protocol"))?
+        .to_owned();
+    let leftover = dialer.take_leftover();
+    Ok(Negotiated {
+        protocol,
+        io: with_leftover(io, leftover),
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Negotiates as the listener, accepting any of `protocols`.
+pub async fn listener_select(
+    mut io: BoxStream,
+    protocols: &[String],
+    config: &MultistreamConfig,
+) -> Result<Negotiated, ChainError> {
+    let start = Instant::now();
+    let mut listener = Listener::new(protocols.to_vec(), config)?;
+    let flush_each = config.one_message_per_write;
+    timed(config.timeout, drive(&mut io, &mut listener, flush_each)).await?;
+    let protocol = listener
+        .selected()
+        .ok_or_else(|| ChainError::new(LAYER, ErrorKind::NegotiationFailed, "listener finished without a protocol"))?
+        .to_owned();
+    let leftover = listener.take_leftover();
+    Ok(Negotiated {
+        protocol,
+        io: with_leftover(io, leftover),
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Asks a listener for its protocols with `ls` (header + `ls`, then the answer). Peers that
+/// dropped `ls` (current go) answer `na`: [`ErrorKind::NegotiationFailed`].
+pub async fn list_protocols(mut io: BoxStream, config: &MultistreamConfig) -> Result<Vec<String>, ChainError> {
+    let mut dialer = Dialer::list(config)?;
+    let events = timed(config.timeout, drive(&mut io, &mut dialer, config.one_message_per_write)).await?;
+    events
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Listed { protocols } => Some(protocols),
+            _ => None,
+        })
+        .ok_or_else(|| ChainError::new(LAYER, ErrorKind::Protocol, "no ls response"))
+}
+
+/// The outcome of [`Multistream::dispatch`].
+#[derive(Debug)]
+pub struct Dispatched {
+    /// The agreed protocol id.
+    pub protocol: String,
+    /// How long the negotiation took.
+    pub negotiation: Duration,
+    /// What the chosen handler returned.
+    pub next: Next,
+}
+
+/// The multistream-select step of the chain: negotiates one of its handlers' protocols and
+/// runs that handler.
+pub struct Multistream {
+    handlers: Vec<Arc<dyn StreamHandler>>,
+    config: MultistreamConfig,
+}
+
+impl Multistream {
+    /// A step choosing among `handlers` (first = most preferred when we dial).
+    pub fn new(handlers: Vec<Arc<dyn StreamHandler>>, config: MultistreamConfig) -> Self {
+        Multistream { handlers, config }
+    }
+
+    /// All ids of all handlers, in handler and preference order, without duplicates.
+    pub fn protocols(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for p in self.handlers.iter().flat_map(|h| h.protocols()) {
+            if !all.contains(&p) {
+                all.push(p);
+            }
+        }
+        all
+    }
+
+    /// Negotiates as `ctx.role` (a dialer proposes in preference order, a listener accepts any
+    /// it has), then runs the chosen handler with a context whose chain records this
+    /// negotiation step.
+    pub async fn dispatch(&self, io: BoxStream, mut ctx: HandlerContext) -> Result<Dispatched, ChainError> {
+        let protocols = self.protocols();
+        let negotiated = match ctx.role {
+            Role::Dialer => dialer_select(io, &protocols, &self.config).await?,
+            Role::Listener => listener_select(io, &protocols, &self.config).await?,
+        };
+        let Negotiated { protocol, io, elapsed } = negotiated;
+        let handler = self
+            .handlers
+            .iter()
+            .find(|h| h.protocols().contains(&protocol))
+            .ok_or_else(|| ChainError::new(LAYER, ErrorKind::NegotiationFailed, format!("no handler for {protocol}")))?;
+        tracing::debug!(%protocol, role = %ctx.role, ?elapsed, "multistream: negotiated");
+        ctx.chain.push(LayerKind::Negotiation, PROTOCOL, ctx.role, elapsed);
+        let next = handler.handle(&protocol, io, ctx).await?;
+        Ok(Dispatched {
+            protocol,
+            negotiation: elapsed,
+            next,
+        })
+    }
+}
+
+#[async_trait]
+impl StreamHandler for Multistream {
+    fn protocols(&self) -> Vec<String> {
+        vec![PROTOCOL.to_owned()]
+    }
+
+    async fn handle(&self, _protocol: &str, io: BoxStream, ctx: HandlerContext) -> Result<Next, ChainError> {
+        self.dispatch(io, ctx).await.map(|d| d.next)
+    }
+}

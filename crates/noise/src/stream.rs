@@ -1,0 +1,219 @@
+//! [`NoiseStream`]: the encrypted transport as `AsyncRead + AsyncWrite`, a thin shell over
+//! [`Transport`] with one large receive buffer and one reusable send buffer.
+//!
+//! Reading decrypts whole frames straight into the caller's buffer when it has room (several
+//! frames per call), otherwise into an internal plaintext buffer served on later reads.
+//! Writing encrypts up to [`WRITE_FRAMES`] frames of the caller's bytes into the send buffer and
+//! writes them out; the next write (or flush/close) first finishes that, so accepted bytes are
+//! never dropped. No allocation happens per frame.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use chain_core::BoxStream;
+use futures::io::{AsyncRead, AsyncWrite};
+
+use crate::buffer::ReadBuffer;
+use crate::codec::{needed, parse_frame, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PLAINTEXT, MAX_NOISE_MSG_LEN};
+use crate::error::NoiseError;
+use crate::transport::Transport;
+
+/// Frames encrypted per `poll_write` at most (so a 64 KiB write needs one call, not two).
+pub const WRITE_FRAMES: usize = 2;
+
+/// An authenticated, encrypted duplex stream over `T` (by default the chain's [`BoxStream`]).
+pub struct NoiseStream<T = BoxStream> {
+    io: T,
+    transport: Transport,
+    rb: ReadBuffer,
+    plain: Vec<u8>,
+    pstart: usize,
+    pend: usize,
+    read_failed: bool,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    wend: usize,
+    write_failed: bool,
+}
+
+impl<T> NoiseStream<T> {
+    pub(crate) fn new(io: T, transport: Transport, rb: ReadBuffer) -> Self {
+        NoiseStream {
+            io,
+            transport,
+            rb,
+            plain: Vec::new(),
+            pstart: 0,
+            pend: 0,
+            read_failed: false,
+            wbuf: Vec::new(),
+            wpos: 0,
+            wend: 0,
+            write_failed: false,
+        }
+    }
+
+    /// The stream below.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+}
+
+impl<T: AsyncRead + Unpin> NoiseStream<T> {
+    fn read_inner(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Result<usize, NoiseError>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            if self.pstart < self.pend {
+                let avail = self.plain.get(self.pstart..self.pend).unwrap_or_default();
+                let n = avail.len().min(buf.len());
+                if let (Some(dst), Some(src)) = (buf.get_mut(..n), avail.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                self.pstart += n;
+                return Poll::Ready(Ok(n));
+            }
+            let mut written = 0;
+            while let Some(total) = parse_frame(self.rb.data(), MAX_NOISE_MSG_LEN)? {
+                let ct = self.rb.data().get(HEADER_LEN..total).unwrap_or_default();
+                let out = buf.get_mut(written..).unwrap_or_default();
+                if out.len() >= ct.len() {
+                    written += self.transport.decrypt(ct, out)?;
+                    self.rb.consume(total);
+                } else if written > 0 {
+                    break;
+                } else {
+                    if self.plain.is_empty() {
+                        self.plain = vec![0u8; MAX_NOISE_MSG_LEN];
+                    }
+                    self.pend = self.transport.decrypt(ct, &mut self.plain)?;
+                    self.pstart = 0;
+                    self.rb.consume(total);
+                    break;
+                }
+            }
+            if written > 0 {
+                return Poll::Ready(Ok(written));
+            }
+            if self.pstart < self.pend {
+                continue;
+            }
+            // Only empty frames, or no whole frame: read more.
+            let n = ready!(self.rb.poll_fill(&mut self.io, cx))?;
+            if n == 0 {
+                if self.rb.len() == 0 {
+                    return Poll::Ready(Ok(0));
+                }
+                return Poll::Ready(Err(NoiseError::FrameTruncated {
+                    have: self.rb.len(),
+                    need: needed(self.rb.data()),
+                }));
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> NoiseStream<T> {
+    /// Writes out pending ciphertext.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.wpos < self.wend {
+            let pending = self.wbuf.get(self.wpos..self.wend).unwrap_or_default();
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.wpos += n;
+        }
+        self.wpos = 0;
+        self.wend = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Encrypts up to [`WRITE_FRAMES`] frames of `buf` into the (empty) send buffer.
+    fn encrypt_batch(&mut self, buf: &[u8]) -> Result<usize, NoiseError> {
+        if self.wbuf.is_empty() {
+            self.wbuf = vec![0u8; WRITE_FRAMES * MAX_FRAME_LEN];
+        }
+        let (mut off, mut taken) = (0, 0);
+        for chunk in buf.chunks(MAX_FRAME_PLAINTEXT).take(WRITE_FRAMES) {
+            let out = self.wbuf.get_mut(off..).unwrap_or_default();
+            off += self.transport.encrypt_frame(chunk, out)?;
+            taken += chunk.len();
+        }
+        self.wpos = 0;
+        self.wend = off;
+        Ok(taken)
+    }
+}
+
+fn failed() -> io::Error {
+    NoiseError::Failed.into_io()
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.read_failed {
+            return Poll::Ready(Err(failed()));
+        }
+        match this.read_inner(cx, buf) {
+            Poll::Ready(Err(e)) => {
+                this.read_failed = true;
+                Poll::Ready(Err(e.into_io()))
+            }
+            Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.write_failed {
+            return Poll::Ready(Err(failed()));
+        }
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(this.poll_drain(cx))?;
+        let taken = match this.encrypt_batch(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                this.write_failed = true;
+                return Poll::Ready(Err(e.into_io()));
+            }
+        };
+        // Start sending now; if the stream below is busy the bytes stay queued (they are
+        // accepted) and go out on the next write, flush or close.
+        if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+            this.write_failed = true;
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(Ok(taken))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.io).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.io).poll_close(cx)
+    }
+}
+
+impl<T> std::fmt::Debug for NoiseStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NoiseStream")
+            .field("transport", &self.transport)
+            .field("buffered_in", &self.rb.len())
+            .field("pending_out", &(self.wend - self.wpos))
+            .finish_non_exhaustive()
+    }
+}

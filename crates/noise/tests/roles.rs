@@ -1,0 +1,140 @@
+//! Handshakes in both roles with every supported identity type, then data both ways, including
+//! writes larger than a frame.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use chain_core::identity::Keypair;
+use chain_core::{ErrorKind, Role, SecurityHandler, SecurityLayer, StreamHandler};
+use common::*;
+use futures::io::{AsyncReadExt, AsyncWriteExt};
+use noise::{NoiseConfig, PROTOCOL};
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+/// Handshake `dialer_key` -> `listener_key`, check both PeerIds, exchange `len` bytes each way.
+async fn handshake_and_exchange(dialer_key: Keypair, listener_key: Keypair, len: usize) {
+    let (a, b) = boxed_pipe();
+    let cfg = NoiseConfig::new();
+    assert_eq!(cfg.protocol(), PROTOCOL);
+    let mut dctx = ctx(Role::Dialer, &dialer_key);
+    dctx.remote_peer = Some(listener_key.public().to_peer_id());
+    let lctx = ctx(Role::Listener, &listener_key);
+    let (d, l) = tokio::join!(cfg.secure(a, &dctx), NoiseConfig::new().secure(b, &lctx));
+    let (mut d, mut l) = (d.unwrap(), l.unwrap());
+    assert_eq!(d.remote_peer, listener_key.public().to_peer_id());
+    assert_eq!(d.remote_key, listener_key.public());
+    assert_eq!(l.remote_peer, dialer_key.public().to_peer_id());
+
+    let (to_l, to_d) = (pattern(len, 1), pattern(len, 2));
+    let (send_d, send_l) = (to_l.clone(), to_d.clone());
+    let dialer = async move {
+        let mut got = vec![0u8; len];
+        let (w, r) = tokio::join!(
+            async {
+                d.io.write_all(&send_d).await.unwrap();
+                d.io.flush().await.unwrap();
+            },
+            async { d.io.read_exact(&mut got).await.unwrap() }
+        );
+        let _ = (w, r);
+        got
+    };
+    let listener = async move {
+        let mut got = vec![0u8; len];
+        tokio::join!(
+            async {
+                l.io.write_all(&send_l).await.unwrap();
+                l.io.flush().await.unwrap();
+            },
+            async { l.io.read_exact(&mut got).await.unwrap() }
+        );
+        got
+    };
+    let (got_d, got_l) = tokio::join!(dialer, listener);
+    assert_eq!(got_l, to_l);
+    assert_eq!(got_d, to_d);
+}
+
+async fn bounded(f: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(BOUND, f).await.expect("test exceeded its time bound");
+}
+
+#[tokio::test]
+async fn ed25519_both_roles_small_and_multi_frame() {
+    bounded(handshake_and_exchange(Keypair::generate_ed25519(), Keypair::generate_ed25519(), 5)).await;
+    bounded(handshake_and_exchange(Keypair::generate_ed25519(), Keypair::generate_ed25519(), 300_000)).await;
+}
+
+#[tokio::test]
+async fn secp256k1_dialer_and_listener() {
+    bounded(handshake_and_exchange(Keypair::generate_secp256k1(), Keypair::generate_ed25519(), 70_000)).await;
+    bounded(handshake_and_exchange(Keypair::generate_ed25519(), Keypair::generate_secp256k1(), 70_000)).await;
+}
+
+#[tokio::test]
+async fn ecdsa_dialer_and_listener() {
+    bounded(handshake_and_exchange(Keypair::generate_ecdsa(), Keypair::generate_secp256k1(), 70_000)).await;
+    bounded(handshake_and_exchange(Keypair::generate_secp256k1(), Keypair::generate_ecdsa(), 70_000)).await;
+}
+
+#[tokio::test]
+async fn tiny_reads_see_every_byte_in_order() {
+    bounded(async {
+        let (a, b) = boxed_pipe();
+        let (ka, kb) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+        let cfg = NoiseConfig::new();
+        let (d, l) = tokio::join!(cfg.upgrade(a, true, &ka, None), cfg.upgrade(b, false, &kb, None));
+        let ((mut d, _), (mut l, _)) = (d.unwrap(), l.unwrap());
+        let data = pattern(200_000, 9);
+        let sent = data.clone();
+        let writer = async move {
+            d.write_all(&sent).await.unwrap();
+            d.close().await.unwrap();
+        };
+        let reader = async move {
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 7];
+            loop {
+                let n = l.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&chunk[..n]);
+            }
+            got
+        };
+        let ((), got) = tokio::join!(writer, reader);
+        assert_eq!(got, data, "clean close after whole frames is EOF, all bytes delivered");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn works_as_a_stream_handler() {
+    bounded(async {
+        let layer = SecurityLayer(NoiseConfig::new());
+        assert_eq!(layer.protocols(), vec!["/noise".to_string()]);
+        let (a, b) = boxed_pipe();
+        let (ka, kb) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+        let (x, y) = tokio::join!(
+            layer.handle(PROTOCOL, a, ctx(Role::Dialer, &ka)),
+            layer.handle(PROTOCOL, b, ctx(Role::Listener, &kb))
+        );
+        match (x.unwrap(), y.unwrap()) {
+            (chain_core::Next::Secured(x), chain_core::Next::Secured(y)) => {
+                assert_eq!(x.remote_peer, kb.public().to_peer_id());
+                assert_eq!(y.remote_peer, ka.public().to_peer_id());
+            }
+            other => panic!("expected two secured streams, got {other:?}"),
+        }
+        // both listeners: the handshake cannot work and must fail, not hang
+        let (a, b) = boxed_pipe();
+        let cfg = NoiseConfig::new().with_handshake_timeout(std::time::Duration::from_millis(200));
+        let (x, _y) = tokio::join!(cfg.secure(a, &ctx(Role::Listener, &ka)), cfg.secure(b, &ctx(Role::Listener, &kb)));
+        assert_eq!(x.unwrap_err().kind(), ErrorKind::Timeout);
+    })
+    .await;
+}

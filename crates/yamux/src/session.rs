@@ -1,0 +1,641 @@
+//! The sans-IO yamux session: frames in, encoded frames and events out, no sockets, no clock
+//! (time is passed in).
+//!
+//! Run loop (what the async shell in `handler.rs` does):
+//! 1. feed the socket's bytes with [`Session::handle_bytes`] (or decoded frames with
+//!    [`Session::handle_frame`]);
+//! 2. drain [`Session::poll_event`] and wake whoever waits on the named stream;
+//! 3. write [`Session::take_output`] to the socket.
+//!
+//! Application operations ([`Session::open_stream`], [`Session::accept`], [`Session::read`],
+//! [`Session::write`], [`Session::close_write`], [`Session::reset`], [`Session::release`]) may
+//! queue output too. Data written is encoded straight into the output buffer (one copy), and
+//! received bodies are kept as the `Bytes` split off the read buffer (no copy until `read`).
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use tokio_util::codec::Decoder;
+
+use crate::codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, HEADER_LEN};
+use crate::config::{YamuxConfig, DEFAULT_WINDOW};
+use crate::error::YamuxError;
+use crate::stream_state::{Origin, StreamState};
+
+/// A stream id.
+pub type StreamId = u32;
+
+/// Which end of the connection we are: the client (the dialer) uses odd stream ids, the server
+/// even ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The dialer: odd ids.
+    Client,
+    /// The listener: even ids.
+    Server,
+}
+
+/// What happened, for the shell to wake the right waiters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The peer opened a stream; take it with [`Session::accept`].
+    InboundStream(StreamId),
+    /// The peer answered the SYN of one of our streams (an ACK backlog slot is free).
+    StreamAcked(StreamId),
+    /// Data or EOF is readable on the stream.
+    Readable(StreamId),
+    /// The stream's send window grew.
+    Writable(StreamId),
+    /// Both sides sent FIN.
+    StreamClosed(StreamId),
+    /// The stream was reset by the peer.
+    StreamReset(StreamId),
+    /// The answer to one of our pings.
+    Pong {
+        /// The ping's opaque value.
+        nonce: u32,
+        /// Round-trip time.
+        rtt: Duration,
+    },
+    /// The peer sent GoAway: no new streams.
+    GoAwayReceived(GoAwayCode),
+    /// The session ended; see [`Session::termination`].
+    Terminated,
+}
+
+/// Result of [`Session::read`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// This many bytes were copied.
+    Data(usize),
+    /// The peer half-closed and everything was read.
+    Eof,
+    /// Nothing to read yet; wait for [`Event::Readable`].
+    Blocked,
+}
+
+/// How the session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Termination {
+    /// EOF from the peer or our own close after GoAway.
+    Clean,
+    /// A protocol violation or an I/O failure.
+    Error(YamuxError),
+}
+
+/// Counters of frames the session dropped without failing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Frames for unknown streams (ignored).
+    pub ignored_frames: u64,
+    /// Data bytes discarded (unknown, released or half-closed streams).
+    pub discarded_bytes: u64,
+    /// Inbound streams refused with RST (limit reached or after our GoAway).
+    pub refused_streams: u64,
+}
+
+/// A yamux session.
+#[derive(Debug)]
+pub struct Session {
+    mode: Mode,
+    config: YamuxConfig,
+    codec: FrameCodec,
+    next_id: u32,
+    streams: HashMap<StreamId, StreamState>,
+    accept_queue: VecDeque<StreamId>,
+    events: VecDeque<Event>,
+    out: BytesMut,
+    queued_total: u64,
+    unacked_outbound: usize,
+    goaway_sent: bool,
+    goaway_received: Option<GoAwayCode>,
+    termination: Option<Termination>,
+    pings: VecDeque<(u32, Instant)>,
+    next_nonce: u32,
+    rtt: Option<Duration>,
+    stats: Stats,
+}
+
+impl Session {
+    /// A new session. `config` should have passed [`YamuxConfig::validate`].
+    pub fn new(mode: Mode, config: YamuxConfig) -> Self {
+        Session {
+            mode,
+            codec: FrameCodec::new(config.max_frame_body),
+            next_id: match mode {
+                Mode::Client => 1,
+                Mode::Server => 2,
+            },
+            config,
+            streams: HashMap::new(),
+            accept_queue: VecDeque::new(),
+            events: VecDeque::new(),
+            out: BytesMut::new(),
+            queued_total: 0,
+            unacked_outbound: 0,
+            goaway_sent: false,
+            goaway_received: None,
+            termination: None,
+            pings: VecDeque::new(),
+            next_nonce: 1,
+            rtt: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Our mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &YamuxConfig {
+        &self.config
+    }
+
+    // ----- input -----
+
+    /// Decodes and handles every complete frame in `buf` (partial frames stay in `buf`). On a
+    /// protocol violation the session queues GoAway(protocol error), terminates and returns
+    /// the error; input after termination is discarded.
+    pub fn handle_bytes(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), YamuxError> {
+        loop {
+            if self.termination.is_some() {
+                buf.clear();
+                return Ok(());
+            }
+            match self.codec.decode(buf) {
+                Ok(Some(frame)) => self.handle_frame(frame, now)?,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// Handles one decoded frame (see [`Session::handle_bytes`] for errors).
+    pub fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), YamuxError> {
+        if self.termination.is_some() {
+            return Ok(());
+        }
+        let result = match frame.header.frame_type {
+            FrameType::Data | FrameType::WindowUpdate => self.on_stream_frame(frame),
+            FrameType::Ping => {
+                self.on_ping(frame.header, now);
+                Ok(())
+            }
+            FrameType::GoAway => {
+                let code = GoAwayCode::from_u32(frame.header.length);
+                self.goaway_received = Some(code);
+                self.events.push_back(Event::GoAwayReceived(code));
+                Ok(())
+            }
+        };
+        result.map_err(|e| self.fail(e))
+    }
+
+    /// The socket reached EOF: the session ends cleanly (streams without the peer's FIN fail
+    /// with [`YamuxError::ConnectionClosed`] once their buffered data is read).
+    pub fn on_eof(&mut self) {
+        self.terminate(Termination::Clean);
+    }
+
+    /// The socket failed.
+    pub fn on_io_error(&mut self, err: YamuxError) {
+        self.terminate(Termination::Error(err));
+    }
+
+    /// The shell closed the socket after our GoAway was written.
+    pub fn on_closed(&mut self) {
+        self.terminate(Termination::Clean);
+    }
+
+    fn terminate(&mut self, t: Termination) {
+        if self.termination.is_none() {
+            self.termination = Some(t);
+            self.events.push_back(Event::Terminated);
+        }
+    }
+
+    /// Terminates with `e`, queueing GoAway(protocol error) if the peer broke the protocol.
+    fn fail(&mut self, e: YamuxError) -> YamuxError {
+        if self.termination.is_none() && e.is_protocol_violation() && !self.goaway_sent {
+            self.send_goaway(GoAwayCode::ProtocolError);
+        }
+        self.terminate(Termination::Error(e.clone()));
+        e
+    }
+
+    fn on_stream_frame(&mut self, frame: Frame) -> Result<(), YamuxError> {
+        let h = frame.header;
+        let id = h.stream_id;
+        if h.flags.contains(Flags::SYN) {
+            return self.on_syn(frame);
+        }
+        let Some(s) = self.streams.get_mut(&id) else {
+            self.stats.ignored_frames += 1;
+            self.stats.discarded_bytes += frame.body.len() as u64;
+            return Ok(());
+        };
+        // Any frame from the peer on our stream answers the SYN: old peers (c-ipfs) answer
+        // with a WindowUpdate that lacks the ACK flag.
+        if s.origin == Origin::Local && !s.acked {
+            s.acked = true;
+            self.unacked_outbound = self.unacked_outbound.saturating_sub(1);
+            self.events.push_back(Event::StreamAcked(id));
+        }
+        self.apply_stream_frame(id, frame)
+    }
+
+    fn on_syn(&mut self, frame: Frame) -> Result<(), YamuxError> {
+        let id = frame.header.stream_id;
+        let remote_parity = match self.mode {
+            Mode::Client => 0,
+            Mode::Server => 1,
+        };
+        if id == 0 || id % 2 != remote_parity {
+            return Err(YamuxError::WrongParity(id));
+        }
+        if self.streams.contains_key(&id) {
+            return Err(YamuxError::DuplicateStream(id));
+        }
+        let live_inbound = self
+            .streams
+            .values()
+            .filter(|s| s.origin == Origin::Remote && !s.wire_closed())
+            .count();
+        if self.goaway_sent || live_inbound >= self.config.max_inbound_streams {
+            self.stats.refused_streams += 1;
+            self.stats.discarded_bytes += frame.body.len() as u64;
+            self.push_header(FrameType::WindowUpdate, Flags::RST, id, 0);
+            return Ok(());
+        }
+        let stream = StreamState::new(Origin::Remote, DEFAULT_WINDOW, self.config.receive_window);
+        self.streams.insert(id, stream);
+        self.accept_queue.push_back(id);
+        self.events.push_back(Event::InboundStream(id));
+        self.apply_stream_frame(id, frame)
+    }
+
+    /// Window, body and FIN/RST of a frame for a known stream.
+    fn apply_stream_frame(&mut self, id: StreamId, frame: Frame) -> Result<(), YamuxError> {
+        let h = frame.header;
+        let Some(s) = self.streams.get_mut(&id) else {
+            return Ok(());
+        };
+        if h.flags.contains(Flags::RST) {
+            if !s.reset {
+                s.reset = true;
+                s.discard_buffer();
+                self.events.push_back(Event::StreamReset(id));
+            }
+            self.remove_if_done(id);
+            return Ok(());
+        }
+        match h.frame_type {
+            FrameType::WindowUpdate => {
+                if h.length > 0 {
+                    s.send_window = s.send_window.saturating_add(h.length);
+                    self.events.push_back(Event::Writable(id));
+                }
+            }
+            _ => {
+                let len = h.length;
+                if len > s.recv_credit {
+                    return Err(YamuxError::WindowExceeded {
+                        id,
+                        len,
+                        credit: s.recv_credit,
+                    });
+                }
+                s.recv_credit -= len;
+                if len > 0 {
+                    if s.released || s.remote_fin || s.reset {
+                        self.stats.discarded_bytes += u64::from(len);
+                        self.maybe_grant(id);
+                    } else {
+                        s.buffered += frame.body.len();
+                        s.recv_buf.push_back(frame.body);
+                        self.events.push_back(Event::Readable(id));
+                    }
+                }
+            }
+        }
+        if h.flags.contains(Flags::FIN) {
+            if let Some(s) = self.streams.get_mut(&id) {
+                if !s.remote_fin && !s.reset {
+                    s.remote_fin = true;
+                    self.events.push_back(Event::Readable(id));
+                    if s.local_fin {
+                        self.events.push_back(Event::StreamClosed(id));
+                    }
+                }
+            }
+        }
+        self.remove_if_done(id);
+        Ok(())
+    }
+
+    fn on_ping(&mut self, h: Header, now: Instant) {
+        if h.flags.contains(Flags::SYN) {
+            self.push_header(FrameType::Ping, Flags::ACK, 0, h.length);
+        } else if h.flags.contains(Flags::ACK) {
+            if let Some(pos) = self.pings.iter().position(|(n, _)| *n == h.length) {
+                if let Some((nonce, sent)) = self.pings.remove(pos) {
+                    let rtt = now.saturating_duration_since(sent);
+                    self.rtt = Some(rtt);
+                    self.events.push_back(Event::Pong { nonce, rtt });
+                }
+            }
+        }
+    }
+
+    // ----- application operations -----
+
+    /// Opens an outbound stream (a WindowUpdate with SYN is queued at once, announcing any
+    /// window beyond 256 KiB). `Ok(None)`: the ACK backlog is full; retry after
+    /// [`Event::StreamAcked`].
+    pub fn open_stream(&mut self) -> Result<Option<StreamId>, YamuxError> {
+        self.check_alive()?;
+        if self.goaway_sent || self.goaway_received.is_some() {
+            return Err(YamuxError::GoingAway);
+        }
+        if self.unacked_outbound >= self.config.ack_backlog {
+            return Ok(None);
+        }
+        let id = self.next_id;
+        self.next_id = id.checked_add(2).ok_or(YamuxError::StreamIdsExhausted)?;
+        let mut s = StreamState::new(Origin::Local, DEFAULT_WINDOW, self.config.receive_window);
+        let extra = self.config.receive_window.saturating_sub(DEFAULT_WINDOW);
+        s.recv_credit = s.recv_credit.saturating_add(extra);
+        self.streams.insert(id, s);
+        self.unacked_outbound += 1;
+        self.push_header(FrameType::WindowUpdate, Flags::SYN, id, extra);
+        Ok(Some(id))
+    }
+
+    /// Takes the next inbound stream and queues its ACK (announcing any window beyond 256
+    /// KiB). Streams the peer reset before they were accepted are skipped.
+    pub fn accept(&mut self) -> Option<StreamId> {
+        while let Some(id) = self.accept_queue.pop_front() {
+            let Some(s) = self.streams.get_mut(&id) else { continue };
+            if s.reset {
+                s.released = true;
+                self.remove_if_done(id);
+                continue;
+            }
+            s.acked = true;
+            let extra = self.config.receive_window.saturating_sub(DEFAULT_WINDOW);
+            s.recv_credit = s.recv_credit.saturating_add(extra);
+            if self.termination.is_none() {
+                self.push_header(FrameType::WindowUpdate, Flags::ACK, id, extra);
+            }
+            return Some(id);
+        }
+        None
+    }
+
+    /// Inbound streams waiting for [`Session::accept`].
+    pub fn pending_inbound(&self) -> usize {
+        self.accept_queue.len()
+    }
+
+    /// Reads buffered data of stream `id` into `buf`, granting window credit back to the peer
+    /// once at least half the window can be granted.
+    pub fn read(&mut self, id: StreamId, buf: &mut [u8]) -> Result<ReadOutcome, YamuxError> {
+        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        if s.reset {
+            return Err(YamuxError::StreamReset(id));
+        }
+        if buf.is_empty() {
+            return Ok(ReadOutcome::Data(0));
+        }
+        if s.buffered > 0 {
+            let n = s.copy_out(buf);
+            self.maybe_grant(id);
+            return Ok(ReadOutcome::Data(n));
+        }
+        if s.remote_fin {
+            return Ok(ReadOutcome::Eof);
+        }
+        self.check_alive()?;
+        Ok(ReadOutcome::Blocked)
+    }
+
+    /// Sends up to `max` bytes of `data` on stream `id`, within its send window, split into
+    /// frames of at most `split_send_size`. Returns the bytes taken; `0` (for non-empty
+    /// `data`) means the window is exhausted: wait for [`Event::Writable`].
+    pub fn write(&mut self, id: StreamId, data: &[u8], max: usize) -> Result<usize, YamuxError> {
+        self.check_alive()?;
+        let split = self.config.split_send_size;
+        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        if s.reset {
+            return Err(YamuxError::StreamReset(id));
+        }
+        if s.local_fin {
+            return Err(YamuxError::WriteAfterClose(id));
+        }
+        let n = data.len().min(s.send_window as usize).min(max);
+        // n <= send_window, which is a u32.
+        s.send_window -= u32::try_from(n).unwrap_or(u32::MAX).min(s.send_window);
+        let (head, _) = data.split_at(n);
+        let frames = n.div_ceil(split.max(1));
+        self.out.reserve(n + frames * HEADER_LEN);
+        for chunk in head.chunks(split.max(1)) {
+            let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
+            Header::new(FrameType::Data, Flags::NONE, id, len).encode(&mut self.out);
+            self.out.extend_from_slice(chunk);
+            self.queued_total += (HEADER_LEN + chunk.len()) as u64;
+        }
+        Ok(n)
+    }
+
+    /// Current send window of stream `id` (0 if unknown).
+    pub fn send_window(&self, id: StreamId) -> u32 {
+        self.streams.get(&id).map_or(0, |s| s.send_window)
+    }
+
+    /// Half-closes stream `id` (queues FIN). Idempotent.
+    pub fn close_write(&mut self, id: StreamId) -> Result<(), YamuxError> {
+        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        if s.reset {
+            return Err(YamuxError::StreamReset(id));
+        }
+        if s.local_fin {
+            return Ok(());
+        }
+        self.check_alive()?;
+        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        s.local_fin = true;
+        if s.remote_fin {
+            self.events.push_back(Event::StreamClosed(id));
+        }
+        self.push_header(FrameType::Data, Flags::FIN, id, 0);
+        self.remove_if_done(id);
+        Ok(())
+    }
+
+    /// Resets stream `id` (queues RST); pending data both ways is dropped.
+    pub fn reset(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        if s.wire_closed() {
+            return;
+        }
+        s.reset = true;
+        s.discard_buffer();
+        if s.origin == Origin::Local && !s.acked {
+            s.acked = true;
+            self.unacked_outbound = self.unacked_outbound.saturating_sub(1);
+        }
+        if self.termination.is_none() {
+            self.push_header(FrameType::Data, Flags::RST, id, 0);
+        }
+        self.remove_if_done(id);
+    }
+
+    /// The application dropped its handle of stream `id`. Like rust-yamux: an open stream is
+    /// reset; a stream the peer already half-closed gets our FIN; a stream we half-closed
+    /// stays as a sink (arriving data discarded and re-credited) until the peer's FIN/RST.
+    pub fn release(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        s.released = true;
+        if !s.wire_closed() {
+            if !s.local_fin && !s.remote_fin {
+                self.reset(id);
+            } else if !s.local_fin {
+                let _ = self.close_write(id);
+            } else {
+                s.discard_buffer();
+                self.maybe_grant(id);
+            }
+        }
+        self.remove_if_done(id);
+    }
+
+    /// Queues a ping; returns its opaque value. `None` after termination.
+    pub fn ping(&mut self, now: Instant) -> Option<u32> {
+        if self.termination.is_some() {
+            return None;
+        }
+        let nonce = self.next_nonce;
+        self.next_nonce = self.next_nonce.wrapping_add(1);
+        if self.pings.len() >= self.config.max_outstanding_pings.max(1) {
+            self.pings.pop_front();
+        }
+        self.pings.push_back((nonce, now));
+        self.push_header(FrameType::Ping, Flags::SYN, 0, nonce);
+        Some(nonce)
+    }
+
+    /// The last measured round-trip time.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// Sends GoAway (once): no new streams either way; existing streams continue.
+    pub fn go_away(&mut self, code: GoAwayCode) {
+        if !self.goaway_sent && self.termination.is_none() {
+            self.send_goaway(code);
+        }
+    }
+
+    fn send_goaway(&mut self, code: GoAwayCode) {
+        self.goaway_sent = true;
+        self.push_header(FrameType::GoAway, Flags::NONE, 0, code.as_u32());
+    }
+
+    /// Whether we sent GoAway.
+    pub fn goaway_sent(&self) -> bool {
+        self.goaway_sent
+    }
+
+    /// The GoAway code the peer sent, if any.
+    pub fn goaway_received(&self) -> Option<GoAwayCode> {
+        self.goaway_received
+    }
+
+    /// How the session ended, once it has.
+    pub fn termination(&self) -> Option<&Termination> {
+        self.termination.as_ref()
+    }
+
+    /// Counters of tolerated anomalies.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Streams the session tracks.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Whether stream `id` is tracked.
+    pub fn has_stream(&self, id: StreamId) -> bool {
+        self.streams.contains_key(&id)
+    }
+
+    // ----- output -----
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Bytes of encoded frames waiting to be written.
+    pub fn output_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Total bytes ever queued for writing (a flush mark for streams).
+    pub fn queued_total(&self) -> u64 {
+        self.queued_total
+    }
+
+    /// Takes the encoded frames to write to the socket.
+    pub fn take_output(&mut self) -> BytesMut {
+        self.out.split()
+    }
+
+    // ----- helpers -----
+
+    fn check_alive(&self) -> Result<(), YamuxError> {
+        match &self.termination {
+            None => Ok(()),
+            Some(Termination::Clean) => Err(YamuxError::ConnectionClosed),
+            Some(Termination::Error(e)) => Err(e.clone()),
+        }
+    }
+
+    fn push_header(&mut self, ty: FrameType, flags: Flags, id: StreamId, length: u32) {
+        Header::new(ty, flags, id, length).encode(&mut self.out);
+        self.queued_total += HEADER_LEN as u64;
+    }
+
+    /// Grants the peer the credit the application freed, once it is at least half the window.
+    fn maybe_grant(&mut self, id: StreamId) {
+        if self.termination.is_some() {
+            return;
+        }
+        let Some(s) = self.streams.get_mut(&id) else { return };
+        if s.remote_fin || s.reset {
+            return;
+        }
+        let used = u64::from(s.recv_credit) + s.buffered as u64;
+        let grantable = u64::from(s.recv_window).saturating_sub(used);
+        if grantable >= u64::from(s.recv_window / 2) && grantable > 0 {
+            let delta = u32::try_from(grantable).unwrap_or(u32::MAX);
+            s.recv_credit = s.recv_credit.saturating_add(delta);
+            self.push_header(FrameType::WindowUpdate, Flags::NONE, id, delta);
+        }
+    }
+
+    fn remove_if_done(&mut self, id: StreamId) {
+        if self.streams.get(&id).is_some_and(|s| s.removable()) {
+            self.streams.remove(&id);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -1,0 +1,358 @@
+//! Two sessions in memory, driven to quiescence like quinn-proto's `Pair`.
+
+use super::*;
+use crate::codec::Frame;
+use bytes::Bytes;
+use tokio_util::codec::Encoder;
+
+struct Pair {
+    client: Session,
+    server: Session,
+    now: Instant,
+    client_events: Vec<Event>,
+    server_events: Vec<Event>,
+    client_err: Option<YamuxError>,
+    server_err: Option<YamuxError>,
+}
+
+impl Pair {
+    fn new() -> Self {
+        Self::with(YamuxConfig::default())
+    }
+
+    fn with(config: YamuxConfig) -> Self {
+        Pair {
+            client: Session::new(Mode::Client, config.clone()),
+            server: Session::new(Mode::Server, config),
+            now: Instant::now(),
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            client_err: None,
+            server_err: None,
+        }
+    }
+
+    /// Moves bytes both ways until neither side has output.
+    fn drive(&mut self) {
+        for _ in 0..1000 {
+            let mut c = self.client.take_output();
+            let mut s = self.server.take_output();
+            if c.is_empty() && s.is_empty() {
+                break;
+            }
+            if let Err(e) = self.server.handle_bytes(&mut c, self.now) {
+                self.server_err.get_or_insert(e);
+            }
+            if let Err(e) = self.client.handle_bytes(&mut s, self.now) {
+                self.client_err.get_or_insert(e);
+            }
+            while let Some(e) = self.client.poll_event() {
+                self.client_events.push(e);
+            }
+            while let Some(e) = self.server.poll_event() {
+                self.server_events.push(e);
+            }
+        }
+    }
+
+    /// Client opens, server accepts; returns the id.
+    fn open(&mut self) -> StreamId {
+        let id = self.client.open_stream().unwrap().unwrap();
+        self.drive();
+        assert_eq!(self.server.accept(), Some(id));
+        self.drive();
+        id
+    }
+}
+
+fn read_all(s: &mut Session, id: StreamId) -> (Vec<u8>, ReadOutcome) {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(id, &mut buf).unwrap() {
+            ReadOutcome::Data(n) => out.extend_from_slice(&buf[..n]),
+            other => return (out, other),
+        }
+    }
+}
+
+/// Raw bytes of one frame.
+fn raw(frame: Frame) -> BytesMut {
+    let mut b = BytesMut::new();
+    FrameCodec::new(1 << 30).encode(frame, &mut b).unwrap();
+    b
+}
+
+#[test]
+fn open_accept_and_exchange_both_directions() {
+    let mut p = Pair::new();
+    let id = p.open();
+    assert_eq!(id, 1, "client ids are odd");
+    assert!(p.client_events.contains(&Event::StreamAcked(1)));
+    assert_eq!(p.client.write(id, b"ping?", usize::MAX).unwrap(), 5);
+    p.drive();
+    assert_eq!(read_all(&mut p.server, id), (b"ping?".to_vec(), ReadOutcome::Blocked));
+    p.server.write(id, b"pong!", usize::MAX).unwrap();
+    p.drive();
+    assert_eq!(read_all(&mut p.client, id).0, b"pong!");
+
+    // The server opens too: even ids.
+    let sid = p.server.open_stream().unwrap().unwrap();
+    assert_eq!(sid, 2);
+    p.drive();
+    assert!(p.client_events.contains(&Event::InboundStream(2)));
+    assert_eq!(p.client.accept(), Some(2));
+    p.drive();
+    assert!(p.server_events.contains(&Event::StreamAcked(2)));
+    assert_eq!(p.client.open_stream().unwrap(), Some(3));
+}
+
+#[test]
+fn half_close_each_way_then_stream_is_forgotten() {
+    let mut p = Pair::new();
+    let id = p.open();
+    p.client.write(id, b"request", usize::MAX).unwrap();
+    p.client.close_write(id).unwrap();
+    p.drive();
+    assert_eq!(read_all(&mut p.server, id), (b"request".to_vec(), ReadOutcome::Eof));
+    assert!(matches!(p.client.write(id, b"x", 10), Err(YamuxError::WriteAfterClose(1))));
+    // The server can still answer on its half.
+    p.server.write(id, b"response", usize::MAX).unwrap();
+    p.server.close_write(id).unwrap();
+    p.drive();
+    assert_eq!(read_all(&mut p.client, id), (b"response".to_vec(), ReadOutcome::Eof));
+    assert!(p.client_events.contains(&Event::StreamClosed(id)));
+    p.client.release(id);
+    p.server.release(id);
+    p.drive();
+    assert_eq!((p.client.stream_count(), p.server.stream_count()), (0, 0));
+}
+
+#[test]
+fn reset_ends_both_directions() {
+    let mut p = Pair::new();
+    let id = p.open();
+    p.client.write(id, b"lost", usize::MAX).unwrap();
+    p.client.reset(id);
+    p.drive();
+    assert!(p.server_events.contains(&Event::StreamReset(id)));
+    assert_eq!(p.server.read(id, &mut [0; 8]), Err(YamuxError::StreamReset(id)));
+    assert_eq!(p.server.write(id, b"x", 10), Err(YamuxError::StreamReset(id)));
+}
+
+#[test]
+fn dropping_an_open_stream_resets_it() {
+    let mut p = Pair::new();
+    let id = p.open();
+    p.client.release(id);
+    p.drive();
+    assert!(p.server_events.contains(&Event::StreamReset(id)));
+    assert!(!p.client.has_stream(id));
+}
+
+#[test]
+fn sender_blocks_on_window_and_resumes_as_reader_reads() {
+    let mut p = Pair::new();
+    let id = p.open();
+    let data = vec![7u8; 300 * 1024];
+    let n = p.client.write(id, &data, usize::MAX).unwrap();
+    assert_eq!(n, 256 * 1024, "never beyond the peer's window");
+    assert_eq!(p.client.write(id, &data[n..], usize::MAX).unwrap(), 0, "window exhausted");
+    p.drive();
+    // The reader has not read: no window update, the sender stays blocked.
+    assert_eq!(p.client.send_window(id), 0);
+    // Reading less than half the window grants nothing yet.
+    let mut buf = vec![0u8; 100 * 1024];
+    assert_eq!(p.server.read(id, &mut buf).unwrap(), ReadOutcome::Data(100 * 1024));
+    p.drive();
+    assert_eq!(p.client.send_window(id), 0);
+    // Past half the window: one update for everything consumed.
+    assert_eq!(p.server.read(id, &mut buf).unwrap(), ReadOutcome::Data(100 * 1024));
+    p.drive();
+    assert_eq!(p.client.send_window(id), 200 * 1024);
+    assert!(p.client_events.contains(&Event::Writable(id)));
+    assert_eq!(p.client.write(id, &data[n..], usize::MAX).unwrap(), data.len() - n);
+}
+
+#[test]
+fn data_frames_are_split_at_split_send_size() {
+    let mut p = Pair::with(YamuxConfig::new().with_split_send_size(1000));
+    let id = p.open();
+    p.client.write(id, &[1u8; 2500], usize::MAX).unwrap();
+    let mut out = p.client.take_output();
+    let mut codec = FrameCodec::new(1 << 20);
+    let sizes: Vec<usize> = std::iter::from_fn(|| codec.decode(&mut out).unwrap())
+        .map(|f| f.body.len())
+        .collect();
+    assert_eq!(sizes, vec![1000, 1000, 500]);
+}
+
+#[test]
+fn larger_receive_window_is_announced_in_syn() {
+    let mut p = Pair::with(YamuxConfig::new().with_receive_window(1 << 20));
+    let id = p.open();
+    assert_eq!(p.server.send_window(id), 1 << 20);
+    assert_eq!(p.client.send_window(id), 1 << 20);
+}
+
+#[test]
+fn ping_is_answered_and_rtt_reported() {
+    let mut p = Pair::new();
+    let nonce = p.client.ping(p.now).unwrap();
+    let sent = p.client.take_output();
+    p.now += Duration::from_millis(30);
+    let mut s = sent;
+    p.server.handle_bytes(&mut s, p.now).unwrap();
+    let mut answer = p.server.take_output();
+    assert_eq!(&answer[..], &[0, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0, nonce as u8][..]);
+    p.client.handle_bytes(&mut answer, p.now).unwrap();
+    assert_eq!(p.client.poll_event(), Some(Event::Pong { nonce, rtt: Duration::from_millis(30) }));
+    assert_eq!(p.client.rtt(), Some(Duration::from_millis(30)));
+}
+
+#[test]
+fn goaway_stops_new_streams_but_existing_ones_finish() {
+    let mut p = Pair::new();
+    let id = p.open();
+    p.server.go_away(GoAwayCode::Normal);
+    p.drive();
+    assert!(p.client_events.contains(&Event::GoAwayReceived(GoAwayCode::Normal)));
+    assert_eq!(p.client.open_stream(), Err(YamuxError::GoingAway));
+    p.client.write(id, b"still", usize::MAX).unwrap();
+    p.drive();
+    assert_eq!(read_all(&mut p.server, id).0, b"still");
+    // A SYN after our GoAway is refused with RST.
+    let mut syn = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 3, 0));
+    p.server.handle_bytes(&mut syn, p.now).unwrap();
+    assert_eq!(p.server.stats().refused_streams, 1);
+}
+
+#[test]
+fn many_streams_interleaved() {
+    let mut p = Pair::new();
+    let ids: Vec<_> = (0..100).map(|_| p.client.open_stream().unwrap().unwrap()).collect();
+    p.drive();
+    for _ in &ids {
+        assert!(p.server.accept().is_some());
+    }
+    for &id in &ids {
+        p.client.write(id, &id.to_be_bytes(), usize::MAX).unwrap();
+        p.client.close_write(id).unwrap();
+    }
+    p.drive();
+    for &id in &ids {
+        assert_eq!(read_all(&mut p.server, id), (id.to_be_bytes().to_vec(), ReadOutcome::Eof));
+    }
+}
+
+#[test]
+fn ack_backlog_bounds_unacknowledged_opens() {
+    let mut p = Pair::with(YamuxConfig::new().with_ack_backlog(2));
+    assert!(p.client.open_stream().unwrap().is_some());
+    assert!(p.client.open_stream().unwrap().is_some());
+    assert_eq!(p.client.open_stream(), Ok(None));
+    p.drive();
+    p.server.accept();
+    p.drive();
+    assert!(p.client.open_stream().unwrap().is_some());
+}
+
+#[test]
+fn inbound_stream_limit_resets_the_excess_and_keeps_the_session() {
+    let mut p = Pair::with(YamuxConfig::new().with_max_inbound_streams(2));
+    for _ in 0..3 {
+        p.client.open_stream().unwrap();
+    }
+    p.drive();
+    assert!(p.client_events.contains(&Event::StreamReset(5)));
+    assert_eq!(p.server.stats().refused_streams, 1);
+    assert!(p.server.termination().is_none());
+    assert_eq!(p.server.pending_inbound(), 2);
+}
+
+// ----- one test per bad input -----
+
+#[test]
+fn bad_input_unknown_type_is_a_protocol_error_with_goaway() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut b = BytesMut::from(&[0u8, 9, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0][..]);
+    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::UnknownType(9)));
+    assert_eq!(&s.take_output()[..], &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..], "GoAway(protocol error)");
+    assert!(matches!(s.termination(), Some(Termination::Error(YamuxError::UnknownType(9)))));
+}
+
+#[test]
+fn bad_input_unknown_version_is_a_protocol_error() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut b = BytesMut::from(&[1u8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0][..]);
+    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::UnknownVersion(1)));
+    assert_eq!(s.take_output()[1], 3);
+}
+
+#[test]
+fn bad_input_data_for_unknown_stream_is_ignored_and_session_lives() {
+    let mut p = Pair::new();
+    let mut b = raw(Frame::data(Flags::NONE, 41, Bytes::from_static(b"stray")));
+    p.server.handle_bytes(&mut b, p.now).unwrap();
+    let stats = p.server.stats();
+    assert_eq!((stats.ignored_frames, stats.discarded_bytes), (1, 5));
+    let id = p.open();
+    p.client.write(id, b"ok", 10).unwrap();
+    p.drive();
+    assert_eq!(read_all(&mut p.server, id).0, b"ok");
+}
+
+#[test]
+fn bad_input_peer_overrunning_the_window_gets_goaway() {
+    let mut p = Pair::new();
+    let id = p.open();
+    let mut b = raw(Frame::data(Flags::NONE, id, Bytes::from(vec![0u8; 256 * 1024])));
+    p.server.handle_bytes(&mut b, p.now).unwrap();
+    let mut b = raw(Frame::data(Flags::NONE, id, Bytes::from_static(b"x")));
+    let err = p.server.handle_bytes(&mut b, p.now).unwrap_err();
+    assert_eq!(err, YamuxError::WindowExceeded { id, len: 1, credit: 0 });
+    let out = p.server.take_output();
+    assert_eq!(&out[out.len() - 12..], &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..]);
+}
+
+#[test]
+fn bad_input_oversize_frame_is_refused() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut b = BytesMut::from(&[0u8, 0, 0, 1, 0, 0, 0, 1, 0, 0x10, 0, 1][..]);
+    assert_eq!(
+        s.handle_bytes(&mut b, Instant::now()),
+        Err(YamuxError::FrameTooLarge { len: 0x100001, max: 1 << 20 })
+    );
+    assert_eq!(s.take_output()[1], 3);
+}
+
+#[test]
+fn bad_input_wrong_parity_syn_is_a_protocol_error() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    // A server receiving an even (server-parity) SYN: both sides think they are the server.
+    let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 2, 0));
+    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::WrongParity(2)));
+    assert_eq!(&s.take_output()[..], &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..]);
+}
+
+#[test]
+fn bad_input_duplicate_syn_is_a_protocol_error() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 1, 0));
+    b.extend_from_slice(&raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 1, 0)));
+    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::DuplicateStream(1)));
+}
+
+#[test]
+fn c_ipfs_ackless_window_update_is_accepted_and_not_answered() {
+    let mut c = Session::new(Mode::Client, YamuxConfig::default().with_ack_backlog(1));
+    let id = c.open_stream().unwrap().unwrap();
+    c.take_output();
+    assert_eq!(c.open_stream(), Ok(None), "backlog full until the SYN is answered");
+    // c-libp2p answers our SYN with a WindowUpdate without ACK.
+    let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::NONE, id, 0));
+    c.handle_bytes(&mut b, Instant::now()).unwrap();
+    assert_eq!(c.poll_event(), Some(Event::StreamAcked(id)));
+    assert!(c.take_output().is_empty(), "a plain WindowUpdate is never answered");
+    assert!(c.open_stream().unwrap().is_some());
+}

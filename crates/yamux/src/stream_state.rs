@@ -1,0 +1,95 @@
+//! Per-stream state of the sans-IO session: lifecycle flags, windows, and the receive buffer.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+/// Who opened a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// We sent the SYN.
+    Local,
+    /// The peer sent the SYN.
+    Remote,
+}
+
+/// One stream as the session sees it.
+#[derive(Debug)]
+pub(crate) struct StreamState {
+    pub(crate) origin: Origin,
+    /// Outbound: the peer answered our SYN (any frame counts, for old peers). Inbound: we sent
+    /// the ACK (on accept).
+    pub(crate) acked: bool,
+    /// We sent FIN.
+    pub(crate) local_fin: bool,
+    /// The peer sent FIN.
+    pub(crate) remote_fin: bool,
+    /// Reset by either side.
+    pub(crate) reset: bool,
+    /// The application handle is gone; data that still arrives is discarded (and re-credited).
+    pub(crate) released: bool,
+    /// Credit the peer has for sending to us.
+    pub(crate) recv_credit: u32,
+    /// Our receive window (the most credit we grant); auto-tuning would grow it.
+    pub(crate) recv_window: u32,
+    /// Credit we have for sending.
+    pub(crate) send_window: u32,
+    /// Received, unread data.
+    pub(crate) recv_buf: VecDeque<Bytes>,
+    /// Total bytes in `recv_buf`.
+    pub(crate) buffered: usize,
+}
+
+impl StreamState {
+    pub(crate) fn new(origin: Origin, initial: u32, recv_window: u32) -> Self {
+        StreamState {
+            origin,
+            acked: false,
+            local_fin: false,
+            remote_fin: false,
+            reset: false,
+            released: false,
+            recv_credit: initial,
+            recv_window,
+            send_window: initial,
+            recv_buf: VecDeque::new(),
+            buffered: 0,
+        }
+    }
+
+    /// No more frames will flow either way.
+    pub(crate) fn wire_closed(&self) -> bool {
+        self.reset || (self.local_fin && self.remote_fin)
+    }
+
+    /// Can be forgotten: closed on the wire and no handle left.
+    pub(crate) fn removable(&self) -> bool {
+        self.released && self.wire_closed()
+    }
+
+    /// Copies buffered data into `buf`; returns the number of bytes copied.
+    pub(crate) fn copy_out(&mut self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(chunk) = self.recv_buf.front_mut() else { break };
+            let Some(dst) = buf.get_mut(n..) else { break };
+            let k = dst.len().min(chunk.len());
+            let src = chunk.split_to(k);
+            if let Some(d) = dst.get_mut(..k) {
+                d.copy_from_slice(&src);
+            }
+            n += k;
+            if chunk.is_empty() {
+                self.recv_buf.pop_front();
+            }
+        }
+        self.buffered -= n;
+        n
+    }
+
+    /// Drops all buffered data.
+    pub(crate) fn discard_buffer(&mut self) {
+        self.recv_buf.clear();
+        self.buffered = 0;
+    }
+}
