@@ -155,7 +155,10 @@ mod tests {
         let mut codec = FrameCodec::new(100);
         let mut buf = BytesMut::from(&[0x00, 0x65][..]);
         let err = codec.decode(&mut buf).unwrap_err();
-        assert!(matches!(err, NoiseError::Oversize { len: 101, max: 100 }), "{err}");
+        assert!(
+            matches!(err, NoiseError::Oversize { len: 101, max: 100 }),
+            "{err}"
+        );
         assert!(matches!(
             codec.encode(&[0u8; 101][..], &mut BytesMut::new()),
             Err(NoiseError::Oversize { len: 101, .. })
@@ -167,7 +170,10 @@ mod tests {
         let mut codec = FrameCodec::default();
         let mut buf = BytesMut::from(&[0x00, 0x10, 1, 2][..]);
         let err = codec.decode_eof(&mut buf).unwrap_err();
-        assert!(matches!(err, NoiseError::FrameTruncated { have: 4, need: 18 }), "{err}");
+        assert!(
+            matches!(err, NoiseError::FrameTruncated { have: 4, need: 18 }),
+            "{err}"
+        );
         let mut half_header = BytesMut::from(&[0x00][..]);
         assert!(matches!(
             codec.decode_eof(&mut half_header),

@@ -92,7 +92,9 @@ impl NoiseError {
     /// The layer-independent kind of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            NoiseError::BadSignature { .. } | NoiseError::PeerIdMismatch { .. } => ErrorKind::Authentication,
+            NoiseError::BadSignature { .. } | NoiseError::PeerIdMismatch { .. } => {
+                ErrorKind::Authentication
+            }
             NoiseError::InvalidKey(_) => ErrorKind::Unsupported,
             NoiseError::Signing(_) => ErrorKind::InvalidInput,
             NoiseError::Decode(_)
@@ -100,7 +102,9 @@ impl NoiseError {
             | NoiseError::NonEmptyMsg1Payload { .. }
             | NoiseError::Decrypt
             | NoiseError::Snow(_) => ErrorKind::Protocol,
-            NoiseError::FrameTruncated { .. } | NoiseError::ClosedDuringHandshake => ErrorKind::Closed,
+            NoiseError::FrameTruncated { .. } | NoiseError::ClosedDuringHandshake => {
+                ErrorKind::Closed
+            }
             NoiseError::Oversize { .. } => ErrorKind::LimitExceeded,
             NoiseError::HandshakeTimeout(_) => ErrorKind::Timeout,
             NoiseError::Failed | NoiseError::Io(_) => ErrorKind::Io,

@@ -150,9 +150,12 @@ impl Handshake {
         };
         let start = out.len();
         // e + (s + tag) + payload + tag bounds every XX message.
-        let room = (HEADER_LEN + 3 * DH_LEN + 32 + payload.len()).min(HEADER_LEN + MAX_NOISE_MSG_LEN);
+        let room =
+            (HEADER_LEN + 3 * DH_LEN + 32 + payload.len()).min(HEADER_LEN + MAX_NOISE_MSG_LEN);
         out.resize(start + room, 0);
-        let body = out.get_mut(start + HEADER_LEN..).ok_or(NoiseError::Failed)?;
+        let body = out
+            .get_mut(start + HEADER_LEN..)
+            .ok_or(NoiseError::Failed)?;
         let n = self.state.write_message(payload, body)?;
         write_header(out.get_mut(start..).ok_or(NoiseError::Failed)?, n)?;
         out.truncate(start + HEADER_LEN + n);
@@ -244,7 +247,11 @@ mod tests {
         let mut r = Handshake::new(false, &AuthenticStatic::generate(r_id)?, None, 8192)?;
         let mut buf = Vec::new();
         for _ in 0..3 {
-            let (from, to) = if i.is_my_turn() { (&mut i, &mut r) } else { (&mut r, &mut i) };
+            let (from, to) = if i.is_my_turn() {
+                (&mut i, &mut r)
+            } else {
+                (&mut r, &mut i)
+            };
             buf.clear();
             from.write_message(&mut buf)?;
             to.read_message(strip(&buf))?;
@@ -279,28 +286,45 @@ mod tests {
 
     #[test]
     fn expected_peer_mismatch_names_both() {
-        let (a, b, c) = (Keypair::generate_ed25519(), Keypair::generate_ed25519(), Keypair::generate_ed25519());
+        let (a, b, c) = (
+            Keypair::generate_ed25519(),
+            Keypair::generate_ed25519(),
+            Keypair::generate_ed25519(),
+        );
         let err = run(&a, &b, Some(c.public().to_peer_id())).err().unwrap();
         let (exp, act) = (c.public().to_peer_id(), b.public().to_peer_id());
-        assert!(matches!(err, NoiseError::PeerIdMismatch { expected, actual } if expected == exp && actual == act));
+        assert!(
+            matches!(err, NoiseError::PeerIdMismatch { expected, actual } if expected == exp && actual == act)
+        );
         let shown = err.to_string();
-        assert!(shown.contains(&exp.to_string()) && shown.contains(&act.to_string()), "{shown}");
+        assert!(
+            shown.contains(&exp.to_string()) && shown.contains(&act.to_string()),
+            "{shown}"
+        );
     }
 
     #[test]
     fn non_empty_first_payload_is_rejected() {
         let id = Keypair::generate_ed25519();
-        let mut r = Handshake::new(false, &AuthenticStatic::generate(&id).unwrap(), None, 8192).unwrap();
+        let mut r =
+            Handshake::new(false, &AuthenticStatic::generate(&id).unwrap(), None, 8192).unwrap();
         let err = r.read_message(&[1u8; 40]).unwrap_err();
-        assert!(matches!(err, NoiseError::NonEmptyMsg1Payload { len: 8 }), "{err}");
+        assert!(
+            matches!(err, NoiseError::NonEmptyMsg1Payload { len: 8 }),
+            "{err}"
+        );
     }
 
     #[test]
     fn message_over_the_limit_is_rejected() {
         let id = Keypair::generate_ed25519();
-        let mut i = Handshake::new(true, &AuthenticStatic::generate(&id).unwrap(), None, 100).unwrap();
+        let mut i =
+            Handshake::new(true, &AuthenticStatic::generate(&id).unwrap(), None, 100).unwrap();
         i.write_message(&mut Vec::new()).unwrap();
         let err = i.read_message(&[0u8; 101]).unwrap_err();
-        assert!(matches!(err, NoiseError::Oversize { len: 101, max: 100 }), "{err}");
+        assert!(
+            matches!(err, NoiseError::Oversize { len: 101, max: 100 }),
+            "{err}"
+        );
     }
 }

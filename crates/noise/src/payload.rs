@@ -63,8 +63,12 @@ pub fn encode_local(identity: &Keypair, static_public: &[u8]) -> Result<Vec<u8>,
 /// remote's identity key.
 pub fn verify_remote(payload: &[u8], remote_static: &[u8]) -> Result<PublicKey, NoiseError> {
     let payload = NoiseHandshakePayload::decode(payload)?;
-    let key_bytes = payload.identity_key.ok_or(NoiseError::MissingField("identity_key"))?;
-    let sig = payload.identity_sig.ok_or(NoiseError::MissingField("identity_sig"))?;
+    let key_bytes = payload
+        .identity_key
+        .ok_or(NoiseError::MissingField("identity_key"))?;
+    let sig = payload
+        .identity_sig
+        .ok_or(NoiseError::MissingField("identity_sig"))?;
     let key = PublicKey::try_decode_protobuf(&key_bytes)?;
     if !key.verify(&signed_bytes(remote_static), &sig) {
         return Err(NoiseError::BadSignature {
@@ -89,7 +93,9 @@ mod tests {
             }),
         };
         let bytes = p.encode_to_vec();
-        let mut expected = vec![0x0a, 3, 1, 2, 3, 0x12, 2, 4, 5, 0x22, 17, 0x0a, 1, 9, 0x12, 12];
+        let mut expected = vec![
+            0x0a, 3, 1, 2, 3, 0x12, 2, 4, 5, 0x22, 17, 0x0a, 1, 9, 0x12, 12,
+        ];
         expected.extend_from_slice(b"/yamux/1.0.0");
         assert_eq!(bytes, expected);
         assert_eq!(NoiseHandshakePayload::decode(bytes.as_slice()).unwrap(), p);
@@ -123,7 +129,10 @@ mod tests {
             ..Default::default()
         };
         let err = verify_remote(&p.encode_to_vec(), &[0u8; 32]).unwrap_err();
-        assert!(matches!(err, NoiseError::MissingField("identity_sig")), "{err}");
+        assert!(
+            matches!(err, NoiseError::MissingField("identity_sig")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@ use chain_core::BoxStream;
 use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::buffer::ReadBuffer;
-use crate::codec::{needed, parse_frame, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PLAINTEXT, MAX_NOISE_MSG_LEN};
+use crate::codec::{
+    needed, parse_frame, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PLAINTEXT, MAX_NOISE_MSG_LEN,
+};
 use crate::error::NoiseError;
 use crate::transport::Transport;
 
@@ -61,7 +63,11 @@ impl<T> NoiseStream<T> {
 }
 
 impl<T: AsyncRead + Unpin> NoiseStream<T> {
-    fn read_inner(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<Result<usize, NoiseError>> {
+    fn read_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<Result<usize, NoiseError>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -153,7 +159,11 @@ fn failed() -> io::Error {
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.read_failed {
             return Poll::Ready(Err(failed()));
@@ -170,7 +180,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if this.write_failed {
             return Poll::Ready(Err(failed()));

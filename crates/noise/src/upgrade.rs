@@ -68,7 +68,11 @@ where
 }
 
 /// Reads until one whole frame is buffered; returns its total length.
-async fn read_frame<T: AsyncRead + Unpin>(io: &mut T, rb: &mut ReadBuffer, max: usize) -> Result<usize, NoiseError> {
+async fn read_frame<T: AsyncRead + Unpin>(
+    io: &mut T,
+    rb: &mut ReadBuffer,
+    max: usize,
+) -> Result<usize, NoiseError> {
     loop {
         if let Some(total) = parse_frame(rb.data(), max)? {
             return Ok(total);
@@ -91,7 +95,11 @@ impl SecurityHandler for NoiseConfig {
         PROTOCOL
     }
 
-    async fn secure(&self, io: BoxStream, ctx: &HandlerContext) -> Result<SecuredStream, ChainError> {
+    async fn secure(
+        &self,
+        io: BoxStream,
+        ctx: &HandlerContext,
+    ) -> Result<SecuredStream, ChainError> {
         let initiator = ctx.role == Role::Dialer;
         let (stream, remote) = self
             .upgrade(io, initiator, &ctx.local_key, ctx.remote_peer)

@@ -14,16 +14,23 @@ use tokio::io::AsyncWriteExt;
 
 /// Runs `f` and checks it ended within `BOUND`.
 async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, f).await.expect("test exceeded its time bound")
+    tokio::time::timeout(BOUND, f)
+        .await
+        .expect("test exceeded its time bound")
 }
 
 fn noise_err(e: &ChainError) -> &NoiseError {
     assert_eq!(e.layer().as_str(), "noise", "{e}");
-    e.downcast_ref::<NoiseError>().unwrap_or_else(|| panic!("no typed cause in {e}"))
+    e.downcast_ref::<NoiseError>()
+        .unwrap_or_else(|| panic!("no typed cause in {e}"))
 }
 
 /// Upgrades `ours` as initiator against a hand-driven raw peer; the caller drives the peer.
-async fn dial(ours: chain_core::BoxStream, key: &Keypair, cfg: NoiseConfig) -> Result<chain_core::SecuredStream, ChainError> {
+async fn dial(
+    ours: chain_core::BoxStream,
+    key: &Keypair,
+    cfg: NoiseConfig,
+) -> Result<chain_core::SecuredStream, ChainError> {
     cfg.secure(ours, &ctx(Role::Dialer, key)).await
 }
 
@@ -39,7 +46,9 @@ async fn responder_signing_the_wrong_bytes_fails_authentication() {
             let mut buf = vec![0u8; 65535];
             hs.read_message(&msg1, &mut buf).unwrap();
             // signs a static key that is not the one in the handshake
-            let sig = evil.sign(&noise::payload::signed_bytes(&[0x42; 32])).unwrap();
+            let sig = evil
+                .sign(&noise::payload::signed_bytes(&[0x42; 32]))
+                .unwrap();
             let n = hs.write_message(&payload(&evil, sig), &mut buf).unwrap();
             write_frame(&mut raw, &buf[..n]).await;
             raw
@@ -47,7 +56,10 @@ async fn responder_signing_the_wrong_bytes_fails_authentication() {
         let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
         let err = res.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Authentication);
-        assert!(matches!(noise_err(&err), NoiseError::BadSignature { .. }), "{err}");
+        assert!(
+            matches!(noise_err(&err), NoiseError::BadSignature { .. }),
+            "{err}"
+        );
     })
     .await;
 }
@@ -62,7 +74,8 @@ async fn unexpected_peer_id_fails_and_names_both() {
         let mut dctx = ctx(Role::Dialer, &ka);
         dctx.remote_peer = Some(expected);
         let cfg = NoiseConfig::new();
-        let (d, _l) = tokio::join!(cfg.secure(a, &dctx), cfg.secure(b, &ctx(Role::Listener, &kb)));
+        let lctx = ctx(Role::Listener, &kb);
+        let (d, _l) = tokio::join!(cfg.secure(a, &dctx), cfg.secure(b, &lctx));
         let err = d.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Authentication);
         assert!(
@@ -90,7 +103,13 @@ async fn eof_mid_transport_frame_is_truncation_not_eof() {
         let mut buf = [0u8; 100];
         let err = ChainError::from_io("test", s.io.read(&mut buf).await.unwrap_err());
         assert_eq!(err.kind(), ErrorKind::Closed);
-        assert!(matches!(noise_err(&err), NoiseError::FrameTruncated { have: 5, need: 66 }), "{err}");
+        assert!(
+            matches!(
+                noise_err(&err),
+                NoiseError::FrameTruncated { have: 5, need: 66 }
+            ),
+            "{err}"
+        );
     })
     .await;
 }
@@ -109,7 +128,13 @@ async fn eof_mid_handshake_frame_is_truncation() {
         let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
         let err = res.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Closed);
-        assert!(matches!(noise_err(&err), NoiseError::FrameTruncated { have: 4, need: 202 }), "{err}");
+        assert!(
+            matches!(
+                noise_err(&err),
+                NoiseError::FrameTruncated { have: 4, need: 202 }
+            ),
+            "{err}"
+        );
     })
     .await;
 }
@@ -127,7 +152,16 @@ async fn garbage_length_over_the_handshake_limit_is_rejected_at_the_header() {
         let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
         let err = res.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::LimitExceeded);
-        assert!(matches!(noise_err(&err), NoiseError::Oversize { len: 65535, max: 8192 }), "{err}");
+        assert!(
+            matches!(
+                noise_err(&err),
+                NoiseError::Oversize {
+                    len: 65535,
+                    max: 8192
+                }
+            ),
+            "{err}"
+        );
     })
     .await;
 }
@@ -145,10 +179,14 @@ async fn first_message_with_a_payload_is_rejected() {
             write_frame(&mut raw, &buf[..n]).await;
             raw
         };
-        let (res, _raw) = tokio::join!(cfg.secure(ours, &ctx(Role::Listener, &key)), peer);
+        let lctx = ctx(Role::Listener, &key);
+        let (res, _raw) = tokio::join!(cfg.secure(ours, &lctx), peer);
         let err = res.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Protocol);
-        assert!(matches!(noise_err(&err), NoiseError::NonEmptyMsg1Payload { len: 10 }), "{err}");
+        assert!(
+            matches!(noise_err(&err), NoiseError::NonEmptyMsg1Payload { len: 10 }),
+            "{err}"
+        );
     })
     .await;
 }

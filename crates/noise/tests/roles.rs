@@ -11,7 +11,9 @@ use futures::io::{AsyncReadExt, AsyncWriteExt};
 use noise::{NoiseConfig, PROTOCOL};
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 /// Handshake `dialer_key` -> `listener_key`, check both PeerIds, exchange `len` bytes each way.
@@ -22,62 +24,87 @@ async fn handshake_and_exchange(dialer_key: Keypair, listener_key: Keypair, len:
     let mut dctx = ctx(Role::Dialer, &dialer_key);
     dctx.remote_peer = Some(listener_key.public().to_peer_id());
     let lctx = ctx(Role::Listener, &listener_key);
-    let (d, l) = tokio::join!(cfg.secure(a, &dctx), NoiseConfig::new().secure(b, &lctx));
-    let (mut d, mut l) = (d.unwrap(), l.unwrap());
+    let other = NoiseConfig::new();
+    let (d, l) = tokio::join!(cfg.secure(a, &dctx), other.secure(b, &lctx));
+    let (d, l) = (d.unwrap(), l.unwrap());
     assert_eq!(d.remote_peer, listener_key.public().to_peer_id());
     assert_eq!(d.remote_key, listener_key.public());
     assert_eq!(l.remote_peer, dialer_key.public().to_peer_id());
 
     let (to_l, to_d) = (pattern(len, 1), pattern(len, 2));
-    let (send_d, send_l) = (to_l.clone(), to_d.clone());
-    let dialer = async move {
-        let mut got = vec![0u8; len];
-        let (w, r) = tokio::join!(
-            async {
-                d.io.write_all(&send_d).await.unwrap();
-                d.io.flush().await.unwrap();
-            },
-            async { d.io.read_exact(&mut got).await.unwrap() }
-        );
-        let _ = (w, r);
-        got
-    };
-    let listener = async move {
-        let mut got = vec![0u8; len];
-        tokio::join!(
-            async {
-                l.io.write_all(&send_l).await.unwrap();
-                l.io.flush().await.unwrap();
-            },
-            async { l.io.read_exact(&mut got).await.unwrap() }
-        );
-        got
-    };
+    let dialer = exchange(d.io, to_l.clone());
+    let listener = exchange(l.io, to_d.clone());
     let (got_d, got_l) = tokio::join!(dialer, listener);
     assert_eq!(got_l, to_l);
     assert_eq!(got_d, to_d);
 }
 
+/// Writes `send` and concurrently reads as many bytes; returns what was read.
+async fn exchange(io: chain_core::BoxStream, send: Vec<u8>) -> Vec<u8> {
+    let (mut r, mut w) = io.split();
+    let mut got = vec![0u8; send.len()];
+    tokio::join!(
+        async {
+            w.write_all(&send).await.unwrap();
+            w.flush().await.unwrap();
+        },
+        async { r.read_exact(&mut got).await.unwrap() }
+    );
+    got
+}
+
 async fn bounded(f: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(BOUND, f).await.expect("test exceeded its time bound");
+    tokio::time::timeout(BOUND, f)
+        .await
+        .expect("test exceeded its time bound");
 }
 
 #[tokio::test]
 async fn ed25519_both_roles_small_and_multi_frame() {
-    bounded(handshake_and_exchange(Keypair::generate_ed25519(), Keypair::generate_ed25519(), 5)).await;
-    bounded(handshake_and_exchange(Keypair::generate_ed25519(), Keypair::generate_ed25519(), 300_000)).await;
+    bounded(handshake_and_exchange(
+        Keypair::generate_ed25519(),
+        Keypair::generate_ed25519(),
+        5,
+    ))
+    .await;
+    bounded(handshake_and_exchange(
+        Keypair::generate_ed25519(),
+        Keypair::generate_ed25519(),
+        300_000,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn secp256k1_dialer_and_listener() {
-    bounded(handshake_and_exchange(Keypair::generate_secp256k1(), Keypair::generate_ed25519(), 70_000)).await;
-    bounded(handshake_and_exchange(Keypair::generate_ed25519(), Keypair::generate_secp256k1(), 70_000)).await;
+    bounded(handshake_and_exchange(
+        Keypair::generate_secp256k1(),
+        Keypair::generate_ed25519(),
+        70_000,
+    ))
+    .await;
+    bounded(handshake_and_exchange(
+        Keypair::generate_ed25519(),
+        Keypair::generate_secp256k1(),
+        70_000,
+    ))
+    .await;
 }
 
 #[tokio::test]
 async fn ecdsa_dialer_and_listener() {
-    bounded(handshake_and_exchange(Keypair::generate_ecdsa(), Keypair::generate_secp256k1(), 70_000)).await;
-    bounded(handshake_and_exchange(Keypair::generate_secp256k1(), Keypair::generate_ecdsa(), 70_000)).await;
+    bounded(handshake_and_exchange(
+        Keypair::generate_ecdsa(),
+        Keypair::generate_secp256k1(),
+        70_000,
+    ))
+    .await;
+    bounded(handshake_and_exchange(
+        Keypair::generate_secp256k1(),
+        Keypair::generate_ecdsa(),
+        70_000,
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -86,7 +113,10 @@ async fn tiny_reads_see_every_byte_in_order() {
         let (a, b) = boxed_pipe();
         let (ka, kb) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
         let cfg = NoiseConfig::new();
-        let (d, l) = tokio::join!(cfg.upgrade(a, true, &ka, None), cfg.upgrade(b, false, &kb, None));
+        let (d, l) = tokio::join!(
+            cfg.upgrade(a, true, &ka, None),
+            cfg.upgrade(b, false, &kb, None)
+        );
         let ((mut d, _), (mut l, _)) = (d.unwrap(), l.unwrap());
         let data = pattern(200_000, 9);
         let sent = data.clone();
@@ -107,7 +137,10 @@ async fn tiny_reads_see_every_byte_in_order() {
             got
         };
         let ((), got) = tokio::join!(writer, reader);
-        assert_eq!(got, data, "clean close after whole frames is EOF, all bytes delivered");
+        assert_eq!(
+            got, data,
+            "clean close after whole frames is EOF, all bytes delivered"
+        );
     })
     .await;
 }
@@ -133,7 +166,8 @@ async fn works_as_a_stream_handler() {
         // both listeners: the handshake cannot work and must fail, not hang
         let (a, b) = boxed_pipe();
         let cfg = NoiseConfig::new().with_handshake_timeout(std::time::Duration::from_millis(200));
-        let (x, _y) = tokio::join!(cfg.secure(a, &ctx(Role::Listener, &ka)), cfg.secure(b, &ctx(Role::Listener, &kb)));
+        let (ca, cb) = (ctx(Role::Listener, &ka), ctx(Role::Listener, &kb));
+        let (x, _y) = tokio::join!(cfg.secure(a, &ca), cfg.secure(b, &cb));
         assert_eq!(x.unwrap_err().kind(), ErrorKind::Timeout);
     })
     .await;

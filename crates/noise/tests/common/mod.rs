@@ -52,10 +52,24 @@ pub async fn read_frame(io: &mut DuplexStream) -> Vec<u8> {
 /// static key pair too.
 pub fn snow_state(initiator: bool) -> (snow::HandshakeState, snow::Keypair) {
     let params: snow::params::NoiseParams = noise::NOISE_PARAMS.parse().unwrap();
-    let resolver = || Box::new(FallbackResolver::new(Box::new(RingResolver), Box::new(DefaultResolver)));
-    let kp = snow::Builder::with_resolver(params.clone(), resolver()).generate_keypair().unwrap();
-    let b = snow::Builder::with_resolver(params, resolver()).local_private_key(&kp.private).unwrap();
-    let state = if initiator { b.build_initiator() } else { b.build_responder() }.unwrap();
+    let resolver = || {
+        Box::new(FallbackResolver::new(
+            Box::new(RingResolver),
+            Box::new(DefaultResolver),
+        ))
+    };
+    let kp = snow::Builder::with_resolver(params.clone(), resolver())
+        .generate_keypair()
+        .unwrap();
+    let b = snow::Builder::with_resolver(params, resolver())
+        .local_private_key(&kp.private)
+        .unwrap();
+    let state = if initiator {
+        b.build_initiator()
+    } else {
+        b.build_responder()
+    }
+    .unwrap();
     (state, kp)
 }
 
@@ -72,7 +86,9 @@ pub fn payload(identity: &Keypair, sig: Vec<u8>) -> Vec<u8> {
 
 /// A correct responder payload for static key `static_pub`.
 pub fn honest_payload(identity: &Keypair, static_pub: &[u8]) -> Vec<u8> {
-    let sig = identity.sign(&noise::payload::signed_bytes(static_pub)).unwrap();
+    let sig = identity
+        .sign(&noise::payload::signed_bytes(static_pub))
+        .unwrap();
     payload(identity, sig)
 }
 
@@ -83,7 +99,9 @@ pub async fn manual_responder(raw: &mut DuplexStream, identity: &Keypair) -> sno
     let msg1 = read_frame(raw).await;
     let mut buf = vec![0u8; 65535];
     hs.read_message(&msg1, &mut buf).unwrap();
-    let n = hs.write_message(&honest_payload(identity, &kp.public), &mut buf).unwrap();
+    let n = hs
+        .write_message(&honest_payload(identity, &kp.public), &mut buf)
+        .unwrap();
     write_frame(raw, &buf[..n]).await;
     let msg3 = read_frame(raw).await;
     let mut pl = vec![0u8; 65535];
