@@ -45,11 +45,23 @@ async fn unparseable_address_is_an_error() -> Result<()> {
             &["ping", "not-a-multiaddr", "--json"][..],
             &["identify", "/ip4/999.0.0.1/tcp/1", "--json"][..],
             &["inspect", "/ip4/127.0.0.1/tcp/notaport", "--json"][..],
-            &["perf", "/dns9/x", "--upload", "1", "--download", "1", "--json"][..],
+            &[
+                "perf",
+                "/dns9/x",
+                "--upload",
+                "1",
+                "--download",
+                "1",
+                "--json",
+            ][..],
         ] {
             let out = run_node(args, RUN).await?;
             out.expect_error(&format!("chain-node {}", args.join(" ")))?;
-            ensure!(out.elapsed < Duration::from_secs(5), "{args:?} took {:?}", out.elapsed);
+            ensure!(
+                out.elapsed < Duration::from_secs(5),
+                "{args:?} took {:?}",
+                out.elapsed
+            );
         }
         Ok(())
     })
@@ -60,12 +72,18 @@ async fn unparseable_address_is_an_error() -> Result<()> {
 #[tokio::test]
 async fn refused_dial_fails_fast() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(30), async {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         // The listener is dropped here: nothing listens on `port` any more.
         let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id_from_seed(9));
         let out = run_node(&["ping", &addr, "--json"], RUN).await?;
         out.expect_error("ping to a closed port")?;
-        ensure!(out.elapsed < Duration::from_secs(5), "refused dial took {:?}", out.elapsed);
+        ensure!(
+            out.elapsed < Duration::from_secs(5),
+            "refused dial took {:?}",
+            out.elapsed
+        );
         Ok(())
     })
     .await?
@@ -113,7 +131,11 @@ async fn peer_id_mismatch_is_an_error_naming_both_ids() -> Result<()> {
             err.contains(&real) && err.contains(&wrong),
             "error should name expected {wrong} and actual {real}: {err:?}"
         );
-        ensure!(out.elapsed < Duration::from_secs(5), "took {:?}", out.elapsed);
+        ensure!(
+            out.elapsed < Duration::from_secs(5),
+            "took {:?}",
+            out.elapsed
+        );
         Ok(())
     })
     .await?
@@ -130,7 +152,11 @@ async fn listen_exits_zero_after_timeout() -> Result<()> {
             "listening addr {addr:?}"
         );
         let status = node.wait_exit(Duration::from_secs(8)).await?;
-        ensure!(status.success(), "listen --timeout 2 exited with {status}: {}", node.stderr());
+        ensure!(
+            status.success(),
+            "listen --timeout 2 exited with {status}: {}",
+            node.stderr()
+        );
         Ok(())
     })
     .await?
@@ -143,7 +169,11 @@ async fn listen_exits_zero_on_ctrl_c() -> Result<()> {
         let (mut node, _addr) = listener(2, 60).await?;
         node.interrupt()?;
         let status = node.wait_exit(Duration::from_secs(5)).await?;
-        ensure!(status.success(), "listen after SIGINT exited with {status}: {}", node.stderr());
+        ensure!(
+            status.success(),
+            "listen after SIGINT exited with {status}: {}",
+            node.stderr()
+        );
         Ok(())
     })
     .await?
@@ -154,23 +184,37 @@ async fn listen_exits_zero_on_ctrl_c() -> Result<()> {
 async fn ours_to_ours() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
         let (mut node, addr) = listener(41, 60).await?;
-        let out = run_node(&["ping", &addr, "--count", "2", "--seed", "42", "--json"], RUN).await?;
+        let out = run_node(
+            &["ping", &addr, "--count", "2", "--seed", "42", "--json"],
+            RUN,
+        )
+        .await?;
         out.expect_success("ours-to-ours ping")?;
         let pings = out.ops("ping");
         ensure!(pings.len() == 2, "{:?}", out.json);
         let listener_id = peer_id_from_seed(41).to_string();
-        ensure!(pings.iter().all(|p| p["peer_id"] == listener_id.as_str()), "{:?}", out.json);
+        ensure!(
+            pings.iter().all(|p| p["peer_id"] == listener_id.as_str()),
+            "{:?}",
+            out.json
+        );
 
         let dialer_id = peer_id_from_seed(42).to_string();
         let conn = node
             .wait_json("the connection event", Duration::from_secs(5), |v| {
-                (v["event"] == "connection" && v["peer_id"] == dialer_id.as_str()).then(|| v.clone())
+                (v["event"] == "connection" && v["peer_id"] == dialer_id.as_str())
+                    .then(|| v.clone())
             })
             .await?;
         ensure!(conn["direction"] == "inbound", "{conn}");
         ensure!(
             conn["chain"]
-                == serde_json::json!(["/multistream/1.0.0", "/noise", "/multistream/1.0.0", "/yamux/1.0.0"]),
+                == serde_json::json!([
+                    "/multistream/1.0.0",
+                    "/noise",
+                    "/multistream/1.0.0",
+                    "/yamux/1.0.0"
+                ]),
             "{conn}"
         );
 
@@ -194,15 +238,38 @@ async fn ours_to_ours() -> Result<()> {
         let lines = out.ops("inspect");
         ensure!(lines.len() == 1, "{:?}", out.json);
         let chain = &lines[0]["chain"];
-        ensure!(chain[1]["protocol"] == "/noise" && chain[2]["protocol"] == "/yamux/1.0.0", "{chain}");
+        ensure!(
+            chain[1]["protocol"] == "/noise" && chain[2]["protocol"] == "/yamux/1.0.0",
+            "{chain}"
+        );
 
         let mib = (1u64 << 20).to_string();
-        let out = run_node(&["perf", &addr, "--upload", &mib, "--download", &mib, "--json"], RUN).await?;
+        let out = run_node(
+            &[
+                "perf",
+                &addr,
+                "--upload",
+                &mib,
+                "--download",
+                &mib,
+                "--json",
+            ],
+            RUN,
+        )
+        .await?;
         out.expect_success("ours-to-ours perf")?;
         let lines = out.ops("perf");
         ensure!(lines.len() == 1, "{:?}", out.json);
-        ensure!(lines[0]["upload_bytes"].as_u64() == Some(1 << 20), "{}", lines[0]);
-        ensure!(lines[0]["download_bytes"].as_u64() == Some(1 << 20), "{}", lines[0]);
+        ensure!(
+            lines[0]["upload_bytes"].as_u64() == Some(1 << 20),
+            "{}",
+            lines[0]
+        );
+        ensure!(
+            lines[0]["download_bytes"].as_u64() == Some(1 << 20),
+            "{}",
+            lines[0]
+        );
         Ok(())
     })
     .await?

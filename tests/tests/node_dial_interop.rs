@@ -24,7 +24,11 @@ async fn rust_listener(seed: u64) -> Result<(RustPeer, Multiaddr)> {
 
 fn strs(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -34,12 +38,23 @@ async fn node_pings_rust() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
         let (mut rust, addr) = rust_listener(11).await?;
         let addr_s = addr.to_string();
-        let out = run_node(&["ping", &addr_s, "--count", "3", "--json", "--seed", "22"], RUN).await?;
+        let out = run_node(
+            &["ping", &addr_s, "--count", "3", "--json", "--seed", "22"],
+            RUN,
+        )
+        .await?;
         out.expect_success("chain-node ping")?;
         let pings = out.ops("ping");
-        ensure!(pings.len() == 3, "expected 3 ping lines, got {:?}", out.json);
+        ensure!(
+            pings.len() == 3,
+            "expected 3 ping lines, got {:?}",
+            out.json
+        );
         for p in &pings {
-            ensure!(p["peer_id"] == rust.peer_id.to_string().as_str(), "ping line {p}");
+            ensure!(
+                p["peer_id"] == rust.peer_id.to_string().as_str(),
+                "ping line {p}"
+            );
             let rtt = p["rtt_us"].as_u64();
             ensure!(
                 rtt.is_some_and(|r| r < 5_000_000),
@@ -49,7 +64,10 @@ async fn node_pings_rust() -> Result<()> {
         let dialer = rust
             .wait_connected(common::peer_id_from_seed(22), Duration::from_secs(5))
             .await?;
-        ensure!(!dialer, "rust should have seen an inbound connection from chain-node --seed 22");
+        ensure!(
+            !dialer,
+            "rust should have seen an inbound connection from chain-node --seed 22"
+        );
         Ok(())
     })
     .await?
@@ -73,7 +91,10 @@ async fn node_identifies_rust() -> Result<()> {
         ensure!(agent.starts_with("rust-libp2p/"), "agent_version {agent:?}");
         let protocols = strs(&id["protocols"]);
         for want in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
-            ensure!(protocols.iter().any(|p| p == want), "protocols {protocols:?} lack {want}");
+            ensure!(
+                protocols.iter().any(|p| p == want),
+                "protocols {protocols:?} lack {want}"
+            );
         }
         // rust reports its listen address; the tcp part must be there.
         let tcp_part: String = addr_s.split("/p2p/").next().unwrap_or_default().to_string();
@@ -104,7 +125,10 @@ async fn node_inspects_rust() -> Result<()> {
         let [line] = lines.as_slice() else {
             anyhow::bail!("expected one inspect line, got {:?}", out.json);
         };
-        ensure!(line["peer_id"] == rust.peer_id.to_string().as_str(), "{line}");
+        ensure!(
+            line["peer_id"] == rust.peer_id.to_string().as_str(),
+            "{line}"
+        );
         let chain = line["chain"].as_array().cloned().unwrap_or_default();
         ensure!(chain.len() == 3, "chain: {line}");
         let layers: Vec<(&str, &str)> = chain
@@ -137,7 +161,14 @@ async fn node_protocol_lists_against_rust() -> Result<()> {
         let addr_s = addr.to_string();
         let out = run_node(
             &[
-                "ping", &addr_s, "--count", "1", "--json", "--security", "/noise", "--muxer",
+                "ping",
+                &addr_s,
+                "--count",
+                "1",
+                "--json",
+                "--security",
+                "/noise",
+                "--muxer",
                 "/yamux/1.0.0",
             ],
             RUN,
@@ -148,7 +179,13 @@ async fn node_protocol_lists_against_rust() -> Result<()> {
 
         let out = run_node(
             &[
-                "ping", &addr_s, "--count", "1", "--json", "--muxer", "/mplex/6.7.0",
+                "ping",
+                &addr_s,
+                "--count",
+                "1",
+                "--json",
+                "--muxer",
+                "/mplex/6.7.0",
             ],
             RUN,
         )

@@ -84,9 +84,11 @@ async fn rust_dials_listener_ping_identify_and_chain() -> Result<()> {
             .filter(|p| !matches!(p, Protocol::P2p(_)))
             .collect();
         ensure!(
-            info.listen_addrs
+            info.listen_addrs.iter().any(|a| a
                 .iter()
-                .any(|a| a.iter().filter(|p| !matches!(p, Protocol::P2p(_))).collect::<Multiaddr>() == tcp_addr),
+                .filter(|p| !matches!(p, Protocol::P2p(_)))
+                .collect::<Multiaddr>()
+                == tcp_addr),
             "identify listen_addrs {:?} lack {tcp_addr}",
             info.listen_addrs
         );
@@ -149,7 +151,11 @@ async fn rust_perf_against_listener_64mib_each_way() -> Result<()> {
             info.protocols
         );
         // The connection is still usable and the listener still alive.
-        ensure!(node.pid().is_some(), "listener exited during perf");
+        ensure!(
+            node.is_running(),
+            "listener exited during perf: {}",
+            node.stderr()
+        );
         Ok(())
     })
     .await?

@@ -81,7 +81,10 @@ fn payload(len: usize, seed: u8) -> Vec<u8> {
 }
 
 /// Writes `data` and FIN, then reads everything echoed back.
-async fn send_and_collect_echo<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S, data: &[u8]) -> Vec<u8> {
+async fn send_and_collect_echo<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut S,
+    data: &[u8],
+) -> Vec<u8> {
     for chunk in data.chunks(64 * 1024) {
         s.write_all(chunk).await.unwrap();
     }
@@ -111,7 +114,7 @@ async fn exchange(ours: Arc<YamuxMuxer>, mut theirs: RsPeer) {
     let mut ours_out = ours.open().await.unwrap();
     let back = send_and_collect_echo(&mut ours_out, &data).await;
     assert!(back == data, "echo of our stream differs");
-    let (theirs, n) = echo.await.unwrap();
+    let (mut theirs, n) = echo.await.unwrap();
     assert_eq!(n, data.len());
 
     // They open, we echo.
@@ -133,14 +136,10 @@ async fn exchange(ours: Arc<YamuxMuxer>, mut theirs: RsPeer) {
         tasks.push(tokio::spawn(async move {
             let mut s = ours.open().await.unwrap();
             let data = payload(256 * 1024 + usize::from(i), i);
-            let back = {
-                let theirs_side = send_and_collect_echo(&mut s, &data);
-                theirs_side.await
-            };
+            let back = send_and_collect_echo(&mut s, &data).await;
             assert!(back == data);
         }));
     }
-    let mut theirs = theirs;
     let server = tokio::spawn(async move {
         let mut hs = Vec::new();
         for _ in 0..8 {
@@ -161,7 +160,8 @@ async fn exchange(ours: Arc<YamuxMuxer>, mut theirs: RsPeer) {
 async fn ours_as_client_against_rust_yamux_server() {
     timeout(Duration::from_secs(60), async {
         let (a, b) = tokio::io::duplex(256 * 1024);
-        let (ours, driver) = start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
+        let (ours, driver) =
+            start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
         tokio::spawn(driver);
         let theirs = RsPeer::spawn(b.compat(), yamux_rs::Mode::Server);
         exchange(ours, theirs).await;
@@ -175,7 +175,8 @@ async fn ours_as_server_against_rust_yamux_client() {
     timeout(Duration::from_secs(60), async {
         let (a, b) = tokio::io::duplex(256 * 1024);
         let theirs = RsPeer::spawn(a.compat(), yamux_rs::Mode::Client);
-        let (ours, driver) = start(Box::new(b.compat()), Mode::Server, YamuxConfig::default()).unwrap();
+        let (ours, driver) =
+            start(Box::new(b.compat()), Mode::Server, YamuxConfig::default()).unwrap();
         tokio::spawn(driver);
         exchange(ours, theirs).await;
     })
@@ -187,7 +188,8 @@ async fn ours_as_server_against_rust_yamux_client() {
 async fn goaway_from_us_ends_the_rust_yamux_connection() {
     timeout(Duration::from_secs(20), async {
         let (a, b) = tokio::io::duplex(64 * 1024);
-        let (ours, driver) = start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
+        let (ours, driver) =
+            start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
         let driver = tokio::spawn(driver);
         let mut theirs = RsPeer::spawn(b.compat(), yamux_rs::Mode::Server);
         let mut s = ours.open().await.unwrap();

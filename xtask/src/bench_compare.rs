@@ -39,7 +39,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     build.args(["build", "--release", "-p", "chain-node"]);
     run_checked(build)?;
     let mut build = cargo();
-    build.args(["build", "--release", "-p", "chain-benches", "--example", "libp2p-perf"]);
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "chain-benches",
+        "--example",
+        "libp2p-perf",
+    ]);
     run_checked(build)?;
     let release = target_dir().join("release");
     let ours = release.join("chain-node");
@@ -48,17 +55,34 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     println!("whole chain over loopback (tcp+noise+yamux), {bytes} bytes up and {bytes} down, 3 runs each");
     let mut results = Vec::new();
     for round in 0..3 {
-        let o = perf_once(&ours, &["listen", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"], &|addr| {
-            let mut c = Command::new(&ours);
-            c.args(["perf", addr, "--json", "--timeout", "600", "--upload", &bytes.to_string(), "--download", &bytes.to_string()]);
-            c
-        })?;
+        let o = perf_once(
+            &ours,
+            &["listen", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"],
+            &|addr| {
+                let mut c = Command::new(&ours);
+                c.args([
+                    "perf",
+                    addr,
+                    "--json",
+                    "--timeout",
+                    "600",
+                    "--upload",
+                    &bytes.to_string(),
+                    "--download",
+                    &bytes.to_string(),
+                ]);
+                c
+            },
+        )?;
         let t = perf_once(&theirs, &["server"], &|addr| {
             let mut c = Command::new(&theirs);
             c.args(["client", addr, &bytes.to_string(), &bytes.to_string()]);
             c
         })?;
-        println!("  run {round}: chain-node {o:8.1} Mbit/s   rust-libp2p {t:8.1} Mbit/s   ratio {:.2}", o / t);
+        println!(
+            "  run {round}: chain-node {o:8.1} Mbit/s   rust-libp2p {t:8.1} Mbit/s   ratio {:.2}",
+            o / t
+        );
         results.push((o, t));
     }
     let (o, t): (Vec<f64>, Vec<f64>) = results.into_iter().unzip();
@@ -72,7 +96,16 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     if criterion {
         let mut benches = cargo();
-        benches.args(["bench", "-p", "chain-benches", "--", "--warm-up-time", "1", "--measurement-time", "3"]);
+        benches.args([
+            "bench",
+            "-p",
+            "chain-benches",
+            "--",
+            "--warm-up-time",
+            "1",
+            "--measurement-time",
+            "3",
+        ]);
         run_checked(benches)?;
     }
     Ok(())
@@ -85,7 +118,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Starts a server that prints its address (a JSON `listening` line or a bare multiaddr) on
 /// its first stdout line, runs the client against it, returns the client's Mbit/s.
-fn perf_once(server: &std::path::Path, server_args: &[&str], client: &dyn Fn(&str) -> Command) -> Result<f64> {
+fn perf_once(
+    server: &std::path::Path,
+    server_args: &[&str],
+    client: &dyn Fn(&str) -> Command,
+) -> Result<f64> {
     let mut child = Command::new(server)
         .args(server_args)
         .stdout(Stdio::piped())
@@ -103,7 +140,10 @@ fn perf_once(server: &std::path::Path, server_args: &[&str], client: &dyn Fn(&st
     let output = client(&addr).stderr(Stdio::inherit()).output()?;
     drop(guard);
     if !output.status.success() {
-        anyhow::bail!("perf client failed: {}", String::from_utf8_lossy(&output.stdout));
+        anyhow::bail!(
+            "perf client failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
     }
     let text = String::from_utf8_lossy(&output.stdout);
     mbit_from(&text).ok_or_else(|| anyhow!("no mbit_per_s in {text:?}"))
@@ -122,4 +162,3 @@ fn mbit_from(text: &str) -> Option<f64> {
     let end = rest.find([',', '}']).unwrap_or(rest.len());
     rest.get(..end)?.trim().parse().ok()
 }
-

@@ -58,7 +58,13 @@ pub struct NegotiatedChain {
 
 impl NegotiatedChain {
     /// Appends a layer on top.
-    pub fn push(&mut self, kind: LayerKind, protocol: impl Into<String>, role: Role, elapsed: Duration) {
+    pub fn push(
+        &mut self,
+        kind: LayerKind,
+        protocol: impl Into<String>,
+        role: Role,
+        elapsed: Duration,
+    ) {
         self.steps.push(ChainStep {
             kind,
             protocol: protocol.into(),
@@ -101,7 +107,14 @@ impl fmt::Display for NegotiatedChain {
             if i > 0 {
                 f.write_str(" -> ")?;
             }
-            write!(f, "{} [{} {}, {:?}]", s.protocol, s.kind.as_str(), s.role, s.elapsed)?;
+            write!(
+                f,
+                "{} [{} {}, {:?}]",
+                s.protocol,
+                s.kind.as_str(),
+                s.role,
+                s.elapsed
+            )?;
         }
         Ok(())
     }
@@ -114,9 +127,24 @@ mod tests {
     #[test]
     fn protocols_skip_transport_and_keep_order() {
         let mut c = NegotiatedChain::default();
-        c.push(LayerKind::Transport, "/ip4/127.0.0.1/tcp/1", Role::Dialer, Duration::ZERO);
-        c.push(LayerKind::Negotiation, "/multistream/1.0.0", Role::Dialer, Duration::ZERO);
-        c.push(LayerKind::Security, "/noise", Role::Dialer, Duration::from_millis(2));
+        c.push(
+            LayerKind::Transport,
+            "/ip4/127.0.0.1/tcp/1",
+            Role::Dialer,
+            Duration::ZERO,
+        );
+        c.push(
+            LayerKind::Negotiation,
+            "/multistream/1.0.0",
+            Role::Dialer,
+            Duration::ZERO,
+        );
+        c.push(
+            LayerKind::Security,
+            "/noise",
+            Role::Dialer,
+            Duration::from_millis(2),
+        );
         assert_eq!(c.protocols(), vec!["/multistream/1.0.0", "/noise"]);
         assert_eq!(c.find(LayerKind::Security).unwrap().protocol, "/noise");
         let shown = c.to_string();

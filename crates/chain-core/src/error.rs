@@ -200,7 +200,10 @@ mod tests {
     #[test]
     fn display_names_layer_kind_and_cause() {
         let e = ChainError::with_source("yamux", ErrorKind::LimitExceeded, TooLarge(9));
-        assert_eq!(e.to_string(), "yamux: limit-exceeded: frame of 9 bytes is too large");
+        assert_eq!(
+            e.to_string(),
+            "yamux: limit-exceeded: frame of 9 bytes is too large"
+        );
         assert_eq!(e.layer().as_str(), "yamux");
         assert!(matches!(e.downcast_ref::<TooLarge>(), Some(TooLarge(9))));
     }

@@ -69,7 +69,12 @@ pub trait StreamHandler: Send + Sync + 'static {
     fn protocols(&self) -> Vec<String>;
 
     /// Runs the protocol on `io` after `protocol` was agreed.
-    async fn handle(&self, protocol: &str, io: BoxStream, ctx: HandlerContext) -> Result<Next, ChainError>;
+    async fn handle(
+        &self,
+        protocol: &str,
+        io: BoxStream,
+        ctx: HandlerContext,
+    ) -> Result<Next, ChainError>;
 }
 
 /// A security layer (noise, secio, plaintext): turns a raw stream into an authenticated,
@@ -81,7 +86,11 @@ pub trait SecurityHandler: Send + Sync + 'static {
 
     /// Runs the handshake as `ctx.role`. A dialer that knows whom it dials (`ctx.remote_peer`)
     /// must fail with [`crate::ErrorKind::Authentication`] if the authenticated peer differs.
-    async fn secure(&self, io: BoxStream, ctx: &HandlerContext) -> Result<SecuredStream, ChainError>;
+    async fn secure(
+        &self,
+        io: BoxStream,
+        ctx: &HandlerContext,
+    ) -> Result<SecuredStream, ChainError>;
 }
 
 /// A stream muxer (yamux, mplex): turns a stream into a session of substreams. Wrap it in
@@ -108,7 +117,12 @@ impl<T: SecurityHandler> StreamHandler for SecurityLayer<T> {
         vec![self.0.protocol().to_owned()]
     }
 
-    async fn handle(&self, _protocol: &str, io: BoxStream, ctx: HandlerContext) -> Result<Next, ChainError> {
+    async fn handle(
+        &self,
+        _protocol: &str,
+        io: BoxStream,
+        ctx: HandlerContext,
+    ) -> Result<Next, ChainError> {
         self.0.secure(io, &ctx).await.map(Next::Secured)
     }
 }
@@ -122,7 +136,12 @@ impl<T: MuxerHandler> StreamHandler for MuxerLayer<T> {
         vec![self.0.protocol().to_owned()]
     }
 
-    async fn handle(&self, _protocol: &str, io: BoxStream, ctx: HandlerContext) -> Result<Next, ChainError> {
+    async fn handle(
+        &self,
+        _protocol: &str,
+        io: BoxStream,
+        ctx: HandlerContext,
+    ) -> Result<Next, ChainError> {
         let (muxer, driver) = self.0.multiplex(io, &ctx).await?;
         Ok(Next::Muxed { muxer, driver })
     }

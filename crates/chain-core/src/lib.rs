@@ -11,7 +11,10 @@
 //! [`SecurityHandler`]/[`MuxerHandler`] traits that let security and muxer crates plug in, the
 //! byte-stream type [`BoxStream`], the negotiated-chain record [`NegotiatedChain`], and the one
 //! error type [`ChainError`] that names the failing layer and the cause.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod chain;
 mod context;
@@ -23,7 +26,9 @@ mod muxer;
 pub use chain::{ChainStep, LayerKind, NegotiatedChain};
 pub use context::{HandlerContext, Role};
 pub use error::{ChainError, ErrorKind, Layer};
-pub use handler::{MuxerHandler, MuxerLayer, Next, SecuredStream, SecurityHandler, SecurityLayer, StreamHandler};
+pub use handler::{
+    MuxerHandler, MuxerLayer, Next, SecuredStream, SecurityHandler, SecurityLayer, StreamHandler,
+};
 pub use io::{AsyncStream, BoxStream};
 pub use muxer::Muxer;
 

@@ -35,7 +35,12 @@ pub fn parse_addr(text: &str) -> Result<Multiaddr> {
 }
 
 /// `chain-node listen`: serve until Ctrl-C or `until` passes.
-pub async fn listen(common: &CommonArgs, args: &ListenArgs, out: Output, until: Option<Duration>) -> Result<()> {
+pub async fn listen(
+    common: &CommonArgs,
+    args: &ListenArgs,
+    out: Output,
+    until: Option<Duration>,
+) -> Result<()> {
     let node = build_swarm(common, true)?;
     let mut events = node.subscribe();
     let peer_id = node.local_peer_id();
@@ -87,7 +92,12 @@ pub async fn listen(common: &CommonArgs, args: &ListenArgs, out: Output, until: 
 
 fn print_event(out: Output, event: &SwarmEvent) {
     match event {
-        SwarmEvent::ConnectionEstablished { peer_id, direction, remote_addr, chain } => {
+        SwarmEvent::ConnectionEstablished {
+            peer_id,
+            direction,
+            remote_addr,
+            chain,
+        } => {
             let protocols = chain.protocols();
             out.emit(
                 json!({
@@ -97,17 +107,32 @@ fn print_event(out: Output, event: &SwarmEvent) {
                     "chain": protocols,
                     "remote_addr": remote_addr.to_string(),
                 }),
-                || format!("{} connection with {peer_id} via {}", direction.as_str(), protocols.join(" -> ")),
+                || {
+                    format!(
+                        "{} connection with {peer_id} via {}",
+                        direction.as_str(),
+                        protocols.join(" -> ")
+                    )
+                },
             );
         }
-        SwarmEvent::ConnectionClosed { peer_id, direction, error } => out.emit(
+        SwarmEvent::ConnectionClosed {
+            peer_id,
+            direction,
+            error,
+        } => out.emit(
             json!({
                 "event": "connection_closed",
                 "peer_id": peer_id.to_string(),
                 "direction": direction.as_str(),
                 "error": error,
             }),
-            || format!("connection with {peer_id} closed{}", error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()),
+            || {
+                format!(
+                    "connection with {peer_id} closed{}",
+                    error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                )
+            },
         ),
         SwarmEvent::IncomingConnectionError { remote_addr, error } => {
             tracing::info!(%remote_addr, %error, "inbound connection failed");
@@ -127,7 +152,13 @@ async fn finish(node: Swarm) {
 }
 
 /// `chain-node ping`.
-pub async fn ping(common: &CommonArgs, addr: &str, count: u32, interval: Duration, out: Output) -> Result<()> {
+pub async fn ping(
+    common: &CommonArgs,
+    addr: &str,
+    count: u32,
+    interval: Duration,
+    out: Output,
+) -> Result<()> {
     let (node, conn) = connect(common, addr, false).await?;
     let peer = conn.peer_id().to_string();
     let mut stream = conn.open_stream(ping::PROTOCOL).await?;
@@ -199,27 +230,44 @@ pub async fn inspect(common: &CommonArgs, addr: &str, out: Output) -> Result<()>
             });
             if !s.details.is_empty() {
                 if let Some(obj) = v.as_object_mut() {
-                    let details: serde_json::Map<String, serde_json::Value> =
-                        s.details.iter().map(|(k, val)| (k.clone(), json!(val))).collect();
+                    let details: serde_json::Map<String, serde_json::Value> = s
+                        .details
+                        .iter()
+                        .map(|(k, val)| (k.clone(), json!(val)))
+                        .collect();
                     obj.insert("details".into(), serde_json::Value::Object(details));
                 }
             }
             v
         })
         .collect();
-    out.emit(json!({"op": "inspect", "peer_id": peer, "chain": chain}), || {
-        let mut text = format!("{peer}");
-        for s in &steps {
-            text.push_str(&format!("\n  {:<9} {:<32} {:>8} us", s.kind.as_str(), s.protocol, s.elapsed.as_micros()));
-        }
-        text
-    });
+    out.emit(
+        json!({"op": "inspect", "peer_id": peer, "chain": chain}),
+        || {
+            let mut text = format!("{peer}");
+            for s in &steps {
+                text.push_str(&format!(
+                    "\n  {:<9} {:<32} {:>8} us",
+                    s.kind.as_str(),
+                    s.protocol,
+                    s.elapsed.as_micros()
+                ));
+            }
+            text
+        },
+    );
     finish(node).await;
     Ok(())
 }
 
 /// `chain-node perf`.
-pub async fn perf(common: &CommonArgs, addr: &str, upload: u64, download: u64, out: Output) -> Result<()> {
+pub async fn perf(
+    common: &CommonArgs,
+    addr: &str,
+    upload: u64,
+    download: u64,
+    out: Output,
+) -> Result<()> {
     let (node, conn) = connect(common, addr, false).await?;
     let mut stream = conn.open_stream(perf::PROTOCOL).await?;
     let report = perf::run(&mut stream, upload, download).await?;

@@ -11,7 +11,8 @@ pub fn keypair(args: &CommonArgs) -> Result<Keypair> {
         return Ok(seeded_ed25519(seed));
     }
     if let Some(path) = &args.key {
-        let bytes = std::fs::read(path).with_context(|| format!("reading key file {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading key file {}", path.display()))?;
         return Keypair::from_protobuf_encoding(&bytes)
             .with_context(|| format!("{} is not a libp2p protobuf private key", path.display()));
     }

@@ -29,7 +29,10 @@ fn main() -> ExitCode {
         )
         .init();
     let out = Output::new(cli.common.json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             out.error(&format!("cannot start the runtime: {e}"));
@@ -48,7 +51,9 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
     let common = &cli.common;
     let timeout = match common.timeout {
-        Some(secs) if !(secs.is_finite() && secs > 0.0) => anyhow::bail!("--timeout must be a positive number of seconds"),
+        Some(secs) if !(secs.is_finite() && secs > 0.0) => {
+            anyhow::bail!("--timeout must be a positive number of seconds")
+        }
         Some(secs) => Some(Duration::from_secs_f64(secs)),
         None => None,
     };
@@ -58,12 +63,27 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
     let limit = timeout.unwrap_or(Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS));
     let op = async {
         match &cli.command {
-            Command::Ping { addr, count, interval_ms } => {
-                commands::ping(common, addr, *count, Duration::from_millis(*interval_ms), out).await
+            Command::Ping {
+                addr,
+                count,
+                interval_ms,
+            } => {
+                commands::ping(
+                    common,
+                    addr,
+                    *count,
+                    Duration::from_millis(*interval_ms),
+                    out,
+                )
+                .await
             }
             Command::Identify { addr } => commands::identify(common, addr, out).await,
             Command::Inspect { addr } => commands::inspect(common, addr, out).await,
-            Command::Perf { addr, upload, download } => commands::perf(common, addr, *upload, *download, out).await,
+            Command::Perf {
+                addr,
+                upload,
+                download,
+            } => commands::perf(common, addr, *upload, *download, out).await,
             Command::Listen(_) => Ok(()),
         }
     };

@@ -17,7 +17,10 @@ pub fn security_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
         .map(|name| -> Result<Arc<dyn StreamHandler>> {
             match name.as_str() {
                 "noise" | "/noise" => Ok(Arc::new(SecurityLayer(noise::NoiseConfig::new()))),
-                other => bail!("unsupported security protocol {other:?} (supported: {})", SECURITY_NAMES.join(", ")),
+                other => bail!(
+                    "unsupported security protocol {other:?} (supported: {})",
+                    SECURITY_NAMES.join(", ")
+                ),
             }
         })
         .collect()
@@ -30,7 +33,10 @@ pub fn muxer_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
         .map(|name| -> Result<Arc<dyn StreamHandler>> {
             match name.as_str() {
                 "yamux" | "/yamux/1.0.0" => Ok(Arc::new(MuxerLayer(yamux::YamuxConfig::default()))),
-                other => bail!("unsupported muxer {other:?} (supported: {})", MUXER_NAMES.join(", ")),
+                other => bail!(
+                    "unsupported muxer {other:?} (supported: {})",
+                    MUXER_NAMES.join(", ")
+                ),
             }
         })
         .collect()

@@ -28,23 +28,26 @@ pub(crate) enum Varint {
 /// with [`MultistreamError::MessageTooLong`] as soon as the value is known to exceed it.
 pub(crate) fn read_varint(src: &[u8], limit: Option<usize>) -> Result<Varint, MultistreamError> {
     let mut value: u64 = 0;
+    let too_long = |len: u64| match limit {
+        Some(max) if len > max as u64 => Err(MultistreamError::MessageTooLong { len, max }),
+        _ => Ok(()),
+    };
     for (i, &byte) in src.iter().take(MAX_VARINT_LEN).enumerate() {
         value |= u64::from(byte & 0x7f) << (7 * i);
-        if let Some(max) = limit {
-            if value > max as u64 {
-                return Err(MultistreamError::MessageTooLong { len: value, max });
-            }
-        }
         if byte & 0x80 == 0 {
             if byte == 0 && i > 0 {
                 return Err(MultistreamError::InvalidVarint("not minimally encoded"));
             }
+            too_long(value)?;
             return Ok(Varint::Value(value, i + 1));
         }
     }
     if src.len() >= MAX_VARINT_LEN {
         return Err(MultistreamError::InvalidVarint("longer than 9 bytes"));
     }
+    // Incomplete: a minimal varint with more bytes to come is at least 2^(7 * bytes so far),
+    // so an oversize length is refused without waiting for the rest of it.
+    too_long(value | 1u64 << (7 * src.len()))?;
     Ok(Varint::Incomplete)
 }
 
@@ -96,7 +99,9 @@ impl Decoder for FrameCodec {
         match self.decode(src)? {
             Some(frame) => Ok(Some(frame)),
             None if src.is_empty() => Ok(None),
-            None => Err(MultistreamError::EofMidMessage { buffered: src.len() }),
+            None => Err(MultistreamError::EofMidMessage {
+                buffered: src.len(),
+            }),
         }
     }
 }
@@ -178,15 +183,28 @@ mod tests {
     #[test]
     fn varints() {
         assert_eq!(read_varint(&[0x13], None).unwrap(), Varint::Value(0x13, 1));
-        assert_eq!(read_varint(&[0xff, 0x7f], None).unwrap(), Varint::Value(16383, 2));
+        assert_eq!(
+            read_varint(&[0xff, 0x7f], None).unwrap(),
+            Varint::Value(16383, 2)
+        );
         assert_eq!(read_varint(&[0x80], None).unwrap(), Varint::Incomplete);
-        assert!(matches!(read_varint(&[0x81, 0x00], None), Err(MultistreamError::InvalidVarint(_))));
-        assert!(matches!(read_varint(&[0xff; 9], None), Err(MultistreamError::InvalidVarint(_))));
+        assert!(matches!(
+            read_varint(&[0x81, 0x00], None),
+            Err(MultistreamError::InvalidVarint(_))
+        ));
+        assert!(matches!(
+            read_varint(&[0xff; 9], None),
+            Err(MultistreamError::InvalidVarint(_))
+        ));
         // the limit trips on the first byte that proves the value too large
         assert!(matches!(
             read_varint(&[0x80, 0x80], Some(16383)),
-            Err(MultistreamError::MessageTooLong { .. })
+            Err(MultistreamError::MessageTooLong { len: 16384, .. })
         ));
+        assert_eq!(
+            read_varint(&[0x80], Some(16383)).unwrap(),
+            Varint::Incomplete
+        );
         assert!(matches!(
             read_varint(&[0x80, 0x80, 0x01], Some(16383)),
             Err(MultistreamError::MessageTooLong { len: 16384, .. })
@@ -205,9 +223,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_frames() {
-        assert!(matches!(frame(b"\x03abc"), Err(MultistreamError::MissingNewline)));
-        assert!(matches!(frame(b"\x00"), Err(MultistreamError::MissingNewline)));
-        assert!(matches!(frame(b"\x80\x80\x01"), Err(MultistreamError::MessageTooLong { .. })));
+        assert!(matches!(
+            frame(b"\x03abc"),
+            Err(MultistreamError::MissingNewline)
+        ));
+        assert!(matches!(
+            frame(b"\x00"),
+            Err(MultistreamError::MissingNewline)
+        ));
+        assert!(matches!(
+            frame(b"\x80\x80\x01"),
+            Err(MultistreamError::MessageTooLong { .. })
+        ));
         let mut small = FrameCodec::new(4);
         assert!(matches!(
             small.decode(&mut BytesMut::from(&b"\x05"[..])),
@@ -223,11 +250,16 @@ mod tests {
     #[test]
     fn encoder_refuses_to_send_more_than_1024() {
         let mut dst = BytesMut::new();
-        assert!(FrameCodec::new(16383).encode(&[b'a'; 1023][..], &mut dst).is_ok());
+        assert!(FrameCodec::new(16383)
+            .encode(&[b'a'; 1023][..], &mut dst)
+            .is_ok());
         assert_eq!(&dst[..2], &[0x80, 0x08]);
         assert!(matches!(
             FrameCodec::new(16383).encode(&[b'a'; 1024][..], &mut BytesMut::new()),
-            Err(MultistreamError::MessageTooLong { len: 1025, max: 1024 })
+            Err(MultistreamError::MessageTooLong {
+                len: 1025,
+                max: 1024
+            })
         ));
     }
 }

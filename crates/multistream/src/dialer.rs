@@ -42,7 +42,10 @@ pub struct Dialer {
 impl Dialer {
     /// Starts a negotiation proposing `protocols` in this order; the header and the first
     /// proposal are queued at once. Fails if the list is empty or an id cannot be sent.
-    pub fn new(protocols: Vec<String>, config: &MultistreamConfig) -> Result<Self, MultistreamError> {
+    pub fn new(
+        protocols: Vec<String>,
+        config: &MultistreamConfig,
+    ) -> Result<Self, MultistreamError> {
         let first = protocols
             .first()
             .ok_or_else(|| MultistreamError::InvalidInput("no protocol to propose".into()))?
@@ -118,7 +121,11 @@ impl Dialer {
             self.events.push_back(Event::Listed { protocols });
             return Ok(());
         }
-        let proposed = self.protocols.get(self.current).cloned().unwrap_or_default();
+        let proposed = self
+            .protocols
+            .get(self.current)
+            .cloned()
+            .unwrap_or_default();
         match Message::decode(body)? {
             Message::Protocol(p) if p == proposed => {
                 self.phase = Phase::Done;
@@ -127,13 +134,16 @@ impl Dialer {
                 Ok(())
             }
             Message::Na => {
-                self.events.push_back(Event::Rejected { protocol: proposed });
+                self.events
+                    .push_back(Event::Rejected { protocol: proposed });
                 self.current += 1;
                 let Some(next) = self.protocols.get(self.current).cloned() else {
                     return Err(MultistreamError::NegotiationFailed);
                 };
                 if self.attempts >= self.max_attempts {
-                    return Err(MultistreamError::TooManyAttempts { max: self.max_attempts });
+                    return Err(MultistreamError::TooManyAttempts {
+                        max: self.max_attempts,
+                    });
                 }
                 self.attempts += 1;
                 self.outbox.push(&Message::Protocol(next))
@@ -194,7 +204,12 @@ mod tests {
         d.handle_input(b"\x13/multistream/1.0.0\n\x07/noi").unwrap();
         assert!(!d.is_done());
         d.handle_input(b"se\nhello").unwrap();
-        assert_eq!(d.poll_event(), Some(Event::Selected { protocol: "/noise".into() }));
+        assert_eq!(
+            d.poll_event(),
+            Some(Event::Selected {
+                protocol: "/noise".into()
+            })
+        );
         assert_eq!(&d.take_leftover()[..], b"hello");
     }
 
@@ -214,15 +229,26 @@ mod tests {
         let mut d = Dialer::new(vec!["/a".into(), "/b".into()], &cfg()).unwrap();
         d.poll_transmit();
         d.handle_input(b"\x13/multistream/1.0.0\n\x03na\n").unwrap();
-        assert_eq!(d.poll_event(), Some(Event::Rejected { protocol: "/a".into() }));
+        assert_eq!(
+            d.poll_event(),
+            Some(Event::Rejected {
+                protocol: "/a".into()
+            })
+        );
         assert_eq!(&d.poll_transmit().unwrap()[..], b"\x03/b\n");
-        assert!(matches!(d.handle_input(b"\x03na\n"), Err(MultistreamError::NegotiationFailed)));
+        assert!(matches!(
+            d.handle_input(b"\x03na\n"),
+            Err(MultistreamError::NegotiationFailed)
+        ));
     }
 
     #[test]
     fn wrong_header_and_wrong_echo() {
         let mut d = Dialer::new(vec!["/a".into()], &cfg()).unwrap();
-        assert!(matches!(d.handle_input(b"\x03/b\n"), Err(MultistreamError::WrongHeader { .. })));
+        assert!(matches!(
+            d.handle_input(b"\x03/b\n"),
+            Err(MultistreamError::WrongHeader { .. })
+        ));
         let mut d = Dialer::new(vec!["/a".into()], &cfg()).unwrap();
         assert!(matches!(
             d.handle_input(b"\x13/multistream/1.0.0\n\x03/b\n"),
@@ -235,17 +261,26 @@ mod tests {
         let mut d = Dialer::new(vec!["/a".into()], &cfg()).unwrap();
         assert!(matches!(d.handle_eof(), Err(MultistreamError::Eof)));
         d.handle_input(b"\x13/multi").unwrap();
-        assert!(matches!(d.handle_eof(), Err(MultistreamError::EofMidMessage { buffered: 7 })));
+        assert!(matches!(
+            d.handle_eof(),
+            Err(MultistreamError::EofMidMessage { buffered: 7 })
+        ));
     }
 
     #[test]
     fn list() {
         let mut d = Dialer::list(&cfg()).unwrap();
-        assert_eq!(&d.poll_transmit().unwrap()[..], b"\x13/multistream/1.0.0\n\x03ls\n");
-        d.handle_input(b"\x13/multistream/1.0.0\n\x0a\x03/a\n\x05/bcd\n\n").unwrap();
+        assert_eq!(
+            &d.poll_transmit().unwrap()[..],
+            b"\x13/multistream/1.0.0\n\x03ls\n"
+        );
+        d.handle_input(b"\x13/multistream/1.0.0\n\x0b\x03/a\n\x05/bcd\n\n")
+            .unwrap();
         assert_eq!(
             d.poll_event(),
-            Some(Event::Listed { protocols: vec!["/a".into(), "/bcd".into()] })
+            Some(Event::Listed {
+                protocols: vec!["/a".into(), "/bcd".into()]
+            })
         );
     }
 }

@@ -111,7 +111,11 @@ mod tests {
 
     #[test]
     fn maps_to_chain_error_with_layer_and_kind() {
-        let e: ChainError = MultistreamError::MessageTooLong { len: 70000, max: 16383 }.into();
+        let e: ChainError = MultistreamError::MessageTooLong {
+            len: 70000,
+            max: 16383,
+        }
+        .into();
         assert_eq!(e.layer().as_str(), "multistream");
         assert_eq!(e.kind(), ErrorKind::LimitExceeded);
         assert_eq!(

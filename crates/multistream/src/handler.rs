@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use chain_core::{BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Next, Role, StreamHandler};
+use chain_core::{
+    BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Next, Role, StreamHandler,
+};
 use futures::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::MultistreamConfig;
@@ -48,7 +50,6 @@ trait Machine {
     fn poll_transmit(&mut self) -> Option<Bytes>;
     fn poll_event(&mut self) -> Option<Event>;
     fn is_done(&self) -> bool;
-    fn take_leftover(&mut self) -> BytesMut;
 }
 
 macro_rules! impl_machine {
@@ -69,9 +70,6 @@ macro_rules! impl_machine {
             fn is_done(&self) -> bool {
                 <$t>::is_done(self)
             }
-            fn take_leftover(&mut self) -> BytesMut {
-                <$t>::take_leftover(self)
-            }
         }
     };
 }
@@ -80,7 +78,11 @@ impl_machine!(Listener);
 
 /// Runs `m` over `io` until it is done; returns its events. Writes are flushed before each
 /// read (and after each message when `one_message_per_write`).
-async fn drive<M: Machine>(io: &mut BoxStream, m: &mut M, per_write_flush: bool) -> Result<Vec<Event>, MultistreamError> {
+async fn drive<M: Machine>(
+    io: &mut BoxStream,
+    m: &mut M,
+    per_write_flush: bool,
+) -> Result<Vec<Event>, MultistreamError> {
     let mut events = Vec::new();
     let mut chunk = vec![0u8; READ_CHUNK];
     loop {
@@ -155,7 +157,13 @@ pub async fn dialer_select(
     timed(config.timeout, drive(&mut io, &mut dialer, flush_each)).await?;
     let protocol = dialer
         .selected()
-        .ok_or_else(|| ChainError::new(LAYER, ErrorKind::NegotiationFailed, "dialer finished without a protocol"))?
+        .ok_or_else(|| {
+            ChainError::new(
+                LAYER,
+                ErrorKind::NegotiationFailed,
+                "dialer finished without a protocol",
+            )
+        })?
         .to_owned();
     let leftover = dialer.take_leftover();
     Ok(Negotiated {
@@ -177,7 +185,13 @@ pub async fn listener_select(
     timed(config.timeout, drive(&mut io, &mut listener, flush_each)).await?;
     let protocol = listener
         .selected()
-        .ok_or_else(|| ChainError::new(LAYER, ErrorKind::NegotiationFailed, "listener finished without a protocol"))?
+        .ok_or_else(|| {
+            ChainError::new(
+                LAYER,
+                ErrorKind::NegotiationFailed,
+                "listener finished without a protocol",
+            )
+        })?
         .to_owned();
     let leftover = listener.take_leftover();
     Ok(Negotiated {
@@ -189,9 +203,16 @@ pub async fn listener_select(
 
 /// Asks a listener for its protocols with `ls` (header + `ls`, then the answer). Peers that
 /// dropped `ls` (current go) answer `na`: [`ErrorKind::NegotiationFailed`].
-pub async fn list_protocols(mut io: BoxStream, config: &MultistreamConfig) -> Result<Vec<String>, ChainError> {
+pub async fn list_protocols(
+    mut io: BoxStream,
+    config: &MultistreamConfig,
+) -> Result<Vec<String>, ChainError> {
     let mut dialer = Dialer::list(config)?;
-    let events = timed(config.timeout, drive(&mut io, &mut dialer, config.one_message_per_write)).await?;
+    let events = timed(
+        config.timeout,
+        drive(&mut io, &mut dialer, config.one_message_per_write),
+    )
+    .await?;
     events
         .into_iter()
         .find_map(|e| match e {
@@ -239,20 +260,35 @@ impl Multistream {
     /// Negotiates as `ctx.role` (a dialer proposes in preference order, a listener accepts any
     /// it has), then runs the chosen handler with a context whose chain records this
     /// negotiation step.
-    pub async fn dispatch(&self, io: BoxStream, mut ctx: HandlerContext) -> Result<Dispatched, ChainError> {
+    pub async fn dispatch(
+        &self,
+        io: BoxStream,
+        mut ctx: HandlerContext,
+    ) -> Result<Dispatched, ChainError> {
         let protocols = self.protocols();
         let negotiated = match ctx.role {
             Role::Dialer => dialer_select(io, &protocols, &self.config).await?,
             Role::Listener => listener_select(io, &protocols, &self.config).await?,
         };
-        let Negotiated { protocol, io, elapsed } = negotiated;
+        let Negotiated {
+            protocol,
+            io,
+            elapsed,
+        } = negotiated;
         let handler = self
             .handlers
             .iter()
             .find(|h| h.protocols().contains(&protocol))
-            .ok_or_else(|| ChainError::new(LAYER, ErrorKind::NegotiationFailed, format!("no handler for {protocol}")))?;
+            .ok_or_else(|| {
+                ChainError::new(
+                    LAYER,
+                    ErrorKind::NegotiationFailed,
+                    format!("no handler for {protocol}"),
+                )
+            })?;
         tracing::debug!(%protocol, role = %ctx.role, ?elapsed, "multistream: negotiated");
-        ctx.chain.push(LayerKind::Negotiation, PROTOCOL, ctx.role, elapsed);
+        ctx.chain
+            .push(LayerKind::Negotiation, PROTOCOL, ctx.role, elapsed);
         let next = handler.handle(&protocol, io, ctx).await?;
         Ok(Dispatched {
             protocol,
@@ -268,7 +304,12 @@ impl StreamHandler for Multistream {
         vec![PROTOCOL.to_owned()]
     }
 
-    async fn handle(&self, _protocol: &str, io: BoxStream, ctx: HandlerContext) -> Result<Next, ChainError> {
+    async fn handle(
+        &self,
+        _protocol: &str,
+        io: BoxStream,
+        ctx: HandlerContext,
+    ) -> Result<Next, ChainError> {
         self.dispatch(io, ctx).await.map(|d| d.next)
     }
 }

@@ -11,7 +11,10 @@
 //! Limits ([`MultistreamConfig`]): messages up to 16383 bytes accepted, none over 1024 sent,
 //! at most 32 rounds, 10 s for the whole negotiation. Errors are [`MultistreamError`]s inside
 //! a [`chain_core::ChainError`] of layer `multistream`.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod codec;
 mod config;
@@ -27,7 +30,9 @@ pub use codec::{FrameCodec, MessageCodec};
 pub use config::{MultistreamConfig, DEFAULT_MAX_MESSAGE_LEN, MAX_LS_PROTOCOLS, MAX_SEND_LEN};
 pub use dialer::Dialer;
 pub use error::{MultistreamError, LAYER};
-pub use handler::{dialer_select, list_protocols, listener_select, Dispatched, Multistream, Negotiated, PROTOCOL};
+pub use handler::{
+    dialer_select, list_protocols, listener_select, Dispatched, Multistream, Negotiated, PROTOCOL,
+};
 pub use listener::Listener;
 pub use message::{parse_ls_response, Message};
 pub use state::Event;

@@ -31,7 +31,10 @@ pub struct Listener {
 impl Listener {
     /// Starts a negotiation accepting any of `protocols`; our header is queued at once.
     /// Fails if an id cannot be sent (empty, contains `\n`, too long).
-    pub fn new(protocols: Vec<String>, config: &MultistreamConfig) -> Result<Self, MultistreamError> {
+    pub fn new(
+        protocols: Vec<String>,
+        config: &MultistreamConfig,
+    ) -> Result<Self, MultistreamError> {
         for p in &protocols {
             check_protocol(p)?;
         }
@@ -99,7 +102,9 @@ impl Listener {
         if matches!(msg, Message::Protocol(_) | Message::Ls) {
             self.attempts += 1;
             if self.attempts > self.max_attempts {
-                return Err(MultistreamError::TooManyAttempts { max: self.max_attempts });
+                return Err(MultistreamError::TooManyAttempts {
+                    max: self.max_attempts,
+                });
             }
         }
         match msg {
@@ -120,7 +125,9 @@ impl Listener {
                 self.last_sent_na = false;
                 self.outbox.push(&Message::LsResponse(self.listable()))
             }
-            other => Err(MultistreamError::UnexpectedMessage(format!("{other:?} from a dialer"))),
+            other => Err(MultistreamError::UnexpectedMessage(format!(
+                "{other:?} from a dialer"
+            ))),
         }
     }
 
@@ -132,7 +139,11 @@ impl Listener {
         for p in &self.protocols {
             let item = p.len() + 1 + if p.len() + 1 < 128 { 1 } else { 2 };
             if used + item > MAX_SEND_LEN {
-                tracing::warn!(kept = list.len(), total = self.protocols.len(), "multistream: ls response truncated to 1024 bytes");
+                tracing::warn!(
+                    kept = list.len(),
+                    total = self.protocols.len(),
+                    "multistream: ls response truncated to 1024 bytes"
+                );
                 break;
             }
             used += item;
@@ -188,8 +199,14 @@ mod tests {
     #[test]
     fn lazy_dialer_bytes_in_one_read() {
         let mut l = listener(&["/noise"]);
-        l.handle_input(b"\x13/multistream/1.0.0\n\x07/noise\n\x00\x20payload").unwrap();
-        assert_eq!(l.poll_event(), Some(Event::Selected { protocol: "/noise".into() }));
+        l.handle_input(b"\x13/multistream/1.0.0\n\x07/noise\n\x00\x20payload")
+            .unwrap();
+        assert_eq!(
+            l.poll_event(),
+            Some(Event::Selected {
+                protocol: "/noise".into()
+            })
+        );
         assert_eq!(&l.poll_transmit().unwrap()[..], b"\x07/noise\n");
         assert_eq!(&l.take_leftover()[..], b"\x00\x20payload");
     }
@@ -198,7 +215,8 @@ mod tests {
     fn na_then_accept_and_simultaneous_connect() {
         let mut l = listener(&["/mplex/6.7.0"]);
         l.handle_input(HEADER).unwrap();
-        l.handle_input(b"\x1c/libp2p/simultaneous-connect\n").unwrap();
+        l.handle_input(b"\x1d/libp2p/simultaneous-connect\n")
+            .unwrap();
         assert_eq!(&l.poll_transmit().unwrap()[..], b"\x03na\n");
         l.handle_input(b"\x0d/mplex/6.7.0\n").unwrap();
         assert_eq!(l.selected(), Some("/mplex/6.7.0"));
@@ -208,7 +226,7 @@ mod tests {
     fn ls_is_answered_with_the_list() {
         let mut l = listener(&["/a", "/bcd"]);
         l.handle_input(b"\x13/multistream/1.0.0\n\x03ls\n").unwrap();
-        assert_eq!(&l.poll_transmit().unwrap()[..], b"\x0a\x03/a\n\x05/bcd\n\n");
+        assert_eq!(&l.poll_transmit().unwrap()[..], b"\x0b\x03/a\n\x05/bcd\n\n");
         assert!(!l.is_done());
     }
 
@@ -217,19 +235,31 @@ mod tests {
         let mut l = listener(&["/a"]);
         l.handle_input(b"\x13/multistream/1.0.0\n\x03/b\n").unwrap();
         assert!(matches!(l.handle_input(b"\x05xyz"), Ok(())));
-        assert!(matches!(l.handle_eof(), Err(MultistreamError::NegotiationFailed)));
+        assert!(matches!(
+            l.handle_eof(),
+            Err(MultistreamError::NegotiationFailed)
+        ));
         let mut l = listener(&["/a"]);
         l.handle_input(b"\x13/multistream/1.0.0\n\x03/b\n").unwrap();
-        assert!(matches!(l.handle_input(b"\x05xyzw0"), Err(MultistreamError::NegotiationFailed)));
+        assert!(matches!(
+            l.handle_input(b"\x05xyzw0"),
+            Err(MultistreamError::NegotiationFailed)
+        ));
     }
 
     #[test]
     fn first_message_must_be_the_header() {
         let mut l = listener(&["/a"]);
-        assert!(matches!(l.handle_input(b"\x03/a\n"), Err(MultistreamError::WrongHeader { .. })));
+        assert!(matches!(
+            l.handle_input(b"\x03/a\n"),
+            Err(MultistreamError::WrongHeader { .. })
+        ));
         let mut l = listener(&["/a"]);
         l.handle_input(HEADER).unwrap();
-        assert!(matches!(l.handle_input(HEADER), Err(MultistreamError::UnexpectedMessage(_))));
+        assert!(matches!(
+            l.handle_input(HEADER),
+            Err(MultistreamError::UnexpectedMessage(_))
+        ));
     }
 
     #[test]

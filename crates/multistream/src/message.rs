@@ -29,7 +29,9 @@ impl Message {
     /// Parses a frame body (ending with `\n`, as [`crate::FrameCodec`] yields it). A body
     /// with an inner `\n` is taken as an `ls` response.
     pub fn decode(body: &[u8]) -> Result<Message, MultistreamError> {
-        let text = body.strip_suffix(b"\n").ok_or(MultistreamError::MissingNewline)?;
+        let text = body
+            .strip_suffix(b"\n")
+            .ok_or(MultistreamError::MissingNewline)?;
         if text.contains(&b'\n') || text.is_empty() {
             return parse_ls_response(body).map(Message::LsResponse);
         }
@@ -99,7 +101,10 @@ pub fn parse_ls_response(body: &[u8]) -> Result<Vec<String>, MultistreamError> {
 
 /// Reads `{uvarint(len) p \n}` items: with `count`, exactly that many up to the end; without,
 /// up to a final lone `\n`. `Ok(None)` if the bytes are not in that shape.
-fn parse_items(mut rest: &[u8], count: Option<u64>) -> Result<Option<Vec<String>>, MultistreamError> {
+fn parse_items(
+    mut rest: &[u8],
+    count: Option<u64>,
+) -> Result<Option<Vec<String>>, MultistreamError> {
     let mut list = Vec::new();
     loop {
         match count {
@@ -108,7 +113,9 @@ fn parse_items(mut rest: &[u8], count: Option<u64>) -> Result<Option<Vec<String>
             _ => {}
         }
         if list.len() == MAX_LS_PROTOCOLS {
-            return Err(MultistreamError::LsResponseTooLarge { max: MAX_LS_PROTOCOLS });
+            return Err(MultistreamError::LsResponseTooLarge {
+                max: MAX_LS_PROTOCOLS,
+            });
         }
         let Ok(Varint::Value(len, used)) = read_varint(rest, Some(rest.len())) else {
             return Ok(None);
@@ -149,15 +156,24 @@ mod tests {
         assert_eq!(bytes[0], 23);
         assert_eq!(&bytes[1..9], b"\x07/noise\n");
         assert_eq!(&bytes[bytes.len() - 2..], b"\n\n");
-        assert_eq!(Message::decode(&bytes[1..]).unwrap(), Message::LsResponse(list));
+        assert_eq!(
+            Message::decode(&bytes[1..]).unwrap(),
+            Message::LsResponse(list)
+        );
     }
 
     #[test]
     fn ls_response_old_go_format() {
         let body = b"\x02\x07/noise\n\x0d/yamux/1.0.0\n";
-        assert_eq!(parse_ls_response(body).unwrap(), vec!["/noise", "/yamux/1.0.0"]);
+        assert_eq!(
+            parse_ls_response(body).unwrap(),
+            vec!["/noise", "/yamux/1.0.0"]
+        );
         assert_eq!(parse_ls_response(b"\n").unwrap(), Vec::<String>::new());
-        assert!(matches!(parse_ls_response(b"\x05ab\n"), Err(MultistreamError::InvalidLsResponse)));
+        assert!(matches!(
+            parse_ls_response(b"\x05ab\n"),
+            Err(MultistreamError::InvalidLsResponse)
+        ));
     }
 
     #[test]
@@ -177,10 +193,23 @@ mod tests {
     fn special_messages_and_bad_text() {
         assert_eq!(Message::decode(b"na\n").unwrap(), Message::Na);
         assert_eq!(Message::decode(b"ls\n").unwrap(), Message::Ls);
-        assert_eq!(Message::decode(b"/multistream/1.0.0\n").unwrap(), Message::Header);
-        assert!(matches!(Message::decode(b"/\xff\n"), Err(MultistreamError::NotUtf8)));
-        assert!(matches!(Message::decode(b"/a"), Err(MultistreamError::MissingNewline)));
-        assert!(Message::Protocol("a\nb".into()).encode(&mut BytesMut::new()).is_err());
-        assert!(Message::Protocol(String::new()).encode(&mut BytesMut::new()).is_err());
+        assert_eq!(
+            Message::decode(b"/multistream/1.0.0\n").unwrap(),
+            Message::Header
+        );
+        assert!(matches!(
+            Message::decode(b"/\xff\n"),
+            Err(MultistreamError::NotUtf8)
+        ));
+        assert!(matches!(
+            Message::decode(b"/a"),
+            Err(MultistreamError::MissingNewline)
+        ));
+        assert!(Message::Protocol("a\nb".into())
+            .encode(&mut BytesMut::new())
+            .is_err());
+        assert!(Message::Protocol(String::new())
+            .encode(&mut BytesMut::new())
+            .is_err());
     }
 }

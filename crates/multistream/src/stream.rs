@@ -47,7 +47,11 @@ impl Prefixed {
 }
 
 impl AsyncRead for Prefixed {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if !this.leftover.is_empty() {
             return Poll::Ready(Ok(serve(&mut this.leftover, buf)));
@@ -57,7 +61,11 @@ impl AsyncRead for Prefixed {
 }
 
 impl AsyncWrite for Prefixed {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -148,7 +156,11 @@ impl LazyDialerStream {
 }
 
 impl AsyncRead for LazyDialerStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if this.dialer.is_some() {
             ready!(this.poll_negotiate(cx))?;
@@ -161,12 +173,17 @@ impl AsyncRead for LazyDialerStream {
 }
 
 impl AsyncWrite for LazyDialerStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         if !this.absorbed && !this.pending.is_empty() {
             // 0-RTT: the first application bytes travel in the same write as the negotiation.
             let n = buf.len().min(LAZY_COALESCE_MAX);
-            this.pending.extend_from_slice(buf.get(..n).unwrap_or_default());
+            this.pending
+                .extend_from_slice(buf.get(..n).unwrap_or_default());
             this.absorbed = true;
             if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
                 return Poll::Ready(Err(e));

@@ -14,16 +14,16 @@ pub enum NoiseError {
     /// The remote's identity signature over its static key does not verify.
     #[error("bad identity signature over the static noise key from {peer}")]
     BadSignature {
-        /// The peer the (unverified) identity key claims.
-        peer: PeerId,
+        /// The peer the (unverified) identity key claims (boxed: keeps the error small).
+        peer: Box<PeerId>,
     },
     /// The remote authenticated as a different peer than the one we expected.
     #[error("peer id mismatch: expected {expected}, but the remote authenticated as {actual}")]
     PeerIdMismatch {
-        /// The peer we dialed.
-        expected: PeerId,
+        /// The peer we dialed (boxed: keeps the error small).
+        expected: Box<PeerId>,
         /// The peer that authenticated.
-        actual: PeerId,
+        actual: Box<PeerId>,
     },
     /// The remote's identity key cannot be decoded or is of an unsupported type (e.g. RSA).
     #[error("invalid or unsupported identity key: {0}")]

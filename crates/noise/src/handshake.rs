@@ -194,8 +194,8 @@ impl Handshake {
         if let Some(expected) = self.expected {
             if expected != peer_id {
                 return Err(NoiseError::PeerIdMismatch {
-                    expected,
-                    actual: peer_id,
+                    expected: Box::new(expected),
+                    actual: Box::new(peer_id),
                 });
             }
         }
@@ -237,12 +237,14 @@ mod tests {
         &frame[HEADER_LEN..]
     }
 
+    type Side = (Transport, RemoteIdentity);
+
     /// Runs both sides in memory, returning the two results.
     fn run(
         i_id: &Keypair,
         r_id: &Keypair,
         i_expect: Option<PeerId>,
-    ) -> Result<((Transport, RemoteIdentity), (Transport, RemoteIdentity)), NoiseError> {
+    ) -> Result<(Side, Side), NoiseError> {
         let mut i = Handshake::new(true, &AuthenticStatic::generate(i_id)?, i_expect, 8192)?;
         let mut r = Handshake::new(false, &AuthenticStatic::generate(r_id)?, None, 8192)?;
         let mut buf = Vec::new();
@@ -294,7 +296,7 @@ mod tests {
         let err = run(&a, &b, Some(c.public().to_peer_id())).err().unwrap();
         let (exp, act) = (c.public().to_peer_id(), b.public().to_peer_id());
         assert!(
-            matches!(err, NoiseError::PeerIdMismatch { expected, actual } if expected == exp && actual == act)
+            matches!(&err, NoiseError::PeerIdMismatch { expected, actual } if **expected == exp && **actual == act)
         );
         let shown = err.to_string();
         assert!(

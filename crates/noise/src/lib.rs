@@ -31,7 +31,7 @@ pub use config::{
 };
 pub use error::{NoiseError, LAYER};
 pub use handshake::{AuthenticStatic, Handshake, RemoteIdentity, NOISE_PARAMS};
-pub use stream::{NoiseStream, WRITE_FRAMES};
+pub use stream::{NoiseStream, COALESCE_BELOW, WRITE_FRAMES};
 pub use transport::Transport;
 
 /// The multistream protocol id of this layer.

@@ -72,7 +72,7 @@ pub fn verify_remote(payload: &[u8], remote_static: &[u8]) -> Result<PublicKey, 
     let key = PublicKey::try_decode_protobuf(&key_bytes)?;
     if !key.verify(&signed_bytes(remote_static), &sig) {
         return Err(NoiseError::BadSignature {
-            peer: key.to_peer_id(),
+            peer: Box::new(key.to_peer_id()),
         });
     }
     Ok(key)

@@ -3,9 +3,11 @@
 //!
 //! Reading decrypts whole frames straight into the caller's buffer when it has room (several
 //! frames per call), otherwise into an internal plaintext buffer served on later reads.
-//! Writing encrypts up to [`WRITE_FRAMES`] frames of the caller's bytes into the send buffer and
-//! writes them out; the next write (or flush/close) first finishes that, so accepted bytes are
-//! never dropped. No allocation happens per frame.
+//! Writing: small writes (below [`COALESCE_BELOW`]) are collected into one frame that is sealed
+//! when it is full, on a larger write, or on flush/close (as rust-libp2p does; callers flush).
+//! Larger writes are encrypted directly, up to [`WRITE_FRAMES`] frames per call, into the send
+//! buffer and written out; the next write (or flush/close) first finishes that, so accepted
+//! bytes are never dropped. No allocation happens per frame.
 
 use std::io;
 use std::pin::Pin;
@@ -21,8 +23,11 @@ use crate::codec::{
 use crate::error::NoiseError;
 use crate::transport::Transport;
 
-/// Frames encrypted per `poll_write` at most (so a 64 KiB write needs one call, not two).
+/// Frames of caller bytes encrypted per `poll_write` at most (so a 64 KiB write needs one
+/// call, not two).
 pub const WRITE_FRAMES: usize = 2;
+/// Writes shorter than this are collected (copied) into one frame until a flush.
+pub const COALESCE_BELOW: usize = 16 * 1024;
 
 /// An authenticated, encrypted duplex stream over `T` (by default the chain's [`BoxStream`]).
 pub struct NoiseStream<T = BoxStream> {
@@ -36,6 +41,7 @@ pub struct NoiseStream<T = BoxStream> {
     wbuf: Vec<u8>,
     wpos: usize,
     wend: usize,
+    stage: Vec<u8>,
     write_failed: bool,
 }
 
@@ -52,6 +58,7 @@ impl<T> NoiseStream<T> {
             wbuf: Vec::new(),
             wpos: 0,
             wend: 0,
+            stage: Vec::new(),
             write_failed: false,
         }
     }
@@ -137,12 +144,17 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
         Poll::Ready(Ok(()))
     }
 
-    /// Encrypts up to [`WRITE_FRAMES`] frames of `buf` into the (empty) send buffer.
+    /// Seals the collected small writes (if any), then up to [`WRITE_FRAMES`] frames of `buf`,
+    /// into the (drained) send buffer; returns how many bytes of `buf` were taken.
     fn encrypt_batch(&mut self, buf: &[u8]) -> Result<usize, NoiseError> {
         if self.wbuf.is_empty() {
-            self.wbuf = vec![0u8; WRITE_FRAMES * MAX_FRAME_LEN];
+            self.wbuf = vec![0u8; (1 + WRITE_FRAMES) * MAX_FRAME_LEN];
         }
         let (mut off, mut taken) = (0, 0);
+        if !self.stage.is_empty() {
+            off += self.transport.encrypt_frame(&self.stage, &mut self.wbuf)?;
+            self.stage.clear();
+        }
         for chunk in buf.chunks(MAX_FRAME_PLAINTEXT).take(WRITE_FRAMES) {
             let out = self.wbuf.get_mut(off..).unwrap_or_default();
             off += self.transport.encrypt_frame(chunk, out)?;
@@ -151,6 +163,24 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
         self.wpos = 0;
         self.wend = off;
         Ok(taken)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> NoiseStream<T> {
+    /// Writes out pending ciphertext, then seals and writes the collected small writes.
+    fn poll_send_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.write_failed {
+            return Poll::Ready(Err(failed()));
+        }
+        ready!(self.poll_drain(cx))?;
+        if !self.stage.is_empty() {
+            if let Err(e) = self.encrypt_batch(&[]) {
+                self.write_failed = true;
+                return Poll::Ready(Err(e.into_io()));
+            }
+            ready!(self.poll_drain(cx))?;
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -193,6 +223,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
             return Poll::Ready(Ok(0));
         }
         ready!(this.poll_drain(cx))?;
+        if buf.len() < COALESCE_BELOW && this.stage.len() + buf.len() <= MAX_FRAME_PLAINTEXT {
+            if this.stage.capacity() == 0 {
+                this.stage.reserve_exact(MAX_FRAME_PLAINTEXT);
+            }
+            this.stage.extend_from_slice(buf);
+            return Poll::Ready(Ok(buf.len()));
+        }
         let taken = match this.encrypt_batch(buf) {
             Ok(n) => n,
             Err(e) => {
@@ -211,13 +248,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_drain(cx))?;
+        ready!(this.poll_send_all(cx))?;
         Pin::new(&mut this.io).poll_flush(cx)
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        ready!(this.poll_drain(cx))?;
+        ready!(this.poll_send_all(cx))?;
         Pin::new(&mut this.io).poll_close(cx)
     }
 }
@@ -228,6 +265,7 @@ impl<T> std::fmt::Debug for NoiseStream<T> {
             .field("transport", &self.transport)
             .field("buffered_in", &self.rb.len())
             .field("pending_out", &(self.wend - self.wpos))
+            .field("collected_out", &self.stage.len())
             .finish_non_exhaustive()
     }
 }

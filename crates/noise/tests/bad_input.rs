@@ -79,7 +79,7 @@ async fn unexpected_peer_id_fails_and_names_both() {
         let err = d.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Authentication);
         assert!(
-            matches!(noise_err(&err), NoiseError::PeerIdMismatch { expected: e, actual: a } if *e == expected && *a == actual)
+            matches!(noise_err(&err), NoiseError::PeerIdMismatch { expected: e, actual: a } if **e == expected && **a == actual)
         );
         let msg = err.to_string();
         assert!(msg.contains(&expected.to_string()) && msg.contains(&actual.to_string()), "{msg}");

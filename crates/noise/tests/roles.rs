@@ -165,10 +165,91 @@ async fn works_as_a_stream_handler() {
         }
         // both listeners: the handshake cannot work and must fail, not hang
         let (a, b) = boxed_pipe();
-        let cfg = NoiseConfig::new().with_handshake_timeout(std::time::Duration::from_millis(200));
+        let short =
+            NoiseConfig::new().with_handshake_timeout(std::time::Duration::from_millis(200));
+        let long = NoiseConfig::new();
         let (ca, cb) = (ctx(Role::Listener, &ka), ctx(Role::Listener, &kb));
-        let (x, _y) = tokio::join!(cfg.secure(a, &ca), cfg.secure(b, &cb));
+        let (x, y) = tokio::join!(short.secure(a, &ca), long.secure(b, &cb));
+        // the other side sees the connection close when the first gives up
+        assert_eq!(y.unwrap_err().kind(), ErrorKind::Closed);
         assert_eq!(x.unwrap_err().kind(), ErrorKind::Timeout);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn data_arriving_with_msg3_is_kept() {
+    use tokio::io::AsyncWriteExt as _;
+    bounded(async {
+        let (ours, mut raw) = raw_pipe();
+        let (key, peer_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+        let peer = async move {
+            let (mut hs, kp) = snow_state(true);
+            let mut buf = vec![0u8; 65535];
+            let n = hs.write_message(&[], &mut buf).unwrap();
+            write_frame(&mut raw, &buf[..n]).await;
+            let msg2 = read_frame(&mut raw).await;
+            let mut pl = vec![0u8; 65535];
+            hs.read_message(&msg2, &mut pl).unwrap();
+            let n = hs
+                .write_message(&honest_payload(&peer_key, &kp.public), &mut buf)
+                .unwrap();
+            let mut wire = (n as u16).to_be_bytes().to_vec();
+            wire.extend_from_slice(&buf[..n]);
+            let mut t = hs.into_transport_mode().unwrap();
+            let m = t.write_message(b"early", &mut buf).unwrap();
+            wire.extend_from_slice(&(m as u16).to_be_bytes());
+            wire.extend_from_slice(&buf[..m]);
+            raw.write_all(&wire).await.unwrap(); // msg3 and a transport frame in one write
+            raw
+        };
+        let lctx = ctx(Role::Listener, &key);
+        let cfg = NoiseConfig::new();
+        let (res, _raw) = tokio::join!(cfg.secure(ours, &lctx), peer);
+        let mut s = res.unwrap();
+        let mut got = [0u8; 5];
+        s.io.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"early");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn small_writes_are_collected_into_one_frame_until_flush() {
+    bounded(async {
+        let (ours, mut raw) = raw_pipe();
+        let (key, peer_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+        let dctx = ctx(Role::Dialer, &key);
+        let cfg = NoiseConfig::new();
+        let (res, mut t) = tokio::join!(
+            cfg.secure(ours, &dctx),
+            manual_responder(&mut raw, &peer_key)
+        );
+        let mut s = res.unwrap();
+        for i in 0..100u8 {
+            s.io.write_all(&[i; 10]).await.unwrap();
+        }
+        s.io.flush().await.unwrap();
+        let frame = read_frame(&mut raw).await;
+        assert_eq!(frame.len(), 1000 + 16, "one frame for 100 small writes");
+        let mut plain = vec![0u8; 65535];
+        let n = t.read_message(&frame, &mut plain).unwrap();
+        let expected: Vec<u8> = (0..100u8).flat_map(|i| [i; 10]).collect();
+        assert_eq!(&plain[..n], &expected[..]);
+        // a large write after a small one: the small bytes go first, in their own frame
+        s.io.write_all(b"x").await.unwrap();
+        s.io.write_all(&vec![9u8; 70_000]).await.unwrap();
+        s.io.flush().await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 70_001 {
+            let f = read_frame(&mut raw).await;
+            let n = t
+                .read_message(&f, &mut plain)
+                .unwrap_or_else(|e| panic!("{e}"));
+            got.extend_from_slice(&plain[..n]);
+        }
+        assert_eq!(got[0], b'x');
+        assert!(got[1..].iter().all(|b| *b == 9) && got.len() == 70_001);
     })
     .await;
 }

@@ -142,7 +142,9 @@ impl Connection {
                     tokio::spawn(
                         async move {
                             match apps.dispatch(stream, ctx).await {
-                                Ok(done) => tracing::debug!(protocol = %done.protocol, "substream done"),
+                                Ok(done) => {
+                                    tracing::debug!(protocol = %done.protocol, "substream done")
+                                }
                                 Err(e) => tracing::debug!(error = %e, "substream failed"),
                             }
                         }

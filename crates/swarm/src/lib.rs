@@ -25,7 +25,10 @@
 //! println!("{} answered in {rtt:?}", conn.peer_id());
 //! # Ok(()) }
 //! ```
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod builder;
 mod connection;

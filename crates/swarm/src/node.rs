@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use chain_core::identity::{Keypair, PeerId};
 use chain_core::multiaddr::Multiaddr;
-use chain_core::{BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Role, StreamHandler};
+use chain_core::{
+    BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Role, StreamHandler,
+};
 use multistream::{Multistream, MultistreamConfig};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -132,7 +134,9 @@ impl Swarm {
             addrs.push(bound.clone());
             self.inner.identify.set_listen_addrs(addrs.clone());
         }
-        let _ = self.inner.events.send(SwarmEvent::Listening { addr: bound.clone() });
+        let _ = self.inner.events.send(SwarmEvent::Listening {
+            addr: bound.clone(),
+        });
         let swarm = self.clone();
         let span = tracing::info_span!("listener", addr = %bound);
         let task = tokio::spawn(
@@ -159,12 +163,18 @@ impl Swarm {
     async fn handle_inbound(&self, conn: TcpConnection) {
         let remote_addr = conn.remote_addr.clone();
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let span = tracing::info_span!("connection", id, direction = "inbound", remote = %remote_addr);
+        let span =
+            tracing::info_span!("connection", id, direction = "inbound", remote = %remote_addr);
         let result = async {
             let mut ctx = HandlerContext::new(Role::Listener, self.inner.keypair.clone());
             ctx.remote_addr = Some(conn.remote_addr.clone());
             ctx.local_addr = Some(conn.local_addr.clone());
-            ctx.chain.push(LayerKind::Transport, conn.remote_addr.to_string(), Role::Listener, Duration::ZERO);
+            ctx.chain.push(
+                LayerKind::Transport,
+                conn.remote_addr.to_string(),
+                Role::Listener,
+                Duration::ZERO,
+            );
             let upgraded = self.upgrade(conn.io, ctx).await?;
             self.register(id, upgraded, Direction::Inbound, remote_addr.clone())
         }
@@ -190,7 +200,8 @@ impl Swarm {
             }
         }
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let span = tracing::info_span!("connection", id, direction = "outbound", remote = %transport_addr);
+        let span =
+            tracing::info_span!("connection", id, direction = "outbound", remote = %transport_addr);
         async {
             let started = Instant::now();
             let conn = self.inner.transport.dial(&transport_addr).await?;
@@ -198,7 +209,12 @@ impl Swarm {
             ctx.remote_peer = expected;
             ctx.remote_addr = Some(conn.remote_addr.clone());
             ctx.local_addr = Some(conn.local_addr.clone());
-            ctx.chain.push(LayerKind::Transport, transport_addr.to_string(), Role::Dialer, started.elapsed());
+            ctx.chain.push(
+                LayerKind::Transport,
+                transport_addr.to_string(),
+                Role::Dialer,
+                started.elapsed(),
+            );
             let upgraded = self.upgrade(conn.io, ctx).await?;
             self.register(id, upgraded, Direction::Outbound, conn.remote_addr)
         }
@@ -207,7 +223,11 @@ impl Swarm {
     }
 
     /// Opens a substream for `protocol` on the live connection to `peer`.
-    pub async fn open_stream(&self, peer: &PeerId, protocol: &str) -> Result<BoxStream, ChainError> {
+    pub async fn open_stream(
+        &self,
+        peer: &PeerId,
+        protocol: &str,
+    ) -> Result<BoxStream, ChainError> {
         let conn = self.connection(peer).ok_or_else(|| {
             ChainError::new(LAYER, ErrorKind::Closed, format!("no connection to {peer}"))
         })?;
@@ -219,18 +239,29 @@ impl Swarm {
         for task in lock(&self.inner.listeners).drain(..) {
             task.abort();
         }
-        let conns: Vec<Connection> = lock(&self.inner.connections).drain().map(|(_, c)| c).collect();
+        let conns: Vec<Connection> = lock(&self.inner.connections)
+            .drain()
+            .map(|(_, c)| c)
+            .collect();
         for c in conns {
             let _ = tokio::time::timeout(Duration::from_secs(2), c.close()).await;
         }
     }
 
     async fn upgrade(&self, io: BoxStream, ctx: HandlerContext) -> Result<Upgraded, ChainError> {
-        match tokio::time::timeout(self.inner.upgrade_timeout, walk_chain(&self.inner.stages, io, ctx)).await {
+        match tokio::time::timeout(
+            self.inner.upgrade_timeout,
+            walk_chain(&self.inner.stages, io, ctx),
+        )
+        .await
+        {
             Ok(result) => result,
             Err(_) => Err(ChainError::timeout(
                 LAYER,
-                format_args!("connection chain not complete after {:?}", self.inner.upgrade_timeout),
+                format_args!(
+                    "connection chain not complete after {:?}",
+                    self.inner.upgrade_timeout
+                ),
             )),
         }
     }
@@ -245,7 +276,14 @@ impl Swarm {
         remote_addr: Multiaddr,
     ) -> Result<Connection, ChainError> {
         let Upgraded { muxer, driver, ctx } = upgraded;
-        let conn = Connection::new(id, direction, &ctx, remote_addr.clone(), muxer, self.inner.multistream.clone())?;
+        let conn = Connection::new(
+            id,
+            direction,
+            &ctx,
+            remote_addr.clone(),
+            muxer,
+            self.inner.multistream.clone(),
+        )?;
         let peer_id = conn.peer_id();
         let span = tracing::info_span!("connection", id, peer = %peer_id);
 
@@ -261,11 +299,19 @@ impl Swarm {
                         table.remove(&peer_id);
                     }
                 }
-                let _ = swarm.inner.events.send(SwarmEvent::ConnectionClosed { peer_id, direction, error });
+                let _ = swarm.inner.events.send(SwarmEvent::ConnectionClosed {
+                    peer_id,
+                    direction,
+                    error,
+                });
             }
             .instrument(span.clone()),
         );
-        tokio::spawn(conn.clone().serve_inbound(self.inner.apps.clone(), ctx.clone()).instrument(span));
+        tokio::spawn(
+            conn.clone()
+                .serve_inbound(self.inner.apps.clone(), ctx.clone())
+                .instrument(span),
+        );
 
         {
             let mut table = lock(&self.inner.connections);

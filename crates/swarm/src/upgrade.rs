@@ -67,7 +67,8 @@ pub(crate) async fn walk_chain(
             }
             Next::Muxed { muxer, driver } => {
                 tracing::debug!(protocol = %dispatched.protocol, ?layer_time, "muxed");
-                ctx.chain.push(LayerKind::Muxer, dispatched.protocol, ctx.role, layer_time);
+                ctx.chain
+                    .push(LayerKind::Muxer, dispatched.protocol, ctx.role, layer_time);
                 if ctx.remote_peer.is_none() || ctx.remote_key.is_none() {
                     return Err(ChainError::new(
                         LAYER,
@@ -81,7 +82,10 @@ pub(crate) async fn walk_chain(
                 return Err(ChainError::new(
                     LAYER,
                     ErrorKind::Protocol,
-                    format!("{} ended the connection chain without a muxer", dispatched.protocol),
+                    format!(
+                        "{} ended the connection chain without a muxer",
+                        dispatched.protocol
+                    ),
                 ));
             }
         }

@@ -23,27 +23,45 @@ impl StreamHandler for Reverse {
         vec!["/test/reverse/1.0.0".into()]
     }
 
-    async fn handle(&self, _p: &str, mut io: BoxStream, _ctx: HandlerContext) -> Result<Next, ChainError> {
+    async fn handle(
+        &self,
+        _p: &str,
+        mut io: BoxStream,
+        _ctx: HandlerContext,
+    ) -> Result<Next, ChainError> {
         let mut buf = Vec::new();
-        io.read_to_end(&mut buf).await.map_err(|e| ChainError::from_io("reverse", e))?;
+        io.read_to_end(&mut buf)
+            .await
+            .map_err(|e| ChainError::from_io("reverse", e))?;
         buf.reverse();
-        io.write_all(&buf).await.map_err(|e| ChainError::from_io("reverse", e))?;
-        io.close().await.map_err(|e| ChainError::from_io("reverse", e))?;
+        io.write_all(&buf)
+            .await
+            .map_err(|e| ChainError::from_io("reverse", e))?;
+        io.close()
+            .await
+            .map_err(|e| ChainError::from_io("reverse", e))?;
         Ok(Next::Done)
     }
 }
 
 async fn listening(builder: SwarmBuilder) -> (Swarm, Multiaddr) {
     let node = builder.build();
-    let addr = node.listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap()).await.unwrap();
-    let full: Multiaddr = format!("{addr}/p2p/{}", node.local_peer_id()).parse().unwrap();
+    let addr = node
+        .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .await
+        .unwrap();
+    let full: Multiaddr = format!("{addr}/p2p/{}", node.local_peer_id())
+        .parse()
+        .unwrap();
     (node, full)
 }
 
 #[tokio::test]
 async fn dial_ping_and_user_protocol_over_the_whole_chain() {
     timeout(LIMIT, async {
-        let (server, addr) = listening(SwarmBuilder::new(Keypair::generate_ed25519()).protocol(Arc::new(Reverse))).await;
+        let (server, addr) =
+            listening(SwarmBuilder::new(Keypair::generate_ed25519()).protocol(Arc::new(Reverse)))
+                .await;
         let mut server_events = server.subscribe();
         let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
 
@@ -52,7 +70,12 @@ async fn dial_ping_and_user_protocol_over_the_whole_chain() {
         assert_eq!(conn.direction(), Direction::Outbound);
         assert_eq!(
             conn.chain().protocols(),
-            vec!["/multistream/1.0.0", "/noise", "/multistream/1.0.0", "/yamux/1.0.0"]
+            vec![
+                "/multistream/1.0.0",
+                "/noise",
+                "/multistream/1.0.0",
+                "/yamux/1.0.0"
+            ]
         );
 
         let mut ping = conn.open_stream(ping::PROTOCOL).await.unwrap();
@@ -68,7 +91,13 @@ async fn dial_ping_and_user_protocol_over_the_whole_chain() {
 
         // The server saw an inbound connection from the client, with the same chain.
         loop {
-            if let SwarmEvent::ConnectionEstablished { peer_id, direction, chain, .. } = server_events.recv().await.unwrap() {
+            if let SwarmEvent::ConnectionEstablished {
+                peer_id,
+                direction,
+                chain,
+                ..
+            } = server_events.recv().await.unwrap()
+            {
                 assert_eq!(peer_id, client.local_peer_id());
                 assert_eq!(direction, Direction::Inbound);
                 assert_eq!(chain.protocols()[1], "/noise");
@@ -89,7 +118,10 @@ async fn one_connection_per_peer_is_reused() {
         let b = client.dial(&addr).await.unwrap();
         assert_eq!(a.id(), b.id());
         assert_eq!(client.connections().len(), 1);
-        let mut s = client.open_stream(&a.peer_id(), ping::PROTOCOL).await.unwrap();
+        let mut s = client
+            .open_stream(&a.peer_id(), ping::PROTOCOL)
+            .await
+            .unwrap();
         ping::ping(&mut s).await.unwrap();
     })
     .await
@@ -126,7 +158,10 @@ async fn p2p_id_mismatch_is_an_authentication_error_naming_both_ids() {
         let err = client.dial(&wrong).await.err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
         let text = err.to_string();
-        assert!(text.contains(&other.to_string()) && text.contains(&server.local_peer_id().to_string()), "{text}");
+        assert!(
+            text.contains(&other.to_string()) && text.contains(&server.local_peer_id().to_string()),
+            "{text}"
+        );
     })
     .await
     .unwrap();
@@ -136,7 +171,8 @@ async fn p2p_id_mismatch_is_an_authentication_error_naming_both_ids() {
 async fn listener_keeps_serving_after_garbage_and_silent_peers() {
     timeout(LIMIT, async {
         let (server, addr) = listening(
-            SwarmBuilder::new(Keypair::generate_ed25519()).upgrade_timeout(Duration::from_millis(500)),
+            SwarmBuilder::new(Keypair::generate_ed25519())
+                .upgrade_timeout(Duration::from_millis(500)),
         )
         .await;
         let mut events = server.subscribe();
@@ -149,17 +185,27 @@ async fn listener_keeps_serving_after_garbage_and_silent_peers() {
             })
             .unwrap();
         // A peer that speaks garbage, and one that never speaks.
-        let mut garbage = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        tokio::io::AsyncWriteExt::write_all(&mut garbage, &[0xff; 64]).await.unwrap();
-        let _silent = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let mut garbage = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut garbage, &[0xff; 64])
+            .await
+            .unwrap();
+        let _silent = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
 
         let mut errors = Vec::new();
         while errors.len() < 2 {
-            if let SwarmEvent::IncomingConnectionError { error, .. } = events.recv().await.unwrap() {
+            if let SwarmEvent::IncomingConnectionError { error, .. } = events.recv().await.unwrap()
+            {
                 errors.push(error);
             }
         }
-        assert!(errors.iter().any(|e| e.starts_with("multistream:")), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.starts_with("multistream:")),
+            "{errors:?}"
+        );
         assert!(errors.iter().any(|e| e.contains("timeout")), "{errors:?}");
 
         // A good peer still gets through.
@@ -181,7 +227,9 @@ async fn closing_a_connection_is_seen_by_both_sides() {
         let conn = client.dial(&addr).await.unwrap();
         conn.close().await.unwrap();
         loop {
-            if let SwarmEvent::ConnectionClosed { peer_id, .. } = server_events.recv().await.unwrap() {
+            if let SwarmEvent::ConnectionClosed { peer_id, .. } =
+                server_events.recv().await.unwrap()
+            {
                 assert_eq!(peer_id, client.local_peer_id());
                 break;
             }

@@ -208,7 +208,10 @@ pub struct FrameCodec {
 impl FrameCodec {
     /// A codec refusing data bodies above `max_body` bytes.
     pub fn new(max_body: usize) -> Self {
-        FrameCodec { max_body, pending: None }
+        FrameCodec {
+            max_body,
+            pending: None,
+        }
     }
 }
 
@@ -287,7 +290,10 @@ mod tests {
         let mut c = FrameCodec::new(1 << 20);
         let mut b = hex("00 01 0001 00000001 00000000  00 02 0001 00000000 0000002a  00 03 0000 00000000 00000000");
         let f = c.decode(&mut b).unwrap().unwrap();
-        assert_eq!(f.header, Header::new(FrameType::WindowUpdate, Flags::SYN, 1, 0));
+        assert_eq!(
+            f.header,
+            Header::new(FrameType::WindowUpdate, Flags::SYN, 1, 0)
+        );
         let f = c.decode(&mut b).unwrap().unwrap();
         assert_eq!(f.header, Header::new(FrameType::Ping, Flags::SYN, 0, 42));
         let f = c.decode(&mut b).unwrap().unwrap();
@@ -299,8 +305,11 @@ mod tests {
     fn data_round_trip_in_pieces() {
         let mut c = FrameCodec::new(1 << 20);
         let mut out = BytesMut::new();
-        c.encode(Frame::data(Flags::SYN | Flags::FIN, 3, Bytes::from_static(b"hello")), &mut out)
-            .unwrap();
+        c.encode(
+            Frame::data(Flags::SYN | Flags::FIN, 3, Bytes::from_static(b"hello")),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(&out[..12], &hex("00 00 0005 00000003 00000005")[..]);
         let mut inp = BytesMut::new();
         let mut got = None;
@@ -318,13 +327,19 @@ mod tests {
     #[test]
     fn unknown_version_is_refused() {
         let mut b = hex("01 00 0000 00000001 00000000");
-        assert_eq!(FrameCodec::new(10).decode(&mut b), Err(YamuxError::UnknownVersion(1)));
+        assert_eq!(
+            FrameCodec::new(10).decode(&mut b),
+            Err(YamuxError::UnknownVersion(1))
+        );
     }
 
     #[test]
     fn unknown_type_is_refused() {
         let mut b = hex("00 07 0000 00000001 00000000");
-        assert_eq!(FrameCodec::new(10).decode(&mut b), Err(YamuxError::UnknownType(7)));
+        assert_eq!(
+            FrameCodec::new(10).decode(&mut b),
+            Err(YamuxError::UnknownType(7))
+        );
     }
 
     #[test]
@@ -332,7 +347,13 @@ mod tests {
         let mut b = hex("00 00 0000 00000001 00100001");
         let cap_before = b.capacity();
         let err = FrameCodec::new(1 << 20).decode(&mut b).unwrap_err();
-        assert_eq!(err, YamuxError::FrameTooLarge { len: 0x100001, max: 1 << 20 });
+        assert_eq!(
+            err,
+            YamuxError::FrameTooLarge {
+                len: 0x100001,
+                max: 1 << 20
+            }
+        );
         assert_eq!(b.capacity(), cap_before);
     }
 

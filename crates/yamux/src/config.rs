@@ -146,9 +146,18 @@ mod tests {
 
     #[test]
     fn invalid_values_are_refused() {
-        assert!(YamuxConfig::new().with_receive_window(1000).validate().is_err());
-        assert!(YamuxConfig::new().with_split_send_size(0).validate().is_err());
-        assert!(YamuxConfig::new().with_split_send_size(2 << 20).validate().is_err());
+        assert!(YamuxConfig::new()
+            .with_receive_window(1000)
+            .validate()
+            .is_err());
+        assert!(YamuxConfig::new()
+            .with_split_send_size(0)
+            .validate()
+            .is_err());
+        assert!(YamuxConfig::new()
+            .with_split_send_size(2 << 20)
+            .validate()
+            .is_err());
         assert!(YamuxConfig::new().with_ack_backlog(0).validate().is_err());
     }
 }

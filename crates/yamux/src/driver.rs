@@ -82,7 +82,8 @@ impl Driver {
                 Step::Progress
             }
             Poll::Ready(Ok(n)) => {
-                self.read_buf.extend_from_slice(self.scratch.get(..n).unwrap_or_default());
+                self.read_buf
+                    .extend_from_slice(self.scratch.get(..n).unwrap_or_default());
                 let mut g = lock(&self.shared);
                 // A protocol error terminates the session (GoAway queued); handled below.
                 let _ = g.session.handle_bytes(&mut self.read_buf, Instant::now());
@@ -114,7 +115,9 @@ impl Driver {
             }
             match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
                 Poll::Pending => return Ok(if progress { Step::Progress } else { Step::Idle }),
-                Poll::Ready(Ok(0)) => return Err(YamuxError::Io("socket accepted no bytes".into())),
+                Poll::Ready(Ok(0)) => {
+                    return Err(YamuxError::Io("socket accepted no bytes".into()))
+                }
                 Poll::Ready(Ok(n)) => {
                     self.write_buf.advance(n.min(self.write_buf.len()));
                     self.need_flush = true;
@@ -178,7 +181,11 @@ impl Driver {
             // flush what is queued (the GoAway) and stop.
             let (term, closing, pending_out) = {
                 let g = lock(&self.shared);
-                (g.session.termination().cloned(), g.closing, g.session.output_len())
+                (
+                    g.session.termination().cloned(),
+                    g.closing,
+                    g.session.output_len(),
+                )
             };
             match term {
                 Some(Termination::Error(e)) => {

@@ -72,7 +72,9 @@ impl YamuxError {
             | YamuxError::UnknownType(_)
             | YamuxError::WrongParity(_)
             | YamuxError::DuplicateStream(_) => ErrorKind::Protocol,
-            YamuxError::FrameTooLarge { .. } | YamuxError::WindowExceeded { .. } => ErrorKind::LimitExceeded,
+            YamuxError::FrameTooLarge { .. } | YamuxError::WindowExceeded { .. } => {
+                ErrorKind::LimitExceeded
+            }
             YamuxError::StreamReset(_)
             | YamuxError::WriteAfterClose(_)
             | YamuxError::UnknownStream(_)

@@ -22,13 +22,16 @@ use crate::stream::YamuxStream;
 /// The protocol id.
 pub const PROTOCOL: &str = "/yamux/1.0.0";
 
+/// The driver future: does the session's I/O; must be polled (spawned) until it completes.
+pub type DriverFuture = BoxFuture<'static, Result<(), ChainError>>;
+
 /// Starts a session on `io` without the chain machinery: returns the muxer and the driver
 /// future, which must be polled (spawned) until it completes.
 pub fn start(
     io: BoxStream,
     mode: Mode,
     config: YamuxConfig,
-) -> Result<(Arc<YamuxMuxer>, BoxFuture<'static, Result<(), ChainError>>), ChainError> {
+) -> Result<(Arc<YamuxMuxer>, DriverFuture), ChainError> {
     config.validate().map_err(YamuxError::into_chain)?;
     let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Session::new(mode, config))));
     let driver = Driver::new(io, shared.clone());
@@ -46,7 +49,7 @@ impl MuxerHandler for YamuxConfig {
         &self,
         io: BoxStream,
         ctx: &HandlerContext,
-    ) -> Result<(Arc<dyn Muxer>, BoxFuture<'static, Result<(), ChainError>>), ChainError> {
+    ) -> Result<(Arc<dyn Muxer>, DriverFuture), ChainError> {
         let mode = match ctx.role {
             Role::Dialer => Mode::Client,
             Role::Listener => Mode::Server,

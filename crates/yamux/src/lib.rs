@@ -8,7 +8,10 @@
 //!   `chain_core::MuxerHandler` (client = dialer = odd stream ids).
 //! - [`YamuxMuxer`] / [`YamuxStream`]: the async shell (`chain_core::Muxer`), driven by the
 //!   future returned beside it, which owns the socket.
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod codec;
 mod config;
@@ -23,6 +26,6 @@ mod stream_state;
 pub use codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header};
 pub use config::{YamuxConfig, DEFAULT_MAX_FRAME_BODY, DEFAULT_WINDOW};
 pub use error::{YamuxError, LAYER};
-pub use handler::{start, YamuxMuxer, PROTOCOL};
+pub use handler::{start, DriverFuture, YamuxMuxer, PROTOCOL};
 pub use session::{Event, Mode, ReadOutcome, Session, Stats, StreamId, Termination};
 pub use stream::YamuxStream;

@@ -378,7 +378,9 @@ impl Session {
     /// KiB). Streams the peer reset before they were accepted are skipped.
     pub fn accept(&mut self) -> Option<StreamId> {
         while let Some(id) = self.accept_queue.pop_front() {
-            let Some(s) = self.streams.get_mut(&id) else { continue };
+            let Some(s) = self.streams.get_mut(&id) else {
+                continue;
+            };
             if s.reset {
                 s.released = true;
                 self.remove_if_done(id);
@@ -403,7 +405,10 @@ impl Session {
     /// Reads buffered data of stream `id` into `buf`, granting window credit back to the peer
     /// once at least half the window can be granted.
     pub fn read(&mut self, id: StreamId, buf: &mut [u8]) -> Result<ReadOutcome, YamuxError> {
-        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        let s = self
+            .streams
+            .get_mut(&id)
+            .ok_or(YamuxError::UnknownStream(id))?;
         if s.reset {
             return Err(YamuxError::StreamReset(id));
         }
@@ -428,7 +433,10 @@ impl Session {
     pub fn write(&mut self, id: StreamId, data: &[u8], max: usize) -> Result<usize, YamuxError> {
         self.check_alive()?;
         let split = self.config.split_send_size;
-        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        let s = self
+            .streams
+            .get_mut(&id)
+            .ok_or(YamuxError::UnknownStream(id))?;
         if s.reset {
             return Err(YamuxError::StreamReset(id));
         }
@@ -457,7 +465,10 @@ impl Session {
 
     /// Half-closes stream `id` (queues FIN). Idempotent.
     pub fn close_write(&mut self, id: StreamId) -> Result<(), YamuxError> {
-        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        let s = self
+            .streams
+            .get_mut(&id)
+            .ok_or(YamuxError::UnknownStream(id))?;
         if s.reset {
             return Err(YamuxError::StreamReset(id));
         }
@@ -465,7 +476,10 @@ impl Session {
             return Ok(());
         }
         self.check_alive()?;
-        let s = self.streams.get_mut(&id).ok_or(YamuxError::UnknownStream(id))?;
+        let s = self
+            .streams
+            .get_mut(&id)
+            .ok_or(YamuxError::UnknownStream(id))?;
         s.local_fin = true;
         if s.remote_fin {
             self.events.push_back(Event::StreamClosed(id));
@@ -477,7 +491,9 @@ impl Session {
 
     /// Resets stream `id` (queues RST); pending data both ways is dropped.
     pub fn reset(&mut self, id: StreamId) {
-        let Some(s) = self.streams.get_mut(&id) else { return };
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
         if s.wire_closed() {
             return;
         }
@@ -497,7 +513,9 @@ impl Session {
     /// reset; a stream the peer already half-closed gets our FIN; a stream we half-closed
     /// stays as a sink (arriving data discarded and re-credited) until the peer's FIN/RST.
     pub fn release(&mut self, id: StreamId) {
-        let Some(s) = self.streams.get_mut(&id) else { return };
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
         s.released = true;
         if !s.wire_closed() {
             if !s.local_fin && !s.remote_fin {
@@ -616,7 +634,9 @@ impl Session {
         if self.termination.is_some() {
             return;
         }
-        let Some(s) = self.streams.get_mut(&id) else { return };
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
         if s.remote_fin || s.reset {
             return;
         }

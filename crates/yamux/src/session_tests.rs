@@ -91,7 +91,10 @@ fn open_accept_and_exchange_both_directions() {
     assert!(p.client_events.contains(&Event::StreamAcked(1)));
     assert_eq!(p.client.write(id, b"ping?", usize::MAX).unwrap(), 5);
     p.drive();
-    assert_eq!(read_all(&mut p.server, id), (b"ping?".to_vec(), ReadOutcome::Blocked));
+    assert_eq!(
+        read_all(&mut p.server, id),
+        (b"ping?".to_vec(), ReadOutcome::Blocked)
+    );
     p.server.write(id, b"pong!", usize::MAX).unwrap();
     p.drive();
     assert_eq!(read_all(&mut p.client, id).0, b"pong!");
@@ -114,13 +117,22 @@ fn half_close_each_way_then_stream_is_forgotten() {
     p.client.write(id, b"request", usize::MAX).unwrap();
     p.client.close_write(id).unwrap();
     p.drive();
-    assert_eq!(read_all(&mut p.server, id), (b"request".to_vec(), ReadOutcome::Eof));
-    assert!(matches!(p.client.write(id, b"x", 10), Err(YamuxError::WriteAfterClose(1))));
+    assert_eq!(
+        read_all(&mut p.server, id),
+        (b"request".to_vec(), ReadOutcome::Eof)
+    );
+    assert!(matches!(
+        p.client.write(id, b"x", 10),
+        Err(YamuxError::WriteAfterClose(1))
+    ));
     // The server can still answer on its half.
     p.server.write(id, b"response", usize::MAX).unwrap();
     p.server.close_write(id).unwrap();
     p.drive();
-    assert_eq!(read_all(&mut p.client, id), (b"response".to_vec(), ReadOutcome::Eof));
+    assert_eq!(
+        read_all(&mut p.client, id),
+        (b"response".to_vec(), ReadOutcome::Eof)
+    );
     assert!(p.client_events.contains(&Event::StreamClosed(id)));
     p.client.release(id);
     p.server.release(id);
@@ -136,8 +148,14 @@ fn reset_ends_both_directions() {
     p.client.reset(id);
     p.drive();
     assert!(p.server_events.contains(&Event::StreamReset(id)));
-    assert_eq!(p.server.read(id, &mut [0; 8]), Err(YamuxError::StreamReset(id)));
-    assert_eq!(p.server.write(id, b"x", 10), Err(YamuxError::StreamReset(id)));
+    assert_eq!(
+        p.server.read(id, &mut [0; 8]),
+        Err(YamuxError::StreamReset(id))
+    );
+    assert_eq!(
+        p.server.write(id, b"x", 10),
+        Err(YamuxError::StreamReset(id))
+    );
 }
 
 #[test]
@@ -157,21 +175,34 @@ fn sender_blocks_on_window_and_resumes_as_reader_reads() {
     let data = vec![7u8; 300 * 1024];
     let n = p.client.write(id, &data, usize::MAX).unwrap();
     assert_eq!(n, 256 * 1024, "never beyond the peer's window");
-    assert_eq!(p.client.write(id, &data[n..], usize::MAX).unwrap(), 0, "window exhausted");
+    assert_eq!(
+        p.client.write(id, &data[n..], usize::MAX).unwrap(),
+        0,
+        "window exhausted"
+    );
     p.drive();
     // The reader has not read: no window update, the sender stays blocked.
     assert_eq!(p.client.send_window(id), 0);
     // Reading less than half the window grants nothing yet.
     let mut buf = vec![0u8; 100 * 1024];
-    assert_eq!(p.server.read(id, &mut buf).unwrap(), ReadOutcome::Data(100 * 1024));
+    assert_eq!(
+        p.server.read(id, &mut buf).unwrap(),
+        ReadOutcome::Data(100 * 1024)
+    );
     p.drive();
     assert_eq!(p.client.send_window(id), 0);
     // Past half the window: one update for everything consumed.
-    assert_eq!(p.server.read(id, &mut buf).unwrap(), ReadOutcome::Data(100 * 1024));
+    assert_eq!(
+        p.server.read(id, &mut buf).unwrap(),
+        ReadOutcome::Data(100 * 1024)
+    );
     p.drive();
     assert_eq!(p.client.send_window(id), 200 * 1024);
     assert!(p.client_events.contains(&Event::Writable(id)));
-    assert_eq!(p.client.write(id, &data[n..], usize::MAX).unwrap(), data.len() - n);
+    assert_eq!(
+        p.client.write(id, &data[n..], usize::MAX).unwrap(),
+        data.len() - n
+    );
 }
 
 #[test]
@@ -204,9 +235,18 @@ fn ping_is_answered_and_rtt_reported() {
     let mut s = sent;
     p.server.handle_bytes(&mut s, p.now).unwrap();
     let mut answer = p.server.take_output();
-    assert_eq!(&answer[..], &[0, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0, nonce as u8][..]);
+    assert_eq!(
+        &answer[..],
+        &[0, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0, nonce as u8][..]
+    );
     p.client.handle_bytes(&mut answer, p.now).unwrap();
-    assert_eq!(p.client.poll_event(), Some(Event::Pong { nonce, rtt: Duration::from_millis(30) }));
+    assert_eq!(
+        p.client.poll_event(),
+        Some(Event::Pong {
+            nonce,
+            rtt: Duration::from_millis(30)
+        })
+    );
     assert_eq!(p.client.rtt(), Some(Duration::from_millis(30)));
 }
 
@@ -216,7 +256,9 @@ fn goaway_stops_new_streams_but_existing_ones_finish() {
     let id = p.open();
     p.server.go_away(GoAwayCode::Normal);
     p.drive();
-    assert!(p.client_events.contains(&Event::GoAwayReceived(GoAwayCode::Normal)));
+    assert!(p
+        .client_events
+        .contains(&Event::GoAwayReceived(GoAwayCode::Normal)));
     assert_eq!(p.client.open_stream(), Err(YamuxError::GoingAway));
     p.client.write(id, b"still", usize::MAX).unwrap();
     p.drive();
@@ -230,7 +272,9 @@ fn goaway_stops_new_streams_but_existing_ones_finish() {
 #[test]
 fn many_streams_interleaved() {
     let mut p = Pair::new();
-    let ids: Vec<_> = (0..100).map(|_| p.client.open_stream().unwrap().unwrap()).collect();
+    let ids: Vec<_> = (0..100)
+        .map(|_| p.client.open_stream().unwrap().unwrap())
+        .collect();
     p.drive();
     for _ in &ids {
         assert!(p.server.accept().is_some());
@@ -241,7 +285,10 @@ fn many_streams_interleaved() {
     }
     p.drive();
     for &id in &ids {
-        assert_eq!(read_all(&mut p.server, id), (id.to_be_bytes().to_vec(), ReadOutcome::Eof));
+        assert_eq!(
+            read_all(&mut p.server, id),
+            (id.to_be_bytes().to_vec(), ReadOutcome::Eof)
+        );
     }
 }
 
@@ -276,16 +323,29 @@ fn inbound_stream_limit_resets_the_excess_and_keeps_the_session() {
 fn bad_input_unknown_type_is_a_protocol_error_with_goaway() {
     let mut s = Session::new(Mode::Server, YamuxConfig::default());
     let mut b = BytesMut::from(&[0u8, 9, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0][..]);
-    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::UnknownType(9)));
-    assert_eq!(&s.take_output()[..], &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..], "GoAway(protocol error)");
-    assert!(matches!(s.termination(), Some(Termination::Error(YamuxError::UnknownType(9)))));
+    assert_eq!(
+        s.handle_bytes(&mut b, Instant::now()),
+        Err(YamuxError::UnknownType(9))
+    );
+    assert_eq!(
+        &s.take_output()[..],
+        &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..],
+        "GoAway(protocol error)"
+    );
+    assert!(matches!(
+        s.termination(),
+        Some(Termination::Error(YamuxError::UnknownType(9)))
+    ));
 }
 
 #[test]
 fn bad_input_unknown_version_is_a_protocol_error() {
     let mut s = Session::new(Mode::Server, YamuxConfig::default());
     let mut b = BytesMut::from(&[1u8, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0][..]);
-    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::UnknownVersion(1)));
+    assert_eq!(
+        s.handle_bytes(&mut b, Instant::now()),
+        Err(YamuxError::UnknownVersion(1))
+    );
     assert_eq!(s.take_output()[1], 3);
 }
 
@@ -306,13 +366,27 @@ fn bad_input_data_for_unknown_stream_is_ignored_and_session_lives() {
 fn bad_input_peer_overrunning_the_window_gets_goaway() {
     let mut p = Pair::new();
     let id = p.open();
-    let mut b = raw(Frame::data(Flags::NONE, id, Bytes::from(vec![0u8; 256 * 1024])));
+    let mut b = raw(Frame::data(
+        Flags::NONE,
+        id,
+        Bytes::from(vec![0u8; 256 * 1024]),
+    ));
     p.server.handle_bytes(&mut b, p.now).unwrap();
     let mut b = raw(Frame::data(Flags::NONE, id, Bytes::from_static(b"x")));
     let err = p.server.handle_bytes(&mut b, p.now).unwrap_err();
-    assert_eq!(err, YamuxError::WindowExceeded { id, len: 1, credit: 0 });
+    assert_eq!(
+        err,
+        YamuxError::WindowExceeded {
+            id,
+            len: 1,
+            credit: 0
+        }
+    );
     let out = p.server.take_output();
-    assert_eq!(&out[out.len() - 12..], &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..]);
+    assert_eq!(
+        &out[out.len() - 12..],
+        &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..]
+    );
 }
 
 #[test]
@@ -321,7 +395,10 @@ fn bad_input_oversize_frame_is_refused() {
     let mut b = BytesMut::from(&[0u8, 0, 0, 1, 0, 0, 0, 1, 0, 0x10, 0, 1][..]);
     assert_eq!(
         s.handle_bytes(&mut b, Instant::now()),
-        Err(YamuxError::FrameTooLarge { len: 0x100001, max: 1 << 20 })
+        Err(YamuxError::FrameTooLarge {
+            len: 0x100001,
+            max: 1 << 20
+        })
     );
     assert_eq!(s.take_output()[1], 3);
 }
@@ -331,16 +408,30 @@ fn bad_input_wrong_parity_syn_is_a_protocol_error() {
     let mut s = Session::new(Mode::Server, YamuxConfig::default());
     // A server receiving an even (server-parity) SYN: both sides think they are the server.
     let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 2, 0));
-    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::WrongParity(2)));
-    assert_eq!(&s.take_output()[..], &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..]);
+    assert_eq!(
+        s.handle_bytes(&mut b, Instant::now()),
+        Err(YamuxError::WrongParity(2))
+    );
+    assert_eq!(
+        &s.take_output()[..],
+        &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..]
+    );
 }
 
 #[test]
 fn bad_input_duplicate_syn_is_a_protocol_error() {
     let mut s = Session::new(Mode::Server, YamuxConfig::default());
     let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 1, 0));
-    b.extend_from_slice(&raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 1, 0)));
-    assert_eq!(s.handle_bytes(&mut b, Instant::now()), Err(YamuxError::DuplicateStream(1)));
+    b.extend_from_slice(&raw(Frame::control(
+        FrameType::WindowUpdate,
+        Flags::SYN,
+        1,
+        0,
+    )));
+    assert_eq!(
+        s.handle_bytes(&mut b, Instant::now()),
+        Err(YamuxError::DuplicateStream(1))
+    );
 }
 
 #[test]
@@ -348,11 +439,18 @@ fn c_ipfs_ackless_window_update_is_accepted_and_not_answered() {
     let mut c = Session::new(Mode::Client, YamuxConfig::default().with_ack_backlog(1));
     let id = c.open_stream().unwrap().unwrap();
     c.take_output();
-    assert_eq!(c.open_stream(), Ok(None), "backlog full until the SYN is answered");
+    assert_eq!(
+        c.open_stream(),
+        Ok(None),
+        "backlog full until the SYN is answered"
+    );
     // c-libp2p answers our SYN with a WindowUpdate without ACK.
     let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::NONE, id, 0));
     c.handle_bytes(&mut b, Instant::now()).unwrap();
     assert_eq!(c.poll_event(), Some(Event::StreamAcked(id)));
-    assert!(c.take_output().is_empty(), "a plain WindowUpdate is never answered");
+    assert!(
+        c.take_output().is_empty(),
+        "a plain WindowUpdate is never answered"
+    );
     assert!(c.open_stream().unwrap().is_some());
 }

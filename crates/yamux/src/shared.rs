@@ -60,7 +60,9 @@ impl Shared {
                 Event::StreamAcked(_) => wake_all(&mut self.open),
                 Event::Readable(id) => self.wake_stream(id, true, false),
                 Event::Writable(id) => self.wake_stream(id, false, true),
-                Event::StreamClosed(id) | Event::StreamReset(id) => self.wake_stream(id, true, true),
+                Event::StreamClosed(id) | Event::StreamReset(id) => {
+                    self.wake_stream(id, true, true)
+                }
                 Event::Pong { .. } => {}
                 Event::GoAwayReceived(_) => wake_all(&mut self.open),
                 Event::Terminated => self.wake_everyone(),

@@ -68,7 +68,11 @@ impl YamuxStream {
 }
 
 impl AsyncRead for YamuxStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let mut g = lock(&this.shared);
         match g.session.read(this.id, buf) {
@@ -91,7 +95,11 @@ impl AsyncRead for YamuxStream {
 }
 
 impl AsyncWrite for YamuxStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -104,7 +112,10 @@ impl AsyncWrite for YamuxStream {
             g.wake_driver();
             return Poll::Pending;
         }
-        match g.session.write(this.id, buf, limit.saturating_sub(queued).max(1)) {
+        match g
+            .session
+            .write(this.id, buf, limit.saturating_sub(queued).max(1))
+        {
             Ok(0) => {
                 if let Some(w) = g.streams.get_mut(&this.id) {
                     w.write = Some(cx.waker().clone());

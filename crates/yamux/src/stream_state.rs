@@ -71,7 +71,9 @@ impl StreamState {
     pub(crate) fn copy_out(&mut self, buf: &mut [u8]) -> usize {
         let mut n = 0;
         while n < buf.len() {
-            let Some(chunk) = self.recv_buf.front_mut() else { break };
+            let Some(chunk) = self.recv_buf.front_mut() else {
+                break;
+            };
             let Some(dst) = buf.get_mut(n..) else { break };
             let k = dst.len().min(chunk.len());
             let src = chunk.split_to(k);

@@ -177,9 +177,16 @@ impl NodeProcess {
         .await
     }
 
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Sends SIGINT (what Ctrl-C sends) to the process.
     pub fn interrupt(&self) -> Result<()> {
-        let pid = self.pid().ok_or_else(|| anyhow!("process already exited"))?;
+        let pid = self
+            .pid()
+            .ok_or_else(|| anyhow!("process already exited"))?;
         let status = std::process::Command::new("kill")
             .args(["-INT", &pid.to_string()])
             .status()
@@ -257,7 +264,10 @@ impl NodeOutput {
             .filter_map(|v| v["error"].as_str())
             .collect();
         let [error] = errors.as_slice() else {
-            bail!("expected exactly one {{\"error\":…}} line on stdout; {}", ctx());
+            bail!(
+                "expected exactly one {{\"error\":…}} line on stdout; {}",
+                ctx()
+            );
         };
         if error.trim().is_empty() {
             bail!("empty error text; {}", ctx());
@@ -278,7 +288,12 @@ pub async fn run_node(args: &[&str], deadline: Duration) -> Result<NodeOutput> {
         .with_context(|| format!("spawning chain-node {args:?}"))?;
     let out = tokio::time::timeout(deadline, child.wait_with_output())
         .await
-        .map_err(|_| anyhow!("`chain-node {}` still running after {deadline:?} (killed)", args.join(" ")))??;
+        .map_err(|_| {
+            anyhow!(
+                "`chain-node {}` still running after {deadline:?} (killed)",
+                args.join(" ")
+            )
+        })??;
     let elapsed = start.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -216,7 +216,9 @@ impl RustPeer {
     /// Waits for a connection with `peer`; returns whether we were the dialer. Fails on a dial error.
     pub async fn wait_connected(&mut self, peer: PeerId, timeout: Duration) -> Result<bool> {
         self.wait_for("a connection", timeout, |ev| match ev {
-            PeerEvent::Connected { peer: p, dialer, .. } if *p == peer => Some(Ok(*dialer)),
+            PeerEvent::Connected {
+                peer: p, dialer, ..
+            } if *p == peer => Some(Ok(*dialer)),
             PeerEvent::DialFailed { error, .. } => Some(Err(error.clone())),
             _ => None,
         })
@@ -235,7 +237,11 @@ impl RustPeer {
     }
 
     /// Waits for identify info from `peer`. Fails on an identify error.
-    pub async fn wait_identified(&mut self, peer: PeerId, timeout: Duration) -> Result<identify::Info> {
+    pub async fn wait_identified(
+        &mut self,
+        peer: PeerId,
+        timeout: Duration,
+    ) -> Result<identify::Info> {
         self.wait_for("identify info", timeout, |ev| match ev {
             PeerEvent::Identified { peer: p, info } if *p == peer => Some(Ok((**info).clone())),
             PeerEvent::IdentifyError { peer: p, error } if *p == peer => Some(Err(error.clone())),
