@@ -4,7 +4,12 @@
 //! The rust-libp2p (libp2p-noise 0.47) counterparts need `libp2p-core` (for the upgrade traits)
 //! in this package's dev-dependencies; until it is there, the same comparison runs as the
 //! ignored test `noise_throughput_vs_libp2p` in `tests/tests/noise_interop.rs`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +27,11 @@ const WRITE: usize = 64 * 1024;
 const TOTAL: usize = 16 * 1024 * 1024;
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn pipe() -> (BoxStream, BoxStream) {
@@ -118,7 +127,9 @@ fn raw_aead(c: &mut Criterion) {
             nonce += 1;
             let mut n = [0u8; 12];
             n[4..].copy_from_slice(&nonce.to_le_bytes());
-            cipher.encrypt_in_place_detached(&n.into(), &[], &mut buf).unwrap()
+            cipher
+                .encrypt_in_place_detached(&n.into(), &[], &mut buf)
+                .unwrap()
         });
     });
     // snow with the ring cipher, as NoiseStream uses it (65519-byte frames = max plaintext).
@@ -128,7 +139,11 @@ fn raw_aead(c: &mut Criterion) {
     let mut r = Handshake::new(false, &local, None, 8192).unwrap();
     let mut msg = Vec::new();
     while !(i.is_finished() && r.is_finished()) {
-        let (from, to) = if i.is_my_turn() { (&mut i, &mut r) } else { (&mut r, &mut i) };
+        let (from, to) = if i.is_my_turn() {
+            (&mut i, &mut r)
+        } else {
+            (&mut r, &mut i)
+        };
         msg.clear();
         from.write_message(&mut msg).unwrap();
         to.read_message(&msg[2..]).unwrap();

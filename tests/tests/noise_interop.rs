@@ -15,11 +15,17 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 const BOUND: Duration = Duration::from_secs(20);
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
+        .collect()
 }
 
 /// Writes `send` while reading `expect_len` bytes on the same stream; returns what was read.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(io: S, send: Vec<u8>, expect_len: usize) -> Vec<u8> {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    send: Vec<u8>,
+    expect_len: usize,
+) -> Vec<u8> {
     let (mut r, mut w) = io.split();
     let mut got = vec![0u8; expect_len];
     tokio::join!(
@@ -51,9 +57,17 @@ async fn run(ours_role: Role, ours_key: Keypair, theirs_key: Keypair, len: usize
     let (ours, theirs) = tokio::join!(cfg.secure(ours_io, &ctx), theirs);
     let ours = ours.unwrap();
     let (their_view, their_stream) = theirs.unwrap();
-    assert_eq!(ours.remote_peer, theirs_key.public().to_peer_id(), "our view of them");
+    assert_eq!(
+        ours.remote_peer,
+        theirs_key.public().to_peer_id(),
+        "our view of them"
+    );
     assert_eq!(ours.remote_key, theirs_key.public());
-    assert_eq!(their_view, ours_key.public().to_peer_id(), "their view of us");
+    assert_eq!(
+        their_view,
+        ours_key.public().to_peer_id(),
+        "their view of us"
+    );
 
     let (to_them, to_us) = (pattern(len, 3), pattern(len + 17, 5));
     let (got_them, got_us) = tokio::join!(
@@ -66,13 +80,23 @@ async fn run(ours_role: Role, ours_key: Keypair, theirs_key: Keypair, len: usize
 
 #[tokio::test]
 async fn we_dial_libp2p_noise() {
-    let f = run(Role::Dialer, Keypair::generate_ed25519(), Keypair::generate_ed25519(), 300_000);
+    let f = run(
+        Role::Dialer,
+        Keypair::generate_ed25519(),
+        Keypair::generate_ed25519(),
+        300_000,
+    );
     tokio::time::timeout(BOUND, f).await.unwrap();
 }
 
 #[tokio::test]
 async fn libp2p_noise_dials_us() {
-    let f = run(Role::Listener, Keypair::generate_ed25519(), Keypair::generate_ed25519(), 300_000);
+    let f = run(
+        Role::Listener,
+        Keypair::generate_ed25519(),
+        Keypair::generate_ed25519(),
+        300_000,
+    );
     tokio::time::timeout(BOUND, f).await.unwrap();
 }
 
@@ -135,8 +159,12 @@ async fn noise_throughput_vs_libp2p() {
 
         let (a, b) = tokio::io::duplex(256 * 1024);
         let (x, y) = tokio::join!(
-            libp2p::noise::Config::new(&ka).unwrap().upgrade_outbound(a.compat(), "/noise"),
-            libp2p::noise::Config::new(&kb).unwrap().upgrade_inbound(b.compat(), "/noise")
+            libp2p::noise::Config::new(&ka)
+                .unwrap()
+                .upgrade_outbound(a.compat(), "/noise"),
+            libp2p::noise::Config::new(&kb)
+                .unwrap()
+                .upgrade_inbound(b.compat(), "/noise")
         );
         let theirs = pump(x.unwrap().1, y.unwrap().1).await;
 
@@ -152,7 +180,10 @@ async fn noise_throughput_vs_libp2p() {
             y.unwrap();
         }
         let hs_ours = t.elapsed() / n;
-        let (cfg_a, cfg_b) = (libp2p::noise::Config::new(&ka).unwrap(), libp2p::noise::Config::new(&kb).unwrap());
+        let (cfg_a, cfg_b) = (
+            libp2p::noise::Config::new(&ka).unwrap(),
+            libp2p::noise::Config::new(&kb).unwrap(),
+        );
         let t = std::time::Instant::now();
         for _ in 0..n {
             let (a, b) = tokio::io::duplex(64 * 1024);

@@ -26,7 +26,8 @@ pub struct MultistreamConfig {
     pub timeout: Duration,
     /// rust-libp2p's `V1Lazy` for the dialer: with exactly one protocol, settle on it at
     /// once, send header and proposal together with the first application write, and check
-    /// the echo before the first read. Default `false`.
+    /// the echo before the first read. Ignored when
+    /// [`one_message_per_write`](Self::one_message_per_write) is set. Default `false`.
     pub lazy: bool,
     /// Send every multistream message in its own write and flush (what old peers like
     /// c-ipfs need: inside secio they drop a proposal that shares a frame with the header).

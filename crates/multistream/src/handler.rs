@@ -136,9 +136,10 @@ fn with_leftover(io: BoxStream, leftover: BytesMut) -> BoxStream {
 
 /// Negotiates as the dialer, proposing `protocols` in order.
 ///
-/// With [`MultistreamConfig::lazy`] and exactly one protocol, returns at once a stream that
-/// sends header and proposal with the first write and checks the echo before the first read
-/// (an `na` fails that read with [`ErrorKind::NegotiationFailed`]).
+/// With [`MultistreamConfig::lazy`] (and not `one_message_per_write`) and exactly one
+/// protocol, returns at once a stream that sends header and proposal with the first write and
+/// checks the echo before the first read (an `na` fails that read with
+/// [`ErrorKind::NegotiationFailed`]).
 pub async fn dialer_select(
     mut io: BoxStream,
     protocols: &[String],
@@ -146,7 +147,7 @@ pub async fn dialer_select(
 ) -> Result<Negotiated, ChainError> {
     let start = Instant::now();
     let mut dialer = Dialer::new(protocols.to_vec(), config)?;
-    if let (true, [only]) = (config.lazy, protocols) {
+    if let (true, false, [only]) = (config.lazy, config.one_message_per_write, protocols) {
         return Ok(Negotiated {
             protocol: only.clone(),
             io: Box::new(LazyDialerStream::new(io, dialer)),

@@ -237,6 +237,31 @@ async fn one_message_per_write_splits_header_and_proposal() {
 }
 
 #[tokio::test]
+async fn one_message_per_write_overrides_lazy() {
+    timeout(BOUND, async {
+        let (a, b) = pipe();
+        let (a, log) = recording(a);
+        let cfg = MultistreamConfig {
+            lazy: true,
+            one_message_per_write: true,
+            ..MultistreamConfig::default()
+        };
+        let (d, l) = tokio::join!(
+            dial(a, &["/noise"], cfg.clone()),
+            listen(b, &["/noise"], MultistreamConfig::default()),
+        );
+        assert!(d.is_ok() && l.is_ok());
+        // negotiated before returning, each message in its own write
+        assert_eq!(
+            log.writes(),
+            vec![HEADER.to_vec(), b"\x07/noise\n".to_vec()]
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn multistream_dispatches_to_the_chosen_handler() {
     timeout(BOUND, async {
         let (a, b) = pipe();
