@@ -33,7 +33,8 @@ pub struct Dialer {
     max_attempts: usize,
     header_received: bool,
     phase: Phase,
-    selected: Option<String>,
+    /// Index of the agreed protocol.
+    selected: Option<usize>,
     inbox: Inbox,
     outbox: Outbox,
     events: VecDeque<Event>,
@@ -46,16 +47,19 @@ impl Dialer {
         protocols: Vec<String>,
         config: &MultistreamConfig,
     ) -> Result<Self, MultistreamError> {
-        let first = protocols
-            .first()
-            .ok_or_else(|| MultistreamError::InvalidInput("no protocol to propose".into()))?
-            .clone();
+        if protocols.is_empty() {
+            return Err(MultistreamError::InvalidInput(
+                "no protocol to propose".into(),
+            ));
+        }
         for p in &protocols {
             check_protocol(p)?;
         }
         let mut dialer = Dialer::empty(protocols, config, Phase::Proposing);
         dialer.outbox.push(&Message::Header)?;
-        dialer.outbox.push(&Message::Protocol(first))?;
+        if let Some(first) = dialer.protocols.first() {
+            dialer.outbox.push_protocol(first)?;
+        }
         dialer.attempts = 1;
         Ok(dialer)
     }
@@ -121,23 +125,21 @@ impl Dialer {
             self.events.push_back(Event::Listed { protocols });
             return Ok(());
         }
-        let proposed = self
-            .protocols
-            .get(self.current)
-            .cloned()
-            .unwrap_or_default();
+        let proposed = self.protocols.get(self.current).map_or("", String::as_str);
+        // fast path: the echo, compared as bytes
+        if body.strip_suffix(b"\n") == Some(proposed.as_bytes()) {
+            let protocol = proposed.to_owned();
+            self.phase = Phase::Done;
+            self.selected = Some(self.current);
+            self.events.push_back(Event::Selected { protocol });
+            return Ok(());
+        }
         match Message::decode(body)? {
-            Message::Protocol(p) if p == proposed => {
-                self.phase = Phase::Done;
-                self.selected = Some(p.clone());
-                self.events.push_back(Event::Selected { protocol: p });
-                Ok(())
-            }
             Message::Na => {
-                self.events
-                    .push_back(Event::Rejected { protocol: proposed });
+                let protocol = proposed.to_owned();
+                self.events.push_back(Event::Rejected { protocol });
                 self.current += 1;
-                let Some(next) = self.protocols.get(self.current).cloned() else {
+                let Some(next) = self.protocols.get(self.current) else {
                     return Err(MultistreamError::NegotiationFailed);
                 };
                 if self.attempts >= self.max_attempts {
@@ -146,7 +148,7 @@ impl Dialer {
                     });
                 }
                 self.attempts += 1;
-                self.outbox.push(&Message::Protocol(next))
+                self.outbox.push_protocol(next)
             }
             other => Err(MultistreamError::UnexpectedMessage(format!(
                 "{other:?} in answer to the proposal {proposed:?}"
@@ -176,7 +178,9 @@ impl Dialer {
 
     /// The agreed protocol, once selected.
     pub fn selected(&self) -> Option<&str> {
-        self.selected.as_deref()
+        self.selected
+            .and_then(|i| self.protocols.get(i))
+            .map(String::as_str)
     }
 
     /// Bytes received past the end of the negotiation: they belong to the next protocol.

@@ -21,7 +21,7 @@ use crate::stream::{LazyDialerStream, Prefixed};
 pub use crate::message::PROTOCOL;
 
 /// Size of the reads made while negotiating.
-const READ_CHUNK: usize = 4096;
+const READ_CHUNK: usize = 1024;
 
 /// The outcome of a negotiation.
 pub struct Negotiated {
@@ -48,7 +48,6 @@ trait Machine {
     fn handle_input(&mut self, data: &[u8]) -> Result<(), MultistreamError>;
     fn handle_eof(&mut self) -> Result<(), MultistreamError>;
     fn poll_transmit(&mut self) -> Option<Bytes>;
-    fn poll_event(&mut self) -> Option<Event>;
     fn is_done(&self) -> bool;
 }
 
@@ -64,9 +63,6 @@ macro_rules! impl_machine {
             fn poll_transmit(&mut self) -> Option<Bytes> {
                 <$t>::poll_transmit(self)
             }
-            fn poll_event(&mut self) -> Option<Event> {
-                <$t>::poll_event(self)
-            }
             fn is_done(&self) -> bool {
                 <$t>::is_done(self)
             }
@@ -76,15 +72,14 @@ macro_rules! impl_machine {
 impl_machine!(Dialer);
 impl_machine!(Listener);
 
-/// Runs `m` over `io` until it is done; returns its events. Writes are flushed before each
-/// read (and after each message when `one_message_per_write`).
+/// Runs `m` over `io` until it is done. Writes are flushed before each read (and after each
+/// message when `one_message_per_write`).
 async fn drive<M: Machine>(
     io: &mut BoxStream,
     m: &mut M,
     per_write_flush: bool,
-) -> Result<Vec<Event>, MultistreamError> {
-    let mut events = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
+) -> Result<(), MultistreamError> {
+    let mut chunk = [0u8; READ_CHUNK];
     loop {
         let mut wrote = false;
         while let Some(write) = m.poll_transmit() {
@@ -97,12 +92,8 @@ async fn drive<M: Machine>(
         if wrote && !per_write_flush {
             io.flush().await?;
         }
-        while let Some(event) = m.poll_event() {
-            tracing::trace!(?event, "multistream");
-            events.push(event);
-        }
         if m.is_done() {
-            return Ok(events);
+            return Ok(());
         }
         let n = io.read(&mut chunk).await?;
         match chunk.get(..n) {
@@ -209,13 +200,12 @@ pub async fn list_protocols(
     config: &MultistreamConfig,
 ) -> Result<Vec<String>, ChainError> {
     let mut dialer = Dialer::list(config)?;
-    let events = timed(
+    timed(
         config.timeout,
         drive(&mut io, &mut dialer, config.one_message_per_write),
     )
     .await?;
-    events
-        .into_iter()
+    std::iter::from_fn(|| dialer.poll_event())
         .find_map(|e| match e {
             Event::Listed { protocols } => Some(protocols),
             _ => None,

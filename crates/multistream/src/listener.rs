@@ -22,7 +22,8 @@ pub struct Listener {
     max_attempts: usize,
     header_received: bool,
     last_sent_na: bool,
-    selected: Option<String>,
+    /// Index of the agreed protocol.
+    selected: Option<usize>,
     inbox: Inbox,
     outbox: Outbox,
     events: VecDeque<Event>,
@@ -98,23 +99,22 @@ impl Listener {
             self.header_received = true;
             return Ok(());
         }
+        let text = body.strip_suffix(b"\n").unwrap_or(body);
+        // fast path: a proposal we support, found by bytes without allocating
+        if let Some(i) = self.protocols.iter().position(|p| p.as_bytes() == text) {
+            self.count_attempt()?;
+            let protocol = self.protocols.get(i).cloned().unwrap_or_default();
+            self.outbox.push_protocol(&protocol)?;
+            self.last_sent_na = false;
+            self.selected = Some(i);
+            self.events.push_back(Event::Selected { protocol });
+            return Ok(());
+        }
         let msg = Message::decode(body)?;
         if matches!(msg, Message::Protocol(_) | Message::Ls) {
-            self.attempts += 1;
-            if self.attempts > self.max_attempts {
-                return Err(MultistreamError::TooManyAttempts {
-                    max: self.max_attempts,
-                });
-            }
+            self.count_attempt()?;
         }
         match msg {
-            Message::Protocol(p) if self.protocols.contains(&p) => {
-                self.outbox.push(&Message::Protocol(p.clone()))?;
-                self.last_sent_na = false;
-                self.selected = Some(p.clone());
-                self.events.push_back(Event::Selected { protocol: p });
-                Ok(())
-            }
             Message::Protocol(p) => {
                 self.outbox.push(&Message::Na)?;
                 self.last_sent_na = true;
@@ -129,6 +129,16 @@ impl Listener {
                 "{other:?} from a dialer"
             ))),
         }
+    }
+
+    fn count_attempt(&mut self) -> Result<(), MultistreamError> {
+        self.attempts += 1;
+        if self.attempts > self.max_attempts {
+            return Err(MultistreamError::TooManyAttempts {
+                max: self.max_attempts,
+            });
+        }
+        Ok(())
     }
 
     /// Our protocols, as many as fit in one message of at most [`MAX_SEND_LEN`] bytes.
@@ -174,7 +184,9 @@ impl Listener {
 
     /// The agreed protocol, once selected.
     pub fn selected(&self) -> Option<&str> {
-        self.selected.as_deref()
+        self.selected
+            .and_then(|i| self.protocols.get(i))
+            .map(String::as_str)
     }
 
     /// Bytes received past the proposal we accepted: they belong to the next protocol.

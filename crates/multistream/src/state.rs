@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
-use crate::codec::FrameCodec;
+use crate::codec::{put_frame, FrameCodec};
 use crate::error::MultistreamError;
 use crate::message::Message;
 
@@ -94,6 +94,19 @@ impl Outbox {
             _ => {
                 let mut buf = BytesMut::with_capacity(64);
                 msg.encode(&mut buf)?;
+                self.writes.push_back(buf);
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues a protocol id (already checked) as a message, without building a [`Message`].
+    pub(crate) fn push_protocol(&mut self, protocol: &str) -> Result<(), MultistreamError> {
+        match self.writes.back_mut() {
+            Some(last) if !self.one_message_per_write => put_frame(last, protocol.as_bytes()),
+            _ => {
+                let mut buf = BytesMut::with_capacity(protocol.len() + 3);
+                put_frame(&mut buf, protocol.as_bytes())?;
                 self.writes.push_back(buf);
                 Ok(())
             }
