@@ -244,7 +244,7 @@ pub async fn inspect(common: &CommonArgs, addr: &str, out: Output) -> Result<()>
     out.emit(
         json!({"op": "inspect", "peer_id": peer, "chain": chain}),
         || {
-            let mut text = format!("{peer}");
+            let mut text = peer.clone();
             for s in &steps {
                 text.push_str(&format!(
                     "\n  {:<9} {:<32} {:>8} us",

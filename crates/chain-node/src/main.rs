@@ -2,6 +2,11 @@
 //! identify, inspect its chain or measure throughput. The flags and JSON lines are an external
 //! contract (README): add, never rename.
 
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
 mod cli;
 mod commands;
 mod identity;
