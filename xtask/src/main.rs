@@ -1,6 +1,7 @@
 //! `cargo xtask`: project tasks that are more than one cargo command.
 //!
 //! - `cargo xtask test`: builds the `chain-node` binary the end-to-end tests drive, then runs
+//!   sets up the python virtualenv of the py-libp2p interop peer (`tests/py/setup.sh`), then runs
 //!   every test of the workspace (with cargo-nextest when installed, else `cargo test`).
 //! - `cargo xtask bench-compare [--bytes N]`: the whole chain over loopback, ours against
 //!   rust-libp2p in the same run (`chain-node perf` against `chain-node listen`, beside the
@@ -64,6 +65,10 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut build = cargo();
     build.args(["build", "-p", "chain-node"]);
     run_checked(build)?;
+    // The py-libp2p secio peer of the interop tests lives in a virtualenv.
+    let mut venv = Command::new("bash");
+    venv.arg(workspace_root().join("tests/py/setup.sh"));
+    run_checked(venv)?;
     let bin = target_dir().join("debug").join("chain-node");
     let has_nextest = cargo()
         .args(["nextest", "--version"])

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::keyfile::KeyType;
+
 /// chain-node: a libp2p node built as a chain of stream handlers
 /// (tcp -> multistream -> noise -> multistream -> yamux -> ping | identify | perf).
 #[derive(Debug, Parser)]
@@ -26,11 +28,15 @@ pub struct CommonArgs {
     /// Deterministic Ed25519 identity: the secret is N as little-endian u64 in bytes 0-7.
     #[arg(long, global = true, value_name = "N", conflicts_with = "key")]
     pub seed: Option<u64>,
-    /// Identity from a file: a libp2p protobuf-encoded private key.
+    /// Identity from a file: a libp2p protobuf-encoded private key (Ed25519, Secp256k1, ECDSA,
+    /// RSA), or a PKCS#8 DER private key (RSA, ECDSA P-256, secp256k1, Ed25519).
     #[arg(long, global = true, value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// Security protocols in preference order, comma-separated (supported: noise).
-    #[arg(long, global = true, value_name = "LIST", default_value = "noise")]
+    /// Security protocols in preference order, comma-separated names or protocol ids
+    /// (supported: noise, secio, plaintext; default: all of them in that order). `plaintext`
+    /// encrypts nothing. With `secio` alone the node talks the way c-ipfs needs (one
+    /// multistream message per write).
+    #[arg(long, global = true, value_name = "LIST", default_value = crate::stack::DEFAULT_SECURITY)]
     pub security: String,
     /// Stream muxers in preference order, comma-separated (supported: yamux).
     #[arg(long, global = true, value_name = "LIST", default_value = "yamux")]
@@ -76,6 +82,19 @@ pub enum Command {
         /// Bytes to ask the peer to send back.
         #[arg(long, default_value_t = 0)]
         download: u64,
+    },
+    /// Generate an identity key and write it to a file (libp2p protobuf private key encoding).
+    Keygen {
+        /// The key type.
+        #[arg(long = "type", value_enum, default_value_t = KeyType::Ed25519)]
+        key_type: KeyType,
+        /// Where to write the key (created with mode 0600; an existing file is kept unless
+        /// --force).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -1,6 +1,7 @@
 //! The subcommands: `listen` runs a node; `ping`, `identify`, `inspect` and `perf` dial a peer,
 //! do one thing and exit.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,14 +12,17 @@ use serde_json::json;
 use swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 
 use crate::cli::{CommonArgs, ListenArgs};
+use crate::keyfile::{self, KeyType};
 use crate::output::Output;
+use crate::shutdown::Shutdown;
 use crate::{identity, stack};
 
 /// Builds the swarm the common flags describe (identity, security and muxer lists).
 pub fn build_swarm(args: &CommonArgs, serve_perf: bool) -> Result<Swarm> {
     let mut builder = SwarmBuilder::new(identity::keypair(args)?)
         .security(stack::security_handlers(&args.security)?)
-        .muxers(stack::muxer_handlers(&args.muxer)?);
+        .muxers(stack::muxer_handlers(&args.muxer)?)
+        .multistream(stack::multistream_config(&args.security)?);
     if serve_perf {
         builder = builder.protocol(Arc::new(perf::PerfHandler::default()));
     }
@@ -41,6 +45,8 @@ pub async fn listen(
     out: Output,
     until: Option<Duration>,
 ) -> Result<()> {
+    // Before anything is printed: a signal sent right after the `listening` line must count.
+    let mut shutdown = Shutdown::install()?;
     let node = build_swarm(common, true)?;
     let mut events = node.subscribe();
     let peer_id = node.local_peer_id();
@@ -75,7 +81,7 @@ pub async fn listen(
     tokio::pin!(deadline);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = shutdown.wait() => break,
             _ = &mut deadline => break,
             event = events.recv() => match event {
                 Ok(event) => print_event(out, &event),
@@ -258,6 +264,43 @@ pub async fn inspect(common: &CommonArgs, addr: &str, out: Output) -> Result<()>
     );
     finish(node).await;
     Ok(())
+}
+
+/// `chain-node keygen`: makes the key (RSA takes a CPU-second: run it off the async runtime)
+/// and writes it, mode 0600, refusing to replace a file unless `force`.
+pub fn keygen(kind: KeyType, path: &Path, force: bool, out: Output) -> Result<()> {
+    let (keypair, bytes) = keyfile::generate(kind)?;
+    write_key_file(path, &bytes, force)?;
+    let peer = keypair.public().to_peer_id().to_string();
+    let shown = path.display().to_string();
+    out.emit(
+        json!({"op": "keygen", "type": kind.as_str(), "peer_id": peer, "path": shown}),
+        || format!("wrote {} key of {peer} to {shown}", kind.as_str()),
+    );
+    Ok(())
+}
+
+fn write_key_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| {
+        if path.exists() && !force {
+            format!("{} exists (use --force to replace it)", path.display())
+        } else {
+            format!("cannot create {}", path.display())
+        }
+    })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// `chain-node perf`.

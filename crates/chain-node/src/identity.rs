@@ -1,9 +1,11 @@
-//! Where the node's identity comes from: `--seed N`, `--key FILE`, or a fresh Ed25519 key.
+//! Where the node's identity comes from: `--seed N`, `--key FILE` (see [`crate::keyfile`]), or
+//! a fresh Ed25519 key.
 
 use anyhow::{Context, Result};
 use chain_core::identity::Keypair;
 
 use crate::cli::CommonArgs;
+use crate::keyfile;
 
 /// The keypair the flags ask for.
 pub fn keypair(args: &CommonArgs) -> Result<Keypair> {
@@ -13,8 +15,8 @@ pub fn keypair(args: &CommonArgs) -> Result<Keypair> {
     if let Some(path) = &args.key {
         let bytes =
             std::fs::read(path).with_context(|| format!("reading key file {}", path.display()))?;
-        return Keypair::from_protobuf_encoding(&bytes)
-            .with_context(|| format!("{} is not a libp2p protobuf private key", path.display()));
+        return keyfile::decode(&bytes)
+            .with_context(|| format!("cannot use key file {}", path.display()));
     }
     Ok(Keypair::generate_ed25519())
 }

@@ -1,6 +1,6 @@
 //! `chain-node`: runs a node of the chain-of-stream-handlers stack, or dials one to ping,
-//! identify, inspect its chain or measure throughput. The flags and JSON lines are an external
-//! contract (README): add, never rename.
+//! identify, inspect its chain or measure throughput, or makes an identity key (`keygen`). The
+//! flags and JSON lines are an external contract (README): add, never rename.
 
 #![cfg_attr(
     test,
@@ -10,7 +10,9 @@
 mod cli;
 mod commands;
 mod identity;
+mod keyfile;
 mod output;
+mod shutdown;
 mod stack;
 
 use std::process::ExitCode;
@@ -34,6 +36,21 @@ fn main() -> ExitCode {
         )
         .init();
     let out = Output::new(cli.common.json);
+    // Key generation is CPU work (RSA: about a second): done before any runtime exists.
+    if let Command::Keygen {
+        key_type,
+        out: path,
+        force,
+    } = &cli.command
+    {
+        return match commands::keygen(*key_type, path, *force, out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                out.error(&format!("{e:#}"));
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -89,7 +106,7 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
                 upload,
                 download,
             } => commands::perf(common, addr, *upload, *download, out).await,
-            Command::Listen(_) => Ok(()),
+            Command::Listen(_) | Command::Keygen { .. } => Ok(()),
         }
     };
     match tokio::time::timeout(limit, op).await {

@@ -1,0 +1,87 @@
+//! Shared helpers of the secio integration tests: in-memory pipes, contexts, identities of
+//! every type, raw frame I/O and a hand-driven secio peer for building malicious counterparts.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chain_core::identity::Keypair;
+use chain_core::{BoxStream, HandlerContext, Role};
+use secio::{Handshake, SecioConfig, Session};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+/// Upper bound for every test.
+pub const BOUND: Duration = Duration::from_secs(20);
+
+/// Two ends of an in-memory pipe, each boxed as a chain stream.
+pub fn boxed_pipe() -> (BoxStream, BoxStream) {
+    let (a, b) = tokio::io::duplex(256 * 1024);
+    (Box::new(a.compat()), Box::new(b.compat()))
+}
+
+/// One boxed end and one raw tokio end.
+pub fn raw_pipe() -> (BoxStream, DuplexStream) {
+    let (a, b) = tokio::io::duplex(256 * 1024);
+    (Box::new(a.compat()), b)
+}
+
+/// A context for `role` with identity `key`.
+pub fn ctx(role: Role, key: &Keypair) -> HandlerContext {
+    HandlerContext::new(role, Arc::new(key.clone()))
+}
+
+/// The RSA-2048 test identity (tests/fixtures/rsa2048.pk8, made with `openssl genpkey`).
+pub fn rsa_key() -> Keypair {
+    let mut der = include_bytes!("../fixtures/rsa2048.pk8").to_vec();
+    Keypair::rsa_from_pkcs8(&mut der).unwrap()
+}
+
+/// One identity of every supported key type, with its name.
+pub fn all_key_types() -> Vec<(&'static str, Keypair)> {
+    vec![
+        ("ed25519", Keypair::generate_ed25519()),
+        ("secp256k1", Keypair::generate_secp256k1()),
+        ("ecdsa", Keypair::generate_ecdsa()),
+        ("rsa2048", rsa_key()),
+    ]
+}
+
+/// Writes one `u32`-length-prefixed frame.
+pub async fn write_frame(io: &mut DuplexStream, msg: &[u8]) {
+    let len = u32::try_from(msg.len()).unwrap();
+    io.write_all(&len.to_be_bytes()).await.unwrap();
+    io.write_all(msg).await.unwrap();
+    io.flush().await.unwrap();
+}
+
+/// Reads one `u32`-length-prefixed frame.
+pub async fn read_frame(io: &mut DuplexStream) -> Vec<u8> {
+    let mut h = [0u8; 4];
+    io.read_exact(&mut h).await.unwrap();
+    let mut msg = vec![0u8; u32::from_be_bytes(h) as usize];
+    io.read_exact(&mut msg).await.unwrap();
+    msg
+}
+
+/// Seals `plain` with the session's encoder as one frame (header included).
+pub fn seal(session: &mut Session, plain: &[u8]) -> Vec<u8> {
+    let mac = session.encoder.mac_len();
+    let mut frame = vec![0u8; 4 + plain.len() + mac];
+    frame[..4].copy_from_slice(&((plain.len() + mac) as u32).to_be_bytes());
+    frame[4..4 + plain.len()].copy_from_slice(plain);
+    session.encoder.seal_in_place(&mut frame[4..]).unwrap();
+    frame
+}
+
+/// A well-behaved peer up to the keys: sends Propose and Exchange, reads ours, and returns
+/// the session without doing the nonce check (the caller decides how to misbehave then).
+pub async fn manual_peer(raw: &mut DuplexStream, key: &Keypair, cfg: &SecioConfig) -> Session {
+    let mut hs = Handshake::new(cfg, key, None);
+    write_frame(raw, hs.local_proposal()).await;
+    let theirs = read_frame(raw).await;
+    let exchange = hs.on_proposal(&theirs).unwrap();
+    write_frame(raw, &exchange).await;
+    let theirs = read_frame(raw).await;
+    hs.on_exchange(&theirs).unwrap()
+}
