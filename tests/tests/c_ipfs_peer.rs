@@ -8,23 +8,31 @@
 //! breaks c-ipfs: every frame we send must hold exactly one multistream message (c-ipfs drops a
 //! proposal that shares a secio frame with the header).
 //!
-//! What it does *not* cover: the security layer is noise, run by the fake peer through the noise
-//! crate's sans-IO API so that it sees frame boundaries, not secio (c-ipfs speaks only secio with
-//! RSA keys); nothing past the muxer negotiation (no yamux frames, no identify); and on the raw
-//! TCP leg, where write boundaries are not observable, only the message order and content. Our
-//! node is the in-process `swarm` with the c-ipfs multistream settings chain-node uses for
+//! The security layer is secio (`/secio/1.0.0`, what c-ipfs speaks), with RSA identities on both
+//! sides (c-ipfs is RSA-only). The fake peer runs it through the secio crate's sans-IO API
+//! (`Handshake`, `Session`, `CipherState`): it sends its Propose at once, as both sides do, checks
+//! the node's nonce echo as the node's first encrypted frame, then opens one secio frame at a
+//! time, so that it sees frame boundaries.
+//!
+//! What it does *not* cover: the fake peer's secio is our own crate, not c-libp2p's code (so a
+//! bug shared by both ends, e.g. in key stretching or algorithm order, would go unseen; the
+//! real-peer interop is `py_secio_interop.rs`), and it uses the default algorithm lists rather
+//! than c-ipfs's; nothing past the muxer negotiation (no yamux frames, no identify); and on the
+//! raw TCP leg, where write boundaries are not observable, only the message order and content.
+//! Our node is the in-process `swarm` with the c-ipfs multistream settings chain-node uses for
 //! `--security secio` (one message per write, never lazy).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use chain_core::identity::{Keypair, PeerId};
 use chain_core::{SecurityLayer, StreamHandler};
 use multistream::MultistreamConfig;
-use noise::codec::{parse_frame, HEADER_LEN, MAX_NOISE_MSG_LEN, TAG_LEN};
-use noise::{AuthenticStatic, Handshake, Transport};
+use rsa::pkcs8::EncodePrivateKey;
+use secio::codec::{parse_frame, write_header, HEADER_LEN, MAX_FRAME_LEN};
+use secio::{Handshake, SecioConfig, Session, DEFAULT_MAX_HANDSHAKE_MESSAGE};
 use swarm::{Direction, SwarmBuilder, SwarmEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -49,8 +57,25 @@ fn node(key: Keypair, security: Vec<Arc<dyn StreamHandler>>) -> swarm::Swarm {
         .build()
 }
 
-fn noise_layer() -> Arc<dyn StreamHandler> {
-    Arc::new(SecurityLayer(noise::NoiseConfig::new()))
+fn secio_layer() -> Arc<dyn StreamHandler> {
+    Arc::new(SecurityLayer(SecioConfig::new()))
+}
+
+/// Our node's identity: the RSA-2048 fixture of the secio crate.
+fn our_rsa_key() -> Keypair {
+    let mut der = include_bytes!("../../crates/secio/tests/fixtures/rsa2048.pk8").to_vec();
+    Keypair::rsa_from_pkcs8(&mut der).expect("the RSA fixture loads")
+}
+
+/// The fake peer's identity: another RSA-2048 key (a distinct PeerId), made once per run.
+fn fake_rsa_key() -> Keypair {
+    static KEY: OnceLock<Keypair> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("RSA keygen");
+        let mut der = key.to_pkcs8_der().expect("PKCS#8").as_bytes().to_vec();
+        Keypair::rsa_from_pkcs8(&mut der).expect("the generated key loads")
+    })
+    .clone()
 }
 
 /// `uvarint(len) ‖ text ‖ \n`.
@@ -86,7 +111,7 @@ fn parse_ms(buf: &[u8]) -> Result<Option<(String, usize)>> {
 struct FakePeer {
     tcp: TcpStream,
     buf: Vec<u8>,
-    transport: Option<Transport>,
+    session: Option<Session>,
 }
 
 impl FakePeer {
@@ -94,7 +119,7 @@ impl FakePeer {
         FakePeer {
             tcp,
             buf: Vec::new(),
-            transport: None,
+            session: None,
         }
     }
 
@@ -125,49 +150,57 @@ impl FakePeer {
         Ok(())
     }
 
-    /// One whole noise frame from the wire (header included).
-    async fn read_frame(&mut self) -> Result<Vec<u8>> {
+    /// One whole secio frame from the wire (header included), at most `max` bytes of body.
+    async fn read_frame(&mut self, max: usize) -> Result<Vec<u8>> {
         loop {
-            if let Some(total) = parse_frame(&self.buf, MAX_NOISE_MSG_LEN)? {
+            if let Some(total) = parse_frame(&self.buf, max)? {
                 return Ok(self.buf.drain(..total).collect());
             }
             self.fill().await?;
         }
     }
 
-    /// Runs the noise XX handshake over the raw leg with the sans-IO API.
-    async fn noise(&mut self, key: &Keypair, initiator: bool, expected: PeerId) -> Result<()> {
-        let local = AuthenticStatic::generate(key)?;
-        let mut hs = Handshake::new(initiator, &local, Some(expected), MAX_NOISE_MSG_LEN)?;
-        while !hs.is_finished() {
-            if hs.is_my_turn() {
-                let mut out = Vec::new();
-                hs.write_message(&mut out)?;
-                self.tcp.write_all(&out).await?;
-            } else {
-                let frame = self.read_frame().await?;
-                hs.read_message(&frame[HEADER_LEN..])?;
-            }
-        }
-        let (transport, remote) = hs.finish()?;
+    /// Writes one plaintext secio handshake frame (length prefix, body) in one write.
+    async fn write_plain_frame(&mut self, body: &[u8]) -> Result<()> {
+        let mut frame = vec![0u8; HEADER_LEN];
+        write_header(&mut frame, body.len())?;
+        frame.extend_from_slice(body);
+        self.tcp.write_all(&frame).await?;
+        Ok(())
+    }
+
+    /// Runs the secio handshake over the raw leg with the sans-IO API. Secio is symmetric: the
+    /// Propose goes out at once, before anything is read (c-ipfs does the same).
+    async fn secio(&mut self, key: &Keypair, expected: PeerId) -> Result<()> {
+        let mut hs = Handshake::new(&SecioConfig::new(), key, Some(expected));
+        let proposal = hs.local_proposal().to_vec();
+        self.write_plain_frame(&proposal).await?;
+        let frame = self.read_frame(DEFAULT_MAX_HANDSHAKE_MESSAGE).await?;
+        let exchange = hs.on_proposal(&frame[HEADER_LEN..])?;
+        self.write_plain_frame(&exchange).await?;
+        let frame = self.read_frame(DEFAULT_MAX_HANDSHAKE_MESSAGE).await?;
+        let mut session = hs.on_exchange(&frame[HEADER_LEN..])?;
         ensure!(
-            remote.peer_id == expected,
-            "noise authenticated the wrong peer"
+            session.remote_peer == expected,
+            "secio authenticated the wrong peer"
         );
-        self.transport = Some(transport);
+        self.tcp.write_all(&session.nonce_frame()?).await?;
+        // The node's first encrypted frame must be our nonce, alone.
+        let mut frame = self.read_frame(DEFAULT_MAX_HANDSHAKE_MESSAGE).await?;
+        session
+            .check_nonce(&mut frame[HEADER_LEN..])
+            .context("the node's first secio frame is not our nonce alone")?;
+        self.session = Some(session);
         Ok(())
     }
 
     /// Secured leg: one frame must hold exactly one multistream message (what c-ipfs needs).
     async fn read_secured_ms(&mut self) -> Result<String> {
-        let frame = self.read_frame().await?;
-        let transport = self
-            .transport
-            .as_mut()
-            .ok_or_else(|| anyhow!("no transport"))?;
-        let mut plain = vec![0u8; frame.len()];
-        let n = transport.decrypt(&frame[HEADER_LEN..], &mut plain)?;
-        let plain = &plain[..n];
+        let mut frame = self.read_frame(MAX_FRAME_LEN).await?;
+        let session = self.session.as_mut().ok_or_else(|| anyhow!("no session"))?;
+        let body = &mut frame[HEADER_LEN..];
+        let n = session.decoder.open_in_place(body)?;
+        let plain = &body[..n];
         match parse_ms(plain)? {
             Some((text, used)) if used == plain.len() => Ok(text),
             Some((text, used)) => bail!(
@@ -181,14 +214,14 @@ impl FakePeer {
 
     /// Secured leg: one message, one frame.
     async fn write_secured_ms(&mut self, text: &str) -> Result<()> {
-        let transport = self
-            .transport
-            .as_mut()
-            .ok_or_else(|| anyhow!("no transport"))?;
+        let session = self.session.as_mut().ok_or_else(|| anyhow!("no session"))?;
         let msg = ms(text);
-        let mut out = vec![0u8; HEADER_LEN + msg.len() + TAG_LEN];
-        let n = transport.encrypt_frame(&msg, &mut out)?;
-        self.tcp.write_all(&out[..n]).await?;
+        let body_len = msg.len() + session.encoder.mac_len();
+        let mut frame = vec![0u8; HEADER_LEN + body_len];
+        write_header(&mut frame, body_len)?;
+        frame[HEADER_LEN..HEADER_LEN + msg.len()].copy_from_slice(&msg);
+        session.encoder.seal_in_place(&mut frame[HEADER_LEN..])?;
+        self.tcp.write_all(&frame).await?;
         Ok(())
     }
 
@@ -218,13 +251,13 @@ impl FakePeer {
 }
 
 /// A c-ipfs-style dialer against our listener: it never speaks first, offers something we
-/// lack (`na` expected), then what we have; message by message, outside and inside noise.
+/// lack (`na` expected), then what we have; message by message, outside and inside secio.
 #[tokio::test]
 async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let our_key = Keypair::generate_ed25519();
+        let our_key = our_rsa_key();
         let our_id = our_key.public().to_peer_id();
-        let node = node(our_key, vec![noise_layer()]);
+        let node = node(our_key, vec![secio_layer()]);
         let mut events = node.subscribe();
         let addr = node.listen(&"/ip4/127.0.0.1/tcp/0".parse()?).await?;
         let port = addr
@@ -235,7 +268,7 @@ async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
             })
             .ok_or_else(|| anyhow!("no port in {addr}"))?;
 
-        let fake_key = Keypair::generate_ed25519();
+        let fake_key = fake_rsa_key();
         let fake_id = fake_key.public().to_peer_id();
         let mut peer = FakePeer::new(TcpStream::connect(("127.0.0.1", port)).await?);
 
@@ -245,22 +278,20 @@ async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
             "first message is not the header"
         );
         peer.write_ms(HEADER).await?;
-        peer.write_ms("/secio/1.0.0").await?;
-        ensure!(
-            peer.read_ms().await? == "na",
-            "secio is not offered here: expected na"
-        );
         peer.write_ms("/noise").await?;
         ensure!(
-            peer.read_ms().await? == "/noise",
-            "expected the /noise echo"
+            peer.read_ms().await? == "na",
+            "noise is not offered here: expected na"
         );
+        peer.write_ms(secio::PROTOCOL).await?;
         ensure!(
-            peer.buf.is_empty(),
-            "the node sent bytes before the handshake"
+            peer.read_ms().await? == secio::PROTOCOL,
+            "expected the /secio/1.0.0 echo"
         );
+        // No emptiness check here: secio is symmetric, so the node's Propose may already follow
+        // the echo in the buffer; the handshake below parses it from there.
 
-        peer.noise(&fake_key, true, our_id).await?;
+        peer.secio(&fake_key, our_id).await?;
 
         // Secured leg: again the node speaks first, one message per frame.
         ensure!(peer.read_secured_ms().await? == HEADER, "inner header");
@@ -292,7 +323,7 @@ async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
             }
         };
         ensure!(
-            chain.protocols() == [HEADER, "/noise", HEADER, "/yamux/1.0.0"],
+            chain.protocols() == [HEADER, secio::PROTOCOL, HEADER, "/yamux/1.0.0"],
             "{chain}"
         );
         node.shutdown().await;
@@ -303,22 +334,22 @@ async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
 }
 
 /// Our dialer against a c-ipfs-style listener that waits for us and answers one message at a
-/// time, refusing our first choice: the node must take `na` and move on, and inside noise send
+/// time, refusing our first choice: the node must take `na` and move on, and inside secio send
 /// header and proposal in separate frames.
 #[tokio::test]
 async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let our_key = Keypair::generate_ed25519();
+        let our_key = our_rsa_key();
         let our_id = our_key.public().to_peer_id();
         // plaintext first, so that the fake peer refuses something before agreeing.
         let node = node(
             our_key,
             vec![
                 Arc::new(SecurityLayer(plaintext::PlaintextConfig::new())),
-                noise_layer(),
+                secio_layer(),
             ],
         );
-        let fake_key = Keypair::generate_ed25519();
+        let fake_key = fake_rsa_key();
         let fake_id = fake_key.public().to_peer_id();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
@@ -337,13 +368,13 @@ async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
             "first message is not the header"
         );
         peer.write_ms(HEADER).await?;
-        let proposals = peer.answer_proposals("/noise", false).await?;
+        let proposals = peer.answer_proposals(secio::PROTOCOL, false).await?;
         ensure!(
-            proposals == ["/plaintext/2.0.0", "/noise"],
+            proposals == ["/plaintext/2.0.0", secio::PROTOCOL],
             "raw-leg proposals: {proposals:?}"
         );
 
-        peer.noise(&fake_key, false, our_id).await?;
+        peer.secio(&fake_key, our_id).await?;
 
         // Secured leg: the header alone in its first frame, then the proposal in its own.
         ensure!(peer.read_secured_ms().await? == HEADER, "inner header");
@@ -354,7 +385,7 @@ async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
         let conn = tokio::time::timeout(STEP, dial).await???;
         ensure!(conn.peer_id() == fake_id);
         ensure!(
-            conn.chain().protocols() == [HEADER, "/noise", HEADER, "/yamux/1.0.0"],
+            conn.chain().protocols() == [HEADER, secio::PROTOCOL, HEADER, "/yamux/1.0.0"],
             "{}",
             conn.chain()
         );
@@ -370,13 +401,13 @@ async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
 #[tokio::test]
 async fn default_multistream_would_break_c_ipfs() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let our_key = Keypair::generate_ed25519();
+        let our_key = our_rsa_key();
         let our_id = our_key.public().to_peer_id();
         let node = SwarmBuilder::new(our_key)
-            .security(vec![noise_layer()])
+            .security(vec![secio_layer()])
             .upgrade_timeout(Duration::from_secs(5))
             .build();
-        let fake_key = Keypair::generate_ed25519();
+        let fake_key = fake_rsa_key();
         let fake_id = fake_key.public().to_peer_id();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
@@ -389,8 +420,8 @@ async fn default_multistream_would_break_c_ipfs() -> Result<()> {
         let mut peer = FakePeer::new(tcp);
         ensure!(peer.read_ms().await? == HEADER);
         peer.write_ms(HEADER).await?;
-        peer.answer_proposals("/noise", false).await?;
-        peer.noise(&fake_key, false, our_id).await?;
+        peer.answer_proposals(secio::PROTOCOL, false).await?;
+        peer.secio(&fake_key, our_id).await?;
         let err = peer
             .read_secured_ms()
             .await
