@@ -215,6 +215,18 @@ impl FrameCodec {
     }
 }
 
+impl FrameCodec {
+    /// Bytes of a frame already taken from the input but not yet complete (the header of a
+    /// data frame whose body is still missing), for telling EOF mid-frame from a clean end.
+    pub fn partial_frame_len(&self) -> usize {
+        if self.pending.is_some() {
+            HEADER_LEN
+        } else {
+            0
+        }
+    }
+}
+
 impl Decoder for FrameCodec {
     type Item = Frame;
     type Error = YamuxError;

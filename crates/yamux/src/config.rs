@@ -1,4 +1,14 @@
 //! Session limits and tuning knobs, with their documented defaults.
+//!
+//! Flow control: every stream starts with the spec's 256 KiB window ([`DEFAULT_WINDOW`], or
+//! [`YamuxConfig::receive_window`] if larger). Receive windows then grow by auto-tuning (as in
+//! rust-yamux ≥ 0.13): when a window update is due and the previous one was sent less than
+//! 2×RTT ago (the peer used half its credit within two round trips), the stream's window
+//! doubles, up to [`YamuxConfig::max_stream_receive_window`], while the growth summed over all
+//! streams of the connection stays within [`YamuxConfig::max_connection_receive_window`].
+//! Windows never shrink. The RTT comes from keep-alive pings ([`YamuxConfig::ping_interval`]).
+
+use std::time::Duration;
 
 use crate::error::YamuxError;
 
@@ -9,6 +19,16 @@ pub const DEFAULT_WINDOW: u32 = 256 * 1024;
 /// The largest data frame body accepted from the network by default (1 MiB, like rust-yamux).
 pub const DEFAULT_MAX_FRAME_BODY: usize = 1024 * 1024;
 
+/// Default cap of one stream's auto-tuned receive window (16 MiB, like go- and rust-yamux).
+pub const DEFAULT_MAX_STREAM_WINDOW: u32 = 16 * 1024 * 1024;
+
+/// Default connection budget for window growth beyond 256 KiB per stream (256 MiB).
+pub const DEFAULT_MAX_CONNECTION_WINDOW: u64 = 256 * 1024 * 1024;
+
+/// Largest accepted `max_stream_receive_window` (1 GiB; window arithmetic stays far from
+/// `u32::MAX`).
+const MAX_STREAM_WINDOW_LIMIT: u32 = 1 << 30;
+
 /// Configuration of a yamux session. Every field is public and documented; [`YamuxConfig::new`]
 /// (= [`Default`]) gives the defaults, and the `with_*` methods are a builder over the same
 /// fields. [`YamuxConfig::validate`] checks the invariants; `multiplex` calls it.
@@ -17,9 +37,21 @@ pub struct YamuxConfig {
     /// Receive window per stream, i.e. how many unread bytes a peer may send before it must
     /// wait for a window update. This is also the bound on buffered-but-unread data per stream.
     /// Default 256 KiB; must be at least 256 KiB (the spec's initial window). A larger value is
-    /// announced to the peer in the SYN / ACK window update. (Future auto-tuning grows windows
-    /// from here.)
+    /// announced to the peer in the SYN / ACK window update (as far as the connection budget
+    /// [`YamuxConfig::max_connection_receive_window`] allows). Auto-tuning grows windows from
+    /// here.
     pub receive_window: u32,
+    /// Cap of one stream's auto-tuned receive window, i.e. of unread data buffered per stream.
+    /// Default 16 MiB (go- and rust-yamux use the same); must be in
+    /// `receive_window..=1 GiB`. Setting it to `receive_window` disables auto-tuning.
+    pub max_stream_receive_window: u32,
+    /// Connection-wide memory budget for window growth: the sum over all streams of
+    /// `(receive window − 256 KiB)` never exceeds it, so it bounds the buffered-but-unread data
+    /// of a connection at `256 KiB × streams + this`. Default 256 MiB: enough for 16 streams at
+    /// the full 16 MiB window (16 MiB per RTT is 160 MiB/s per stream at 100 ms), while
+    /// rust-yamux's 1 GiB would let a single peer pin a gigabyte per connection. Must be at
+    /// least `max_stream_receive_window − 256 KiB` (so one stream can reach the cap).
+    pub max_connection_receive_window: u64,
     /// Largest data frame body accepted from the peer; larger frames are refused before any
     /// allocation and end the session. Default 1 MiB.
     pub max_frame_body: usize,
@@ -40,6 +72,17 @@ pub struct YamuxConfig {
     pub read_buffer_size: usize,
     /// Most pings awaiting their answer; the oldest is forgotten beyond it. Default 16.
     pub max_outstanding_pings: usize,
+    /// Interval of keep-alive / RTT pings. The first one goes out when the session starts, so
+    /// the RTT is known early for auto-tuning; then one every interval (never more than one
+    /// outstanding). Default `Some(10 s)` (rust-yamux's RTT ping interval); `None` disables
+    /// them (no RTT, hence no auto-tuning, unless [`crate::Session::ping`] is used).
+    pub ping_interval: Option<Duration>,
+    /// A keep-alive ping unanswered this long ends the session with
+    /// [`YamuxError::KeepAliveTimeout`] (the peer or the path is dead; the time includes
+    /// waiting behind queued data, so it also bounds a stalled socket). Default `Some(30 s)`:
+    /// go-yamux's keep-alive interval, far above any sane RTT, and every implementation
+    /// answers pings. `None`: never time out. Must be non-zero.
+    pub keepalive_timeout: Option<Duration>,
 }
 
 impl Default for YamuxConfig {
@@ -53,6 +96,10 @@ impl Default for YamuxConfig {
             write_buffer_limit: 512 * 1024,
             read_buffer_size: 256 * 1024,
             max_outstanding_pings: 16,
+            max_stream_receive_window: DEFAULT_MAX_STREAM_WINDOW,
+            max_connection_receive_window: DEFAULT_MAX_CONNECTION_WINDOW,
+            ping_interval: Some(Duration::from_secs(10)),
+            keepalive_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -105,6 +152,36 @@ impl YamuxConfig {
         self
     }
 
+    /// Sets [`YamuxConfig::max_stream_receive_window`].
+    pub fn with_max_stream_receive_window(mut self, bytes: u32) -> Self {
+        self.max_stream_receive_window = bytes;
+        self
+    }
+
+    /// Sets [`YamuxConfig::max_connection_receive_window`].
+    pub fn with_max_connection_receive_window(mut self, bytes: u64) -> Self {
+        self.max_connection_receive_window = bytes;
+        self
+    }
+
+    /// Sets [`YamuxConfig::ping_interval`].
+    pub fn with_ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`YamuxConfig::keepalive_timeout`].
+    pub fn with_keepalive_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Sets [`YamuxConfig::max_outstanding_pings`].
+    pub fn with_max_outstanding_pings(mut self, n: usize) -> Self {
+        self.max_outstanding_pings = n;
+        self
+    }
+
     /// Checks the invariants documented on each field.
     pub fn validate(&self) -> Result<(), YamuxError> {
         let bad = |what: &'static str| Err(YamuxError::InvalidConfig(what));
@@ -126,6 +203,22 @@ impl YamuxConfig {
         if self.write_buffer_limit == 0 || self.read_buffer_size == 0 {
             return bad("write_buffer_limit and read_buffer_size must be non-zero");
         }
+        if self.max_stream_receive_window < self.receive_window
+            || self.max_stream_receive_window > MAX_STREAM_WINDOW_LIMIT
+        {
+            return bad("max_stream_receive_window must be in receive_window..=1 GiB");
+        }
+        let one_stream = u64::from(self.max_stream_receive_window - DEFAULT_WINDOW);
+        if self.max_connection_receive_window < one_stream {
+            return bad(
+                "max_connection_receive_window must be >= max_stream_receive_window - 256 KiB",
+            );
+        }
+        if self.ping_interval.is_some_and(|d| d.is_zero())
+            || self.keepalive_timeout.is_some_and(|d| d.is_zero())
+        {
+            return bad("ping_interval and keepalive_timeout must be non-zero");
+        }
         Ok(())
     }
 }
@@ -142,6 +235,10 @@ mod tests {
         assert_eq!(c.max_frame_body, 1 << 20);
         assert_eq!(c.max_inbound_streams, 512);
         assert_eq!(c.ack_backlog, 256);
+        assert_eq!(c.max_stream_receive_window, 16 << 20);
+        assert_eq!(c.max_connection_receive_window, 256 << 20);
+        assert_eq!(c.ping_interval, Some(Duration::from_secs(10)));
+        assert_eq!(c.keepalive_timeout, Some(Duration::from_secs(30)));
     }
 
     #[test]
@@ -159,5 +256,34 @@ mod tests {
             .validate()
             .is_err());
         assert!(YamuxConfig::new().with_ack_backlog(0).validate().is_err());
+        // The stream cap below the initial window, or above 1 GiB.
+        assert!(YamuxConfig::new()
+            .with_receive_window(1 << 20)
+            .with_max_stream_receive_window(512 << 10)
+            .validate()
+            .is_err());
+        assert!(YamuxConfig::new()
+            .with_max_stream_receive_window(u32::MAX)
+            .validate()
+            .is_err());
+        // A connection budget that cannot let one stream reach its cap.
+        assert!(YamuxConfig::new()
+            .with_max_connection_receive_window(1 << 20)
+            .validate()
+            .is_err());
+        // Auto-tuning off: cap = initial window, any budget.
+        YamuxConfig::new()
+            .with_max_stream_receive_window(DEFAULT_WINDOW)
+            .with_max_connection_receive_window(0)
+            .validate()
+            .unwrap();
+        assert!(YamuxConfig::new()
+            .with_ping_interval(Some(Duration::ZERO))
+            .validate()
+            .is_err());
+        assert!(YamuxConfig::new()
+            .with_keepalive_timeout(Some(Duration::ZERO))
+            .validate()
+            .is_err());
     }
 }

@@ -2,11 +2,20 @@
 //! the session queued, coalesced into large writes. It keeps reading while a write is pending
 //! (two peers blocked on writes cannot deadlock), and ends with `Ok(())` on a clean close (EOF,
 //! or our GoAway flushed) or the session's error.
+//!
+//! Time: the driver calls `Session::handle_timeout` when it first runs (the first keep-alive /
+//! RTT ping) and sleeps until `Session::poll_timeout` with a `tokio::time::Sleep`. This is the
+//! one tokio dependency of the crate. Inside a tokio runtime the time driver must be enabled
+//! (`enable_all`/`enable_time`, as `#[tokio::main]` and `#[tokio::test]` do); polled outside
+//! any tokio runtime the driver still works, but keep-alive then only advances when other I/O
+//! wakes it.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
+
+use tokio::time::Sleep;
 
 use bytes::{Buf, BytesMut};
 use chain_core::{BoxStream, ChainError};
@@ -34,6 +43,12 @@ pub(crate) struct Driver {
     /// can get it there; stream writes stop at `write_buffer_limit`).
     read_pause: usize,
     finished: bool,
+    /// `handle_timeout` ran once.
+    started: bool,
+    /// Sleep until the session's next timeout, and that deadline.
+    timer: Option<(Pin<Box<Sleep>>, Instant)>,
+    /// Whether a tokio runtime with timers is available (checked on first poll).
+    timers: bool,
 }
 
 enum Step {
@@ -59,6 +74,54 @@ impl Driver {
             read_eof: false,
             read_pause: limit.saturating_mul(2).saturating_add(64 * 1024),
             finished: false,
+            started: false,
+            timer: None,
+            timers: false,
+        }
+    }
+
+    /// Runs the session's timeouts that are due and arms the timer for the next one.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) {
+        if !self.started {
+            self.started = true;
+            self.timers = tokio::runtime::Handle::try_current().is_ok();
+            let mut g = lock(&self.shared);
+            g.session.handle_timeout(Instant::now());
+            g.dispatch();
+        }
+        // Bounded: each round either fires a due timeout or arms the timer.
+        for _ in 0..4 {
+            let Some(deadline) = lock(&self.shared).session.poll_timeout() else {
+                self.timer = None;
+                return;
+            };
+            if !self.timers {
+                let now = Instant::now();
+                if now >= deadline {
+                    let mut g = lock(&self.shared);
+                    g.session.handle_timeout(now);
+                    g.dispatch();
+                }
+                return;
+            }
+            let at = tokio::time::Instant::from_std(deadline);
+            match &mut self.timer {
+                Some((sleep, armed)) if *armed == deadline => {}
+                Some((sleep, armed)) => {
+                    sleep.as_mut().reset(at);
+                    *armed = deadline;
+                }
+                None => self.timer = Some((Box::pin(tokio::time::sleep_until(at)), deadline)),
+            }
+            let Some((sleep, _)) = &mut self.timer else {
+                return;
+            };
+            if sleep.as_mut().poll(cx).is_pending() {
+                return;
+            }
+            let mut g = lock(&self.shared);
+            g.session.handle_timeout(Instant::now());
+            g.dispatch();
         }
     }
 
@@ -77,7 +140,7 @@ impl Driver {
             Poll::Ready(Ok(0)) => {
                 self.read_eof = true;
                 let mut g = lock(&self.shared);
-                g.session.on_eof();
+                g.session.handle_eof(&self.read_buf);
                 g.dispatch();
                 Step::Progress
             }
@@ -133,8 +196,7 @@ impl Driver {
                     self.need_flush = false;
                     progress = true;
                     let mut g = lock(&self.shared);
-                    g.flushed_total = self.taken_total;
-                    wake_all(&mut g.drained);
+                    g.flushed(self.taken_total);
                 }
                 Poll::Ready(Err(e)) => return Err(e.into()),
             }
@@ -165,15 +227,26 @@ impl Driver {
         if self.finished {
             return Poll::Ready(Ok(()));
         }
+        self.poll_timer(cx);
         for _ in 0..ROUNDS_PER_POLL {
             let read = self.read_once(cx);
             let wrote = match self.write_some(cx) {
                 Ok(step) => step,
                 Err(e) => {
+                    // The peer may have closed after sending its last frames (GoAway, FIN) or
+                    // in the middle of one: read what is left so the session ends the way the
+                    // input says; a write failing after that (e.g. our keep-alive ping racing
+                    // the close) does not change how it ended.
+                    for _ in 0..ROUNDS_PER_POLL {
+                        if matches!(self.read_once(cx), Step::Idle) {
+                            break;
+                        }
+                    }
                     let term = lock(&self.shared).session.termination().cloned();
                     return match term {
                         Some(Termination::Error(orig)) => self.finish(Err(orig)),
-                        _ => self.finish(Err(e)),
+                        Some(Termination::Clean) => self.finish(Ok(())),
+                        None => self.finish(Err(e)),
                     };
                 }
             };
@@ -218,6 +291,8 @@ impl Driver {
                 let wake = more || (g.closing && self.all_written() && g.session.output_len() == 0);
                 drop(g);
                 if !wake {
+                    // A pong or a new ping may have moved the next timeout.
+                    self.poll_timer(cx);
                     return Poll::Pending;
                 }
             }

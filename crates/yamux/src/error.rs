@@ -32,6 +32,17 @@ pub enum YamuxError {
         /// The credit the peer had left.
         credit: u32,
     },
+    /// A window update would grow our send window beyond `u32::MAX` (the peer granted credit
+    /// it cannot have meant).
+    #[error("stream {id}: window update of {delta} on a send window of {window} overflows u32")]
+    WindowOverflow {
+        /// The stream.
+        id: u32,
+        /// Our send window before the update.
+        window: u32,
+        /// The announced delta.
+        delta: u32,
+    },
     /// The peer opened a stream with an id of our parity (or id 0).
     #[error("SYN for stream {0} with the wrong id parity (both endpoints in the same role?)")]
     WrongParity(u32),
@@ -56,6 +67,15 @@ pub enum YamuxError {
     /// The connection ended (EOF or local close) while this operation needed it.
     #[error("connection closed")]
     ConnectionClosed,
+    /// The connection reached EOF in the middle of a frame (truncated input, not a clean end).
+    #[error("connection closed in the middle of a frame ({buffered} bytes of it received)")]
+    UnexpectedEof {
+        /// Bytes of the incomplete frame that had arrived.
+        buffered: usize,
+    },
+    /// A keep-alive ping stayed unanswered for `keepalive_timeout`: the peer or the path is dead.
+    #[error("keep-alive ping unanswered for {0:?}")]
+    KeepAliveTimeout(std::time::Duration),
     /// The socket failed.
     #[error("i/o error: {0}")]
     Io(String),
@@ -71,7 +91,8 @@ impl YamuxError {
             YamuxError::UnknownVersion(_)
             | YamuxError::UnknownType(_)
             | YamuxError::WrongParity(_)
-            | YamuxError::DuplicateStream(_) => ErrorKind::Protocol,
+            | YamuxError::DuplicateStream(_)
+            | YamuxError::WindowOverflow { .. } => ErrorKind::Protocol,
             YamuxError::FrameTooLarge { .. } | YamuxError::WindowExceeded { .. } => {
                 ErrorKind::LimitExceeded
             }
@@ -79,7 +100,9 @@ impl YamuxError {
             | YamuxError::WriteAfterClose(_)
             | YamuxError::UnknownStream(_)
             | YamuxError::GoingAway
-            | YamuxError::ConnectionClosed => ErrorKind::Closed,
+            | YamuxError::ConnectionClosed
+            | YamuxError::UnexpectedEof { .. } => ErrorKind::Closed,
+            YamuxError::KeepAliveTimeout(_) => ErrorKind::Timeout,
             YamuxError::StreamIdsExhausted => ErrorKind::LimitExceeded,
             YamuxError::Io(_) => ErrorKind::Io,
             YamuxError::InvalidConfig(_) => ErrorKind::InvalidInput,

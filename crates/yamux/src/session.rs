@@ -1,16 +1,26 @@
 //! The sans-IO yamux session: frames in, encoded frames and events out, no sockets, no clock
 //! (time is passed in).
 //!
-//! Run loop (what the async shell in `handler.rs` does):
-//! 1. feed the socket's bytes with [`Session::handle_bytes`] (or decoded frames with
-//!    [`Session::handle_frame`]);
-//! 2. drain [`Session::poll_event`] and wake whoever waits on the named stream;
-//! 3. write [`Session::take_output`] to the socket.
+//! Run loop (what the async shell in `driver.rs` does):
+//! 1. call [`Session::handle_timeout`] once at start (first keep-alive / RTT ping), then
+//!    whenever [`Session::poll_timeout`] is reached;
+//! 2. feed the socket's bytes with [`Session::handle_bytes`] (or decoded frames with
+//!    [`Session::handle_frame`]); at EOF call [`Session::handle_eof`] with what is left;
+//! 3. drain [`Session::poll_event`] and wake whoever waits on the named stream;
+//! 4. write [`Session::take_output`] to the socket.
 //!
 //! Application operations ([`Session::open_stream`], [`Session::accept`], [`Session::read`],
 //! [`Session::write`], [`Session::close_write`], [`Session::reset`], [`Session::release`]) may
 //! queue output too. Data written is encoded straight into the output buffer (one copy), and
 //! received bodies are kept as the `Bytes` split off the read buffer (no copy until `read`).
+//!
+//! Stream state machine: open (SYN sent / received) → acknowledged (any frame from the peer
+//! answers our SYN, ACK flag or not, for old c-ipfs peers) → half-closed by FIN each way →
+//! forgotten once both FINs passed (or an RST) and the application released its handle.
+//! Protocol violations end the session with GoAway(protocol error) and a specific
+//! [`YamuxError`]; frames for unknown streams are ignored and counted in [`Stats`].
+//! Flow control and window auto-tuning live in `flow_control.rs`, keep-alive in
+//! `keepalive.rs`.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -22,6 +32,11 @@ use crate::codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, HEAD
 use crate::config::{YamuxConfig, DEFAULT_WINDOW};
 use crate::error::YamuxError;
 use crate::stream_state::{Origin, StreamState};
+
+#[path = "flow_control.rs"]
+mod flow_control;
+#[path = "keepalive.rs"]
+mod keepalive;
 
 /// A stream id.
 pub type StreamId = u32;
@@ -115,6 +130,11 @@ pub struct Session {
     next_nonce: u32,
     rtt: Option<Duration>,
     stats: Stats,
+    /// The last time passed in (the session's clock).
+    now: Option<Instant>,
+    keepalive: keepalive::KeepAlive,
+    /// Sum over streams of `recv_window - 256 KiB` (the connection budget in use).
+    window_growth: u64,
 }
 
 impl Session {
@@ -141,6 +161,9 @@ impl Session {
             next_nonce: 1,
             rtt: None,
             stats: Stats::default(),
+            now: None,
+            keepalive: keepalive::KeepAlive::default(),
+            window_growth: 0,
         }
     }
 
@@ -160,6 +183,7 @@ impl Session {
     /// protocol violation the session queues GoAway(protocol error), terminates and returns
     /// the error; input after termination is discarded.
     pub fn handle_bytes(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), YamuxError> {
+        self.now = Some(now);
         loop {
             if self.termination.is_some() {
                 buf.clear();
@@ -175,11 +199,12 @@ impl Session {
 
     /// Handles one decoded frame (see [`Session::handle_bytes`] for errors).
     pub fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), YamuxError> {
+        self.now = Some(now);
         if self.termination.is_some() {
             return Ok(());
         }
         let result = match frame.header.frame_type {
-            FrameType::Data | FrameType::WindowUpdate => self.on_stream_frame(frame),
+            FrameType::Data | FrameType::WindowUpdate => self.on_stream_frame(frame, now),
             FrameType::Ping => {
                 self.on_ping(frame.header, now);
                 Ok(())
@@ -194,10 +219,25 @@ impl Session {
         result.map_err(|e| self.fail(e))
     }
 
-    /// The socket reached EOF: the session ends cleanly (streams without the peer's FIN fail
-    /// with [`YamuxError::ConnectionClosed`] once their buffered data is read).
+    /// The socket reached EOF with nothing unconsumed: like [`Session::handle_eof`] with an
+    /// empty buffer.
     pub fn on_eof(&mut self) {
-        self.terminate(Termination::Clean);
+        self.handle_eof(&[]);
+    }
+
+    /// The socket reached EOF; `unconsumed` is what is left of the read buffer after
+    /// [`Session::handle_bytes`]. Between frames the session ends cleanly (streams without the
+    /// peer's FIN fail with [`YamuxError::ConnectionClosed`] once their buffered data is
+    /// read); in the middle of a frame it ends with [`YamuxError::UnexpectedEof`].
+    pub fn handle_eof(&mut self, unconsumed: &[u8]) {
+        let partial = self.codec.partial_frame_len() + unconsumed.len();
+        if partial > 0 {
+            self.terminate(Termination::Error(YamuxError::UnexpectedEof {
+                buffered: partial,
+            }));
+        } else {
+            self.terminate(Termination::Clean);
+        }
     }
 
     /// The socket failed.
@@ -226,11 +266,11 @@ impl Session {
         e
     }
 
-    fn on_stream_frame(&mut self, frame: Frame) -> Result<(), YamuxError> {
+    fn on_stream_frame(&mut self, frame: Frame, now: Instant) -> Result<(), YamuxError> {
         let h = frame.header;
         let id = h.stream_id;
         if h.flags.contains(Flags::SYN) {
-            return self.on_syn(frame);
+            return self.on_syn(frame, now);
         }
         let Some(s) = self.streams.get_mut(&id) else {
             self.stats.ignored_frames += 1;
@@ -247,7 +287,7 @@ impl Session {
         self.apply_stream_frame(id, frame)
     }
 
-    fn on_syn(&mut self, frame: Frame) -> Result<(), YamuxError> {
+    fn on_syn(&mut self, frame: Frame, now: Instant) -> Result<(), YamuxError> {
         let id = frame.header.stream_id;
         let remote_parity = match self.mode {
             Mode::Client => 0,
@@ -270,7 +310,8 @@ impl Session {
             self.push_header(FrameType::WindowUpdate, Flags::RST, id, 0);
             return Ok(());
         }
-        let stream = StreamState::new(Origin::Remote, DEFAULT_WINDOW, self.config.receive_window);
+        let window = self.initial_window();
+        let stream = StreamState::new(Origin::Remote, DEFAULT_WINDOW, window, Some(now));
         self.streams.insert(id, stream);
         self.accept_queue.push_back(id);
         self.events.push_back(Event::InboundStream(id));
@@ -295,7 +336,14 @@ impl Session {
         match h.frame_type {
             FrameType::WindowUpdate => {
                 if h.length > 0 {
-                    s.send_window = s.send_window.saturating_add(h.length);
+                    s.send_window =
+                        s.send_window
+                            .checked_add(h.length)
+                            .ok_or(YamuxError::WindowOverflow {
+                                id,
+                                window: s.send_window,
+                                delta: h.length,
+                            })?;
                     self.events.push_back(Event::Writable(id));
                 }
             }
@@ -312,9 +360,9 @@ impl Session {
                 if len > 0 {
                     if s.released || s.remote_fin || s.reset {
                         self.stats.discarded_bytes += u64::from(len);
-                        self.maybe_grant(id);
+                        self.maybe_grant(id, None);
                     } else {
-                        s.buffered += frame.body.len();
+                        s.buffered += len;
                         s.recv_buf.push_back(frame.body);
                         self.events.push_back(Event::Readable(id));
                     }
@@ -340,13 +388,7 @@ impl Session {
         if h.flags.contains(Flags::SYN) {
             self.push_header(FrameType::Ping, Flags::ACK, 0, h.length);
         } else if h.flags.contains(Flags::ACK) {
-            if let Some(pos) = self.pings.iter().position(|(n, _)| *n == h.length) {
-                if let Some((nonce, sent)) = self.pings.remove(pos) {
-                    let rtt = now.saturating_duration_since(sent);
-                    self.rtt = Some(rtt);
-                    self.events.push_back(Event::Pong { nonce, rtt });
-                }
-            }
+            self.on_pong(h.length, now);
         }
     }
 
@@ -365,8 +407,9 @@ impl Session {
         }
         let id = self.next_id;
         self.next_id = id.checked_add(2).ok_or(YamuxError::StreamIdsExhausted)?;
-        let mut s = StreamState::new(Origin::Local, DEFAULT_WINDOW, self.config.receive_window);
-        let extra = self.config.receive_window.saturating_sub(DEFAULT_WINDOW);
+        let window = self.initial_window();
+        let mut s = StreamState::new(Origin::Local, DEFAULT_WINDOW, window, self.now);
+        let extra = window - DEFAULT_WINDOW;
         s.recv_credit = s.recv_credit.saturating_add(extra);
         self.streams.insert(id, s);
         self.unacked_outbound += 1;
@@ -375,8 +418,12 @@ impl Session {
     }
 
     /// Takes the next inbound stream and queues its ACK (announcing any window beyond 256
-    /// KiB). Streams the peer reset before they were accepted are skipped.
+    /// KiB). Streams the peer reset before they were accepted are skipped; after the session
+    /// failed nothing is accepted.
     pub fn accept(&mut self) -> Option<StreamId> {
+        if matches!(self.termination, Some(Termination::Error(_))) {
+            return None;
+        }
         while let Some(id) = self.accept_queue.pop_front() {
             let Some(s) = self.streams.get_mut(&id) else {
                 continue;
@@ -387,7 +434,7 @@ impl Session {
                 continue;
             }
             s.acked = true;
-            let extra = self.config.receive_window.saturating_sub(DEFAULT_WINDOW);
+            let extra = s.recv_window.saturating_sub(DEFAULT_WINDOW);
             s.recv_credit = s.recv_credit.saturating_add(extra);
             if self.termination.is_none() {
                 self.push_header(FrameType::WindowUpdate, Flags::ACK, id, extra);
@@ -403,8 +450,31 @@ impl Session {
     }
 
     /// Reads buffered data of stream `id` into `buf`, granting window credit back to the peer
-    /// once at least half the window can be granted.
+    /// once at least half the window can be granted. Window auto-tuning uses the session's
+    /// clock (the last time passed in); [`Session::read_at`] passes the time of the read.
     pub fn read(&mut self, id: StreamId, buf: &mut [u8]) -> Result<ReadOutcome, YamuxError> {
+        let now = self.now;
+        self.read_with(id, buf, || now)
+    }
+
+    /// [`Session::read`] at time `now` (the session's clock advances to it).
+    pub fn read_at(
+        &mut self,
+        id: StreamId,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> Result<ReadOutcome, YamuxError> {
+        self.now = Some(now);
+        self.read_with(id, buf, || Some(now))
+    }
+
+    /// [`Session::read`] with the time read from `clock` only if a window update is due.
+    pub(crate) fn read_with(
+        &mut self,
+        id: StreamId,
+        buf: &mut [u8],
+        clock: impl FnOnce() -> Option<Instant>,
+    ) -> Result<ReadOutcome, YamuxError> {
         let s = self
             .streams
             .get_mut(&id)
@@ -417,7 +487,13 @@ impl Session {
         }
         if s.buffered > 0 {
             let n = s.copy_out(buf);
-            self.maybe_grant(id);
+            if self.grant_due(id) {
+                let now = clock();
+                if now.is_some() {
+                    self.now = now;
+                }
+                self.maybe_grant(id, now);
+            }
             return Ok(ReadOutcome::Data(n));
         }
         if s.remote_fin {
@@ -524,30 +600,10 @@ impl Session {
                 let _ = self.close_write(id);
             } else {
                 s.discard_buffer();
-                self.maybe_grant(id);
+                self.maybe_grant(id, None);
             }
         }
         self.remove_if_done(id);
-    }
-
-    /// Queues a ping; returns its opaque value. `None` after termination.
-    pub fn ping(&mut self, now: Instant) -> Option<u32> {
-        if self.termination.is_some() {
-            return None;
-        }
-        let nonce = self.next_nonce;
-        self.next_nonce = self.next_nonce.wrapping_add(1);
-        if self.pings.len() >= self.config.max_outstanding_pings.max(1) {
-            self.pings.pop_front();
-        }
-        self.pings.push_back((nonce, now));
-        self.push_header(FrameType::Ping, Flags::SYN, 0, nonce);
-        Some(nonce)
-    }
-
-    /// The last measured round-trip time.
-    pub fn rtt(&self) -> Option<Duration> {
-        self.rtt
     }
 
     /// Sends GoAway (once): no new streams either way; existing streams continue.
@@ -629,29 +685,11 @@ impl Session {
         self.queued_total += HEADER_LEN as u64;
     }
 
-    /// Grants the peer the credit the application freed, once it is at least half the window.
-    fn maybe_grant(&mut self, id: StreamId) {
-        if self.termination.is_some() {
-            return;
-        }
-        let Some(s) = self.streams.get_mut(&id) else {
-            return;
-        };
-        if s.remote_fin || s.reset {
-            return;
-        }
-        let used = u64::from(s.recv_credit) + s.buffered as u64;
-        let grantable = u64::from(s.recv_window).saturating_sub(used);
-        if grantable >= u64::from(s.recv_window / 2) && grantable > 0 {
-            let delta = u32::try_from(grantable).unwrap_or(u32::MAX);
-            s.recv_credit = s.recv_credit.saturating_add(delta);
-            self.push_header(FrameType::WindowUpdate, Flags::NONE, id, delta);
-        }
-    }
-
     fn remove_if_done(&mut self, id: StreamId) {
         if self.streams.get(&id).is_some_and(|s| s.removable()) {
-            self.streams.remove(&id);
+            if let Some(s) = self.streams.remove(&id) {
+                self.release_window(s.recv_window);
+            }
         }
     }
 }
@@ -659,3 +697,6 @@ impl Session {
 #[cfg(test)]
 #[path = "session_tests.rs"]
 mod tests;
+#[cfg(test)]
+#[path = "session_tuning_tests.rs"]
+mod tuning_tests;

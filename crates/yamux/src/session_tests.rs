@@ -5,10 +5,10 @@ use crate::codec::Frame;
 use bytes::Bytes;
 use tokio_util::codec::Encoder;
 
-struct Pair {
-    client: Session,
-    server: Session,
-    now: Instant,
+pub(super) struct Pair {
+    pub(super) client: Session,
+    pub(super) server: Session,
+    pub(super) now: Instant,
     client_events: Vec<Event>,
     server_events: Vec<Event>,
     client_err: Option<YamuxError>,
@@ -16,11 +16,11 @@ struct Pair {
 }
 
 impl Pair {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self::with(YamuxConfig::default())
     }
 
-    fn with(config: YamuxConfig) -> Self {
+    pub(super) fn with(config: YamuxConfig) -> Self {
         Pair {
             client: Session::new(Mode::Client, config.clone()),
             server: Session::new(Mode::Server, config),
@@ -33,7 +33,7 @@ impl Pair {
     }
 
     /// Moves bytes both ways until neither side has output.
-    fn drive(&mut self) {
+    pub(super) fn drive(&mut self) {
         for _ in 0..1000 {
             let mut c = self.client.take_output();
             let mut s = self.server.take_output();
@@ -56,7 +56,7 @@ impl Pair {
     }
 
     /// Client opens, server accepts; returns the id.
-    fn open(&mut self) -> StreamId {
+    pub(super) fn open(&mut self) -> StreamId {
         let id = self.client.open_stream().unwrap().unwrap();
         self.drive();
         assert_eq!(self.server.accept(), Some(id));
@@ -65,7 +65,7 @@ impl Pair {
     }
 }
 
-fn read_all(s: &mut Session, id: StreamId) -> (Vec<u8>, ReadOutcome) {
+pub(super) fn read_all(s: &mut Session, id: StreamId) -> (Vec<u8>, ReadOutcome) {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -77,7 +77,7 @@ fn read_all(s: &mut Session, id: StreamId) -> (Vec<u8>, ReadOutcome) {
 }
 
 /// Raw bytes of one frame.
-fn raw(frame: Frame) -> BytesMut {
+pub(super) fn raw(frame: Frame) -> BytesMut {
     let mut b = BytesMut::new();
     FrameCodec::new(1 << 30).encode(frame, &mut b).unwrap();
     b
@@ -453,4 +453,144 @@ fn c_ipfs_ackless_window_update_is_accepted_and_not_answered() {
         "a plain WindowUpdate is never answered"
     );
     assert!(c.open_stream().unwrap().is_some());
+}
+
+#[test]
+fn bad_input_window_update_overflow_is_a_typed_protocol_error() {
+    let mut p = Pair::new();
+    let id = p.open();
+    // The client's send window is 256 KiB; u32::MAX more cannot fit.
+    let mut b = raw(Frame::control(
+        FrameType::WindowUpdate,
+        Flags::NONE,
+        id,
+        u32::MAX,
+    ));
+    let err = p.client.handle_bytes(&mut b, p.now).unwrap_err();
+    assert_eq!(
+        err,
+        YamuxError::WindowOverflow {
+            id,
+            window: 256 * 1024,
+            delta: u32::MAX
+        }
+    );
+    assert_eq!(err.kind(), chain_core::ErrorKind::Protocol);
+    let out = p.client.take_output();
+    assert_eq!(
+        &out[out.len() - 12..],
+        &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..],
+        "GoAway(protocol error)"
+    );
+}
+
+#[test]
+fn bad_input_eof_mid_frame_is_a_typed_error_not_clean() {
+    // Header of a 10-byte data frame plus 3 bytes of its body.
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 1, 0));
+    b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 10, 1, 2, 3]);
+    s.handle_bytes(&mut b, Instant::now()).unwrap();
+    s.handle_eof(&b);
+    assert_eq!(
+        s.termination(),
+        Some(&Termination::Error(YamuxError::UnexpectedEof {
+            buffered: 15
+        }))
+    );
+    // Half a header.
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut b = BytesMut::from(&[0u8, 1, 0, 1, 0][..]);
+    s.handle_bytes(&mut b, Instant::now()).unwrap();
+    s.handle_eof(&b);
+    assert_eq!(
+        s.termination(),
+        Some(&Termination::Error(YamuxError::UnexpectedEof {
+            buffered: 5
+        }))
+    );
+    // Between frames: clean.
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 1, 0));
+    s.handle_bytes(&mut b, Instant::now()).unwrap();
+    s.handle_eof(&b);
+    assert_eq!(s.termination(), Some(&Termination::Clean));
+}
+
+#[test]
+fn bad_input_syn_after_our_goaway_is_answered_with_rst() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    s.go_away(GoAwayCode::Normal);
+    assert_eq!(
+        &s.take_output()[..],
+        &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..]
+    );
+    let mut b = raw(Frame::data(Flags::SYN, 7, Bytes::from_static(b"hi")));
+    s.handle_bytes(&mut b, Instant::now()).unwrap();
+    assert_eq!(
+        &s.take_output()[..],
+        &[0, 1, 0, 8, 0, 0, 0, 7, 0, 0, 0, 0][..],
+        "WindowUpdate RST, stream 7"
+    );
+    assert_eq!(s.pending_inbound(), 0);
+    assert_eq!(s.stats().refused_streams, 1);
+    assert!(s.termination().is_none());
+}
+
+#[test]
+fn bad_input_duplicate_syn_sends_goaway() {
+    let mut s = Session::new(Mode::Client, YamuxConfig::default());
+    let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::SYN, 2, 0));
+    s.handle_bytes(&mut b, Instant::now()).unwrap();
+    assert_eq!(s.accept(), Some(2));
+    s.take_output();
+    let mut b = raw(Frame::data(Flags::SYN, 2, Bytes::from_static(b"again")));
+    assert_eq!(
+        s.handle_bytes(&mut b, Instant::now()),
+        Err(YamuxError::DuplicateStream(2))
+    );
+    assert_eq!(
+        &s.take_output()[..],
+        &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1][..]
+    );
+}
+
+#[test]
+fn bad_input_first_data_beyond_the_initial_window_is_refused() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let body = Bytes::from(vec![0u8; 256 * 1024 + 1]);
+    let mut b = raw(Frame::data(Flags::SYN, 1, body));
+    assert!(matches!(
+        s.handle_bytes(&mut b, Instant::now()),
+        Err(YamuxError::WindowExceeded { id: 1, .. })
+    ));
+}
+
+#[test]
+fn plain_window_update_on_an_acknowledged_stream_is_not_answered() {
+    let mut p = Pair::new();
+    let id = p.open();
+    for s in [&mut p.client, &mut p.server] {
+        let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::NONE, id, 0));
+        s.handle_bytes(&mut b, Instant::now()).unwrap();
+        let mut b = raw(Frame::control(FrameType::WindowUpdate, Flags::NONE, id, 5));
+        s.handle_bytes(&mut b, Instant::now()).unwrap();
+        assert!(s.take_output().is_empty(), "no WindowUpdate ping-pong");
+    }
+    assert_eq!(p.client.send_window(id), 256 * 1024 + 5);
+}
+
+#[test]
+fn goaway_codes_are_reported() {
+    for (code, want) in [
+        (0, GoAwayCode::Normal),
+        (1, GoAwayCode::ProtocolError),
+        (2, GoAwayCode::InternalError),
+    ] {
+        let mut s = Session::new(Mode::Client, YamuxConfig::default());
+        let mut b = raw(Frame::control(FrameType::GoAway, Flags::NONE, 0, code));
+        s.handle_bytes(&mut b, Instant::now()).unwrap();
+        assert_eq!(s.goaway_received(), Some(want));
+        assert_eq!(s.open_stream(), Err(YamuxError::GoingAway));
+    }
 }

@@ -24,8 +24,12 @@ pub(crate) struct Shared {
     pub(crate) accept: Vec<Waker>,
     /// `open_stream` callers waiting for an ACK backlog slot.
     pub(crate) open: Vec<Waker>,
-    /// Writers waiting for room in the output queue, flushers and `close` callers.
+    /// Writers waiting for room in the output queue, and `close` callers (woken when the
+    /// driver takes the queue).
     pub(crate) drained: Vec<Waker>,
+    /// Flushers: woken once `flushed_total` reaches their mark (not on every write, so many
+    /// streams waiting for their flush do not all wake on each socket write).
+    pub(crate) flushers: Vec<(u64, Waker)>,
     pub(crate) streams: HashMap<StreamId, StreamWakers>,
     /// Bytes of output the driver wrote and flushed (compare with `Session::queued_total`).
     pub(crate) flushed_total: u64,
@@ -45,6 +49,7 @@ impl Shared {
             accept: Vec::new(),
             open: Vec::new(),
             drained: Vec::new(),
+            flushers: Vec::new(),
             streams: HashMap::new(),
             flushed_total: 0,
             closing: false,
@@ -98,6 +103,9 @@ impl Shared {
         wake_all(&mut self.accept);
         wake_all(&mut self.open);
         wake_all(&mut self.drained);
+        for (_, w) in self.flushers.drain(..) {
+            w.wake();
+        }
         for w in self.streams.values_mut() {
             if let Some(r) = w.read.take() {
                 r.wake();
@@ -107,6 +115,31 @@ impl Shared {
             }
         }
         self.wake_driver();
+    }
+}
+
+impl Shared {
+    /// Records that output up to `total` was written and flushed; wakes the flushers it
+    /// satisfies.
+    pub(crate) fn flushed(&mut self, total: u64) {
+        self.flushed_total = total;
+        self.flushers.retain(|(mark, w)| {
+            if *mark <= total {
+                w.wake_by_ref();
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Registers `w` to be woken once `flushed_total >= mark`.
+    pub(crate) fn wait_flushed(&mut self, mark: u64, w: &Waker) {
+        if let Some(entry) = self.flushers.iter_mut().find(|(_, x)| x.will_wake(w)) {
+            entry.0 = mark;
+        } else {
+            self.flushers.push((mark, w.clone()));
+        }
     }
 }
 

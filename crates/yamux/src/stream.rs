@@ -61,7 +61,7 @@ impl YamuxStream {
             };
             return Poll::Ready(Err(err.into_io()));
         }
-        register(&mut g.drained, cx.waker());
+        g.wait_flushed(self.flush_mark, cx.waker());
         g.wake_driver();
         Poll::Pending
     }
@@ -75,7 +75,11 @@ impl AsyncRead for YamuxStream {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let mut g = lock(&this.shared);
-        match g.session.read(this.id, buf) {
+        // The clock is read only when a window update is due (auto-tuning needs the time).
+        match g
+            .session
+            .read_with(this.id, buf, || Some(std::time::Instant::now()))
+        {
             Ok(ReadOutcome::Data(n)) => {
                 if g.session.output_len() > 0 {
                     g.wake_driver();

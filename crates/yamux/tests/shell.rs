@@ -328,3 +328,154 @@ async fn peer_eof_ends_the_session_cleanly() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn both_peers_write_8_mib_before_reading_over_a_64_kib_pipe() {
+    timeout(T, async {
+        // Windows large enough for the whole message, so only the socket can block: both
+        // drivers are stuck writing into a 64 KiB pipe and must keep reading meanwhile.
+        let cfg = YamuxConfig::new()
+            .with_receive_window(16 << 20)
+            .with_max_stream_receive_window(16 << 20);
+        let (c, _dc, s, _ds) = pair_with(64 * 1024, cfg);
+        let total = 8 << 20;
+        let mut tasks = Vec::new();
+        for (me, other) in [(c.clone(), s.clone()), (s, c)] {
+            tasks.push(tokio::spawn(async move {
+                let mut out = me.open().await.unwrap();
+                out.write_all(b"!").await.unwrap();
+                let mut inb = other.accept().await.unwrap().unwrap();
+                out.write_all(&vec![3u8; total]).await.unwrap();
+                out.close().await.unwrap();
+                // Only now read what the other side sent.
+                let mut got = Vec::new();
+                inb.read_to_end(&mut got).await.unwrap();
+                got.len()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), total + 1);
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn rtt_is_measured_at_start_without_asking() {
+    timeout(T, async {
+        let (c, _dc, s, _ds) = pair();
+        for _ in 0..400 {
+            if c.rtt().is_some() && s.rtt().is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("no RTT from the start-up ping");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn unanswered_keepalive_ends_the_driver_with_a_timeout() {
+    timeout(T, async {
+        let (a, mut raw) = tokio::io::duplex(1 << 16);
+        let cfg = YamuxConfig::new()
+            .with_ping_interval(Some(Duration::from_millis(50)))
+            .with_keepalive_timeout(Some(Duration::from_millis(200)));
+        let (m, d) = start(Box::new(a.compat()), Mode::Client, cfg).unwrap();
+        let driver = tokio::spawn(d);
+        // The first thing on the wire is a ping SYN; the peer never answers.
+        let mut ping = [0u8; 12];
+        tokio::io::AsyncReadExt::read_exact(&mut raw, &mut ping)
+            .await
+            .unwrap();
+        assert_eq!(&ping[..8], &[0, 2, 0, 1, 0, 0, 0, 0]);
+        let err = driver.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert_eq!(
+            err.downcast_ref::<YamuxError>(),
+            Some(&YamuxError::KeepAliveTimeout(Duration::from_millis(200)))
+        );
+        assert!(m.open().await.is_err());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn answered_keepalive_keeps_an_idle_session_alive() {
+    timeout(T, async {
+        let cfg = YamuxConfig::new()
+            .with_ping_interval(Some(Duration::from_millis(20)))
+            .with_keepalive_timeout(Some(Duration::from_millis(100)));
+        let (c, dc, s, ds) = pair_with(1 << 16, cfg);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(!dc.is_finished() && !ds.is_finished());
+        let mut st = c.open().await.unwrap();
+        st.write_all(b"alive").await.unwrap();
+        let mut inb = s.accept().await.unwrap().unwrap();
+        let mut buf = [0u8; 5];
+        inb.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"alive");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn eof_in_the_middle_of_a_frame_is_an_error_not_a_clean_end() {
+    timeout(T, async {
+        let (a, mut raw) = tokio::io::duplex(1 << 16);
+        let (_m, d) = start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
+        let driver = tokio::spawn(d);
+        // Stream 2 opens, then a data header announcing 100 bytes, 4 of them, then EOF.
+        raw.write_all(&[0, 1, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0])
+            .await
+            .unwrap();
+        raw.write_all(&[0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 100, 1, 2, 3, 4])
+            .await
+            .unwrap();
+        drop(raw);
+        let err = driver.await.unwrap().unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<YamuxError>(),
+            Some(&YamuxError::UnexpectedEof { buffered: 16 })
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn window_overrun_through_the_shell_gets_goaway() {
+    timeout(T, async {
+        let (a, mut raw) = tokio::io::duplex(1 << 20);
+        let (m, d) = start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
+        let driver = tokio::spawn(d);
+        // Stream 2 with SYN and 256 KiB + 1 of data: beyond the initial window.
+        let len: u32 = 256 * 1024 + 1;
+        let mut frame = vec![0, 0, 0, 1, 0, 0, 0, 2];
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.resize(12 + len as usize, 0);
+        raw.write_all(&frame).await.unwrap();
+        let err = driver.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+        assert!(matches!(
+            err.downcast_ref::<YamuxError>(),
+            Some(YamuxError::WindowExceeded { id: 2, .. })
+        ));
+        assert!(m.accept().await.is_err());
+        let mut seen = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut raw, &mut seen)
+            .await
+            .unwrap();
+        assert_eq!(
+            &seen[seen.len() - 12..],
+            &[0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+        );
+    })
+    .await
+    .unwrap();
+}
