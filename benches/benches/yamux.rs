@@ -1,7 +1,8 @@
-//! Criterion bench of the `yamux` crate beside rust-libp2p's muxer (crates.io `yamux` 0.13):
-//! single-stream throughput over an in-memory tokio duplex (4 MiB buffer), 16 MiB per
-//! iteration in 64 KiB writes, one group side by side. Each iteration opens a fresh stream on
-//! an established session, writes, half-closes and waits for the receiver's 1-byte receipt.
+//! Criterion bench of the `yamux` crate beside rust-libp2p's muxer (crates.io `yamux` 0.13), in
+//! memory over a tokio duplex (4 MiB buffer), each group side by side in the same run:
+//! `yamux/single_stream_64k`, `yamux/100_streams`, `yamux/open_10000_streams` (workloads in
+//! `muxbench`), plus memory per idle stream (10,000 streams, counting allocator), printed
+//! before the groups since criterion cannot measure memory.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,168 +10,147 @@
     missing_docs
 )]
 
-use std::future::poll_fn;
+mod muxbench;
+
+use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use chain_benches::alloc::{counting, live_bytes, Counting};
+use criterion::{criterion_group, criterion_main, Criterion};
 use futures::channel::{mpsc, oneshot};
-use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use futures::StreamExt;
+use muxbench::{
+    groups, idle_stream_bytes, keepers, memory_wanted, print_memory, rt, sinks, Opener, PIPE,
+};
 use tokio_util::compat::TokioAsyncReadCompatExt;
-use yamux::{start, Mode, YamuxConfig, YamuxMuxer};
+use yamux::{start, Mode, YamuxConfig, YamuxMuxer, YamuxStream};
 
-const WRITE: usize = 64 * 1024;
-const TOTAL: usize = 16 * 1024 * 1024;
-const PIPE: usize = 4 * 1024 * 1024;
+#[global_allocator]
+static ALLOC: Counting = counting();
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+fn live() -> usize {
+    live_bytes(&ALLOC)
 }
 
-/// Receiver side: read to EOF, then answer one byte.
-async fn sink<S: AsyncRead + AsyncWrite + Unpin>(mut s: S) {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut n = 0;
-    loop {
-        let k = s.read(&mut buf).await.unwrap();
-        if k == 0 {
-            break;
+/// Ours: the client muxer handle.
+#[derive(Clone)]
+struct Ours(Arc<YamuxMuxer>);
+
+impl Opener for Ours {
+    type S = YamuxStream;
+    fn open(&self) -> impl Future<Output = YamuxStream> + Send {
+        let m = self.0.clone();
+        async move { m.open().await.unwrap() }
+    }
+}
+
+/// An ours pair (must run inside the runtime); `inbound` gets every server-side stream.
+fn ours(cfg: YamuxConfig, mut inbound: impl FnMut(YamuxStream) + Send + 'static) -> Ours {
+    let (a, b) = tokio::io::duplex(PIPE);
+    let (c, dc) = start(Box::new(a.compat()), Mode::Client, cfg.clone()).unwrap();
+    let (s, ds) = start(Box::new(b.compat()), Mode::Server, cfg).unwrap();
+    tokio::spawn(dc);
+    tokio::spawn(ds);
+    tokio::spawn(async move {
+        while let Ok(Some(st)) = s.accept().await {
+            inbound(st);
         }
-        n += k;
-    }
-    assert_eq!(n, TOTAL);
-    s.write_all(b"k").await.unwrap();
-    s.close().await.unwrap();
+    });
+    Ours(c)
 }
 
-/// Sender side: 16 MiB in 64 KiB writes, FIN, wait for the receipt.
-async fn send<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, chunk: &[u8]) {
-    for _ in 0..TOTAL / WRITE {
-        s.write_all(chunk).await.unwrap();
+/// rust-yamux: open requests go to the task that polls the client connection.
+#[derive(Clone)]
+struct Theirs(mpsc::UnboundedSender<oneshot::Sender<yamux_rs::Stream>>);
+
+impl Opener for Theirs {
+    type S = yamux_rs::Stream;
+    fn open(&self) -> impl Future<Output = yamux_rs::Stream> + Send {
+        let (tx, rx) = oneshot::channel();
+        self.0.unbounded_send(tx).unwrap();
+        async move { rx.await.unwrap() }
     }
-    s.close().await.unwrap();
-    let mut k = [0u8; 1];
-    s.read_exact(&mut k).await.unwrap();
 }
 
-fn ours(rt: &tokio::runtime::Runtime) -> Arc<YamuxMuxer> {
-    rt.block_on(async {
-        let (a, b) = tokio::io::duplex(PIPE);
-        let (c, dc) = start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
-        let (s, ds) = start(Box::new(b.compat()), Mode::Server, YamuxConfig::default()).unwrap();
-        tokio::spawn(dc);
-        tokio::spawn(ds);
-        tokio::spawn(async move {
-            while let Ok(Some(st)) = s.accept().await {
-                tokio::spawn(sink(st));
+/// A rust-yamux pair (must run inside the runtime); `inbound` gets every server-side stream.
+fn theirs(
+    cfg: yamux_rs::Config,
+    mut inbound: impl FnMut(yamux_rs::Stream) + Send + 'static,
+) -> Theirs {
+    let (a, b) = tokio::io::duplex(PIPE);
+    let mut client = yamux_rs::Connection::new(a.compat(), cfg.clone(), yamux_rs::Mode::Client);
+    let mut server = yamux_rs::Connection::new(b.compat(), cfg, yamux_rs::Mode::Server);
+    tokio::spawn(async move {
+        poll_fn(|cx| loop {
+            match server.poll_next_inbound(cx) {
+                Poll::Ready(Some(Ok(s))) => inbound(s),
+                Poll::Ready(_) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
             }
-        });
-        c
-    })
-}
-
-type Opener = mpsc::UnboundedSender<oneshot::Sender<yamux_rs::Stream>>;
-
-/// A rust-yamux connection pair; returns the client's stream opener.
-fn theirs(rt: &tokio::runtime::Runtime) -> Opener {
-    rt.block_on(async {
-        let (a, b) = tokio::io::duplex(PIPE);
-        let mut client = yamux_rs::Connection::new(
-            a.compat(),
-            yamux_rs::Config::default(),
-            yamux_rs::Mode::Client,
-        );
-        let mut server = yamux_rs::Connection::new(
-            b.compat(),
-            yamux_rs::Config::default(),
-            yamux_rs::Mode::Server,
-        );
-        tokio::spawn(async move {
-            poll_fn(|cx| loop {
-                match server.poll_next_inbound(cx) {
-                    Poll::Ready(Some(Ok(s))) => {
-                        tokio::spawn(sink(s));
-                    }
-                    Poll::Ready(_) => return Poll::Ready(()),
-                    Poll::Pending => return Poll::Pending,
+        })
+        .await
+    });
+    let (tx, mut rx) = mpsc::unbounded::<oneshot::Sender<yamux_rs::Stream>>();
+    tokio::spawn(async move {
+        let mut waiting: Option<oneshot::Sender<yamux_rs::Stream>> = None;
+        poll_fn(|cx| loop {
+            if waiting.is_none() {
+                if let Poll::Ready(Some(w)) = rx.poll_next_unpin(cx) {
+                    waiting = Some(w);
                 }
-            })
-            .await
-        });
-        let (tx, mut rx) = mpsc::unbounded::<oneshot::Sender<yamux_rs::Stream>>();
-        tokio::spawn(async move {
-            let mut waiting: Option<oneshot::Sender<yamux_rs::Stream>> = None;
-            poll_fn(|cx| loop {
-                if waiting.is_none() {
-                    if let Poll::Ready(Some(w)) = rx.poll_next_unpin(cx) {
-                        waiting = Some(w);
+            }
+            let mut progress = false;
+            if waiting.is_some() {
+                match client.poll_new_outbound(cx) {
+                    Poll::Ready(Ok(s)) => {
+                        let _ = waiting.take().unwrap().send(s);
+                        progress = true;
                     }
-                }
-                let mut progress = false;
-                if waiting.is_some() {
-                    match client.poll_new_outbound(cx) {
-                        Poll::Ready(Ok(s)) => {
-                            let _ = waiting.take().unwrap().send(s);
-                            progress = true;
-                        }
-                        Poll::Ready(Err(_)) => return Poll::Ready(()),
-                        Poll::Pending => {}
-                    }
-                }
-                match client.poll_next_inbound(cx) {
-                    Poll::Ready(Some(Ok(_))) => progress = true,
-                    Poll::Ready(_) => return Poll::Ready(()),
+                    Poll::Ready(Err(_)) => return Poll::Ready(()),
                     Poll::Pending => {}
                 }
-                if !progress {
-                    return Poll::Pending;
-                }
-            })
-            .await
-        });
-        tx
-    })
+            }
+            match client.poll_next_inbound(cx) {
+                Poll::Ready(Some(Ok(_))) => progress = true,
+                Poll::Ready(_) => return Poll::Ready(()),
+                Poll::Pending => {}
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        })
+        .await
+    });
+    Theirs(tx)
 }
 
-fn throughput(c: &mut Criterion) {
+/// Memory per idle stream; both sides allow 20,000 streams (defaults: 512).
+fn memory() {
     let rt = rt();
-    let chunk = vec![0x5au8; WRITE];
-    let mut g = c.benchmark_group("yamux_single_stream_16MiB");
-    g.throughput(Throughput::Bytes(TOTAL as u64));
-    g.sample_size(10);
-
-    let mux = ours(&rt);
-    g.bench_function("ours", |b| {
-        b.to_async(&rt).iter(|| {
-            let mux = mux.clone();
-            let chunk = &chunk;
-            async move {
-                let s = mux.open().await.unwrap();
-                send(s, chunk).await;
-            }
-        })
-    });
-
-    let opener = theirs(&rt);
-    g.bench_function("rust-yamux-0.13", |b| {
-        b.to_async(&rt).iter(|| {
-            let opener = opener.clone();
-            let chunk = &chunk;
-            async move {
-                let (tx, rx) = oneshot::channel();
-                opener.unbounded_send(tx).unwrap();
-                let s = rx.await.unwrap();
-                send(s, chunk).await;
-            }
-        })
-    });
-    g.finish();
+    let ours_cfg = YamuxConfig::default().with_max_inbound_streams(20_000);
+    let o = idle_stream_bytes(&rt, live, |keep| ours(ours_cfg, keepers(keep)));
+    let mut cfg = yamux_rs::Config::default();
+    cfg.set_max_connection_receive_window(None);
+    cfg.set_max_num_streams(20_000);
+    let t = idle_stream_bytes(&rt, live, |keep| theirs(cfg, keepers(keep)));
+    print_memory("yamux", ("ours", o), ("yamux-0.13", t));
 }
 
-criterion_group!(benches, throughput);
-criterion_main!(benches);
+fn benches(c: &mut Criterion) {
+    if memory_wanted() {
+        memory();
+    }
+    let rt = rt();
+    let (o, t) = {
+        let _g = rt.enter();
+        (
+            ours(YamuxConfig::default(), sinks()),
+            theirs(yamux_rs::Config::default(), sinks()),
+        )
+    };
+    groups(c, &rt, "yamux", ("ours", &o), ("yamux-0.13", &t));
+}
+
+criterion_group!(yamux_benches, benches);
+criterion_main!(yamux_benches);

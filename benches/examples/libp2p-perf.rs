@@ -1,9 +1,11 @@
-//! rust-libp2p 0.57 speaking `/perf/1.0.0` over TCP + noise + yamux, the yardstick for
-//! `cargo xtask bench-compare` (libp2p-perf is not published for 0.57, so the protocol is
+//! rust-libp2p 0.57 speaking `/perf/1.0.0` over TCP + noise + yamux (or mplex), the yardstick
+//! for `cargo xtask bench-compare` (libp2p-perf is not published for 0.57, so the protocol is
 //! spoken over a raw `libp2p-stream` stream, with the same 256 KiB buffers our perf uses).
 //!
-//! `libp2p-perf server` prints its address on the first stdout line and serves until killed;
-//! `libp2p-perf client ADDR UPLOAD DOWNLOAD` prints `{"mbit_per_s":F,...}`.
+//! `libp2p-perf [--muxer yamux|mplex] server` prints its address on the first stdout line and
+//! serves until killed; `libp2p-perf [--muxer yamux|mplex] client ADDR UPLOAD DOWNLOAD` prints
+//! `{"mbit_per_s":F,...}`. The muxer is `libp2p::yamux::Config::default()` (the default) or
+//! `libp2p_mplex::Config::default()`, each with rust-libp2p's defaults.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::time::{Duration, Instant};
@@ -15,33 +17,61 @@ use libp2p::{noise, swarm::SwarmEvent, tcp, yamux, Multiaddr, PeerId, StreamProt
 const PERF: StreamProtocol = StreamProtocol::new("/perf/1.0.0");
 const BUF: usize = 256 * 1024;
 
-fn swarm() -> Result<Swarm<libp2p_stream::Behaviour>> {
-    Ok(libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )?
-        .with_behaviour(|_| libp2p_stream::Behaviour::new())?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(600)))
-        .build())
+/// The stream muxer to negotiate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Muxer {
+    Yamux,
+    Mplex,
+}
+
+/// The same swarm whatever the muxer: the builder's types differ per muxer, hence a macro.
+macro_rules! build_swarm {
+    ($muxer:expr) => {
+        libp2p::SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                $muxer,
+            )?
+            .with_behaviour(|_| libp2p_stream::Behaviour::new())?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(600)))
+            .build()
+    };
+}
+
+fn swarm(muxer: Muxer) -> Result<Swarm<libp2p_stream::Behaviour>> {
+    Ok(match muxer {
+        Muxer::Yamux => build_swarm!(yamux::Config::default),
+        Muxer::Mplex => build_swarm!(libp2p_mplex::Config::default),
+    })
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut muxer = Muxer::Yamux;
+    if let Some(i) = args.iter().position(|a| a == "--muxer") {
+        muxer = match args.get(i + 1).map(String::as_str) {
+            Some("yamux") => Muxer::Yamux,
+            Some("mplex") => Muxer::Mplex,
+            other => bail!("--muxer takes yamux or mplex, not {other:?}"),
+        };
+        args.drain(i..i + 2);
+    }
     match args.first().map(String::as_str) {
-        Some("server") => server().await,
+        Some("server") => server(muxer).await,
         Some("client") if args.len() == 4 => {
-            client(args[1].parse()?, args[2].parse()?, args[3].parse()?).await
+            client(muxer, args[1].parse()?, args[2].parse()?, args[3].parse()?).await
         }
-        _ => bail!("usage: libp2p-perf server | libp2p-perf client ADDR UPLOAD DOWNLOAD"),
+        _ => bail!(
+            "usage: libp2p-perf [--muxer yamux|mplex] server | libp2p-perf [--muxer yamux|mplex] client ADDR UPLOAD DOWNLOAD"
+        ),
     }
 }
 
-async fn server() -> Result<()> {
-    let mut swarm = swarm()?;
+async fn server(muxer: Muxer) -> Result<()> {
+    let mut swarm = swarm(muxer)?;
     let mut incoming = swarm.behaviour().new_control().accept(PERF)?;
     swarm.listen_on("/ip4/127.0.0.1/tcp/0".parse()?)?;
     let peer = *swarm.local_peer_id();
@@ -79,8 +109,8 @@ async fn server() -> Result<()> {
     }
 }
 
-async fn client(addr: Multiaddr, upload: u64, download: u64) -> Result<()> {
-    let mut swarm = swarm()?;
+async fn client(muxer: Muxer, addr: Multiaddr, upload: u64, download: u64) -> Result<()> {
+    let mut swarm = swarm(muxer)?;
     let mut control = swarm.behaviour().new_control();
     let peer = match addr.iter().last() {
         Some(libp2p::multiaddr::Protocol::P2p(p)) => p,

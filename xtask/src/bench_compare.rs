@@ -1,5 +1,7 @@
 //! `cargo xtask bench-compare`: whole-chain throughput over loopback, ours beside rust-libp2p,
 //! in one run, then the per-layer criterion benches (each beside its rust-libp2p counterpart).
+//! `--muxer yamux|mplex` (default yamux) picks the muxer on both sides (chain-node's `--muxer`,
+//! the libp2p-perf example's `--muxer`); the security is noise on both.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +23,7 @@ impl Drop for ChildGuard {
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut bytes: u64 = 1 << 30;
     let mut criterion = true;
+    let mut muxer = String::from("yamux");
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -30,6 +33,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                     .ok_or_else(|| anyhow!("--bytes needs a value"))?
                     .parse()
                     .context("--bytes")?;
+            }
+            "--muxer" => {
+                muxer = it
+                    .next()
+                    .ok_or_else(|| anyhow!("--muxer needs yamux or mplex"))?
+                    .clone();
+                if muxer != "yamux" && muxer != "mplex" {
+                    anyhow::bail!("--muxer takes yamux or mplex, not {muxer:?}");
+                }
             }
             "--skip-criterion" => criterion = false,
             other => anyhow::bail!("unknown argument {other}"),
@@ -52,18 +64,33 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let ours = release.join("chain-node");
     let theirs = release.join("examples").join("libp2p-perf");
 
-    println!("whole chain over loopback (tcp+noise+yamux), {bytes} bytes up and {bytes} down, 3 runs each");
+    println!(
+        "whole chain over loopback (tcp+noise+{muxer}), {bytes} bytes up and {bytes} down, 3 runs each"
+    );
     let mut results = Vec::new();
     for round in 0..3 {
         let o = perf_once(
             &ours,
-            &["listen", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"],
+            &[
+                "listen",
+                "--json",
+                "--security",
+                "noise",
+                "--muxer",
+                &muxer,
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+            ],
             &|addr| {
                 let mut c = Command::new(&ours);
                 c.args([
                     "perf",
                     addr,
                     "--json",
+                    "--security",
+                    "noise",
+                    "--muxer",
+                    &muxer,
                     "--timeout",
                     "600",
                     "--upload",
@@ -74,9 +101,16 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 c
             },
         )?;
-        let t = perf_once(&theirs, &["server"], &|addr| {
+        let t = perf_once(&theirs, &["--muxer", &muxer, "server"], &|addr| {
             let mut c = Command::new(&theirs);
-            c.args(["client", addr, &bytes.to_string(), &bytes.to_string()]);
+            c.args([
+                "--muxer",
+                &muxer,
+                "client",
+                addr,
+                &bytes.to_string(),
+                &bytes.to_string(),
+            ]);
             c
         })?;
         println!(

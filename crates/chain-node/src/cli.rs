@@ -38,8 +38,10 @@ pub struct CommonArgs {
     /// multistream message per write).
     #[arg(long, global = true, value_name = "LIST", default_value = crate::stack::DEFAULT_SECURITY)]
     pub security: String,
-    /// Stream muxers in preference order, comma-separated (supported: yamux).
-    #[arg(long, global = true, value_name = "LIST", default_value = "yamux")]
+    /// Stream muxers in preference order, comma-separated names or protocol ids (supported:
+    /// yamux, mplex; default: both, yamux first). mplex has no flow control: each stream's
+    /// receive buffer is bounded and a stream that overflows it is reset.
+    #[arg(long, global = true, value_name = "LIST", default_value = crate::stack::DEFAULT_MUXER)]
     pub muxer: String,
     /// Seconds before the command gives up (default 20; `listen` runs until Ctrl-C unless given).
     #[arg(long, global = true, value_name = "SECS")]

@@ -13,8 +13,12 @@ use multistream::MultistreamConfig;
 pub const SECURITY_NAMES: &[&str] = &["noise", "secio", "plaintext"];
 /// The default `--security` list: every supported protocol, in [`SECURITY_NAMES`] order.
 pub const DEFAULT_SECURITY: &str = "noise,secio,plaintext";
-/// Every muxer this node supports, by CLI name.
-pub const MUXER_NAMES: &[&str] = &["yamux"];
+/// Every muxer this node supports, by CLI name, in default preference order: yamux first
+/// (every current peer and c-ipfs), mplex second (deprecated, but some rust/js/old go peers
+/// speak only it).
+pub const MUXER_NAMES: &[&str] = &["yamux", "mplex"];
+/// The default `--muxer` list: every supported muxer, in [`MUXER_NAMES`] order.
+pub const DEFAULT_MUXER: &str = "yamux,mplex";
 
 /// The security handlers named in `list` (e.g. `noise,plaintext`), in that order.
 pub fn security_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
@@ -77,20 +81,39 @@ pub fn c_ipfs_multistream() -> MultistreamConfig {
     }
 }
 
-/// The muxer handlers named in `list` (e.g. `yamux`), in that order.
+/// The muxer handlers named in `list` (e.g. `yamux,mplex`), in that order.
 pub fn muxer_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
-    names(list)?
+    canonical_muxers(list)?
         .into_iter()
         .map(|name| -> Result<Arc<dyn StreamHandler>> {
-            match name.as_str() {
-                "yamux" | "/yamux/1.0.0" => Ok(Arc::new(MuxerLayer(yamux::YamuxConfig::default()))),
-                other => bail!(
-                    "unsupported muxer {other:?} (supported: {})",
-                    MUXER_NAMES.join(", ")
-                ),
-            }
+            Ok(match name {
+                "yamux" => Arc::new(MuxerLayer(yamux::YamuxConfig::default())),
+                "mplex" => Arc::new(MuxerLayer(mplex::MplexConfig::default())),
+                other => bail!("muxer {other:?} is not built into this node"),
+            })
         })
         .collect()
+}
+
+/// The CLI names of the muxers in `list` (names or protocol ids, any case), in order; refuses
+/// unknown and repeated entries.
+pub fn canonical_muxers(list: &str) -> Result<Vec<&'static str>> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for name in names(list)? {
+        let canonical = match name.as_str() {
+            "yamux" | "/yamux/1.0.0" => "yamux",
+            "mplex" | "/mplex/6.7.0" => "mplex",
+            other => bail!(
+                "unsupported muxer {other:?} (supported: {})",
+                MUXER_NAMES.join(", ")
+            ),
+        };
+        if out.contains(&canonical) {
+            bail!("muxer {canonical:?} is listed twice in {list:?}");
+        }
+        out.push(canonical);
+    }
+    Ok(out)
 }
 
 fn names(list: &str) -> Result<Vec<String>> {
@@ -116,6 +139,18 @@ mod tests {
         assert_eq!(s[0].protocols(), vec!["/noise".to_string()]);
         let m = muxer_handlers(" yamux ").unwrap();
         assert_eq!(m[0].protocols(), vec!["/yamux/1.0.0".to_string()]);
+        let m = muxer_handlers("MPLEX,/yamux/1.0.0").unwrap();
+        let ids: Vec<_> = m.iter().flat_map(|h| h.protocols()).collect();
+        assert_eq!(ids, vec!["/mplex/6.7.0", "/yamux/1.0.0"]);
+    }
+
+    #[test]
+    fn default_muxers_are_yamux_then_mplex() {
+        assert_eq!(canonical_muxers(DEFAULT_MUXER).unwrap(), MUXER_NAMES);
+        let err = muxer_handlers("yamux,quic").err().unwrap().to_string();
+        assert!(err.contains("\"quic\"") && err.contains("mplex"), "{err}");
+        let err = muxer_handlers("mplex,/mplex/6.7.0").err().unwrap().to_string();
+        assert!(err.contains("twice"), "{err}");
     }
 
     #[test]

@@ -1,1 +1,35 @@
-//! `mplex`: the mplex stream muxer (`/mplex/6.7.0`), a swap-in for yamux (work in progress).
+//! `mplex`: the mplex stream muxer (`/mplex/6.7.0`), a swap-in for yamux above security in the
+//! chain (`tcp -> multistream -> noise -> multistream -> mplex -> {ping, identify, perf}`): it
+//! turns one secured connection into many substreams. mplex has no flow control and no
+//! GoAway; unread data per stream is bounded by [`MplexConfig::max_buffer_per_stream`] and
+//! [`OverflowBehaviour`] says what crossing it does.
+//!
+//! - [`codec`]: varint frame header, the seven flags, a `Decoder`/`Encoder` (sans-IO).
+//! - [`session`]: the sans-IO session state machine (streams keyed by number *and* opener).
+//! - [`MplexConfig`]: limits with documented defaults; it is also the
+//!   `chain_core::MuxerHandler` (ids do not depend on the role).
+//! - [`MplexMuxer`] / [`MplexStream`]: the async shell (`chain_core::Muxer`), driven by the
+//!   future returned beside it, which owns the socket.
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+pub mod codec;
+mod config;
+mod driver;
+mod error;
+mod handler;
+pub mod session;
+mod shared;
+mod stream;
+mod stream_state;
+
+pub use codec::{Flag, Frame, FrameCodec, FrameKind};
+pub use config::{MplexConfig, OverflowBehaviour, MAX_FRAME_BODY};
+pub use error::{MplexError, LAYER};
+pub use handler::{start, DriverFuture, MplexMuxer, PROTOCOL};
+pub use session::{
+    Endpoint, Event, ReadOutcome, Session, Stats, StreamId, Termination, STREAM_STATE_SIZE,
+};
+pub use stream::MplexStream;

@@ -9,6 +9,7 @@
 //! Every test file uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod muxer;
 pub mod node;
 pub mod perf;
 pub mod rust_peer;

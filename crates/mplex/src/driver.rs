@@ -1,0 +1,295 @@
+//! The driver future (runs on tokio: it uses tokio's timer for
+//! `OverflowBehaviour::BlockThenReset`): owns the socket, feeds what it reads into the session and writes what
+//! the session queued, coalesced into large writes. It keeps reading while a write is pending
+//! (two peers blocked on writes cannot deadlock), stops reading while the session blocks
+//! input (`OverflowBehaviour::Block`), and ends with `Ok(())` on a clean close (EOF at a frame
+//! boundary, or our close flushed) or with the session's error.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use chain_core::{BoxStream, ChainError};
+use futures::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+
+use crate::config::OverflowBehaviour;
+use crate::error::MplexError;
+use crate::session::Termination;
+use crate::shared::{lock, wake_all, SharedRef};
+
+/// Rounds of read+write per poll before yielding to other tasks.
+const ROUNDS_PER_POLL: usize = 16;
+
+/// The session's I/O loop; see the module docs.
+pub(crate) struct Driver {
+    io: BoxStream,
+    shared: SharedRef,
+    scratch: Vec<u8>,
+    read_buf: BytesMut,
+    /// `read_buf` holds bytes the session left undecoded because input was blocked.
+    unprocessed: bool,
+    write_buf: BytesMut,
+    /// `queued_total` of the session when `write_buf` was taken.
+    taken_total: u64,
+    need_flush: bool,
+    read_eof: bool,
+    /// Stop reading when this much output is queued (only control frames the peer provokes,
+    /// such as Resets of refused streams, can get it there; stream writes stop at
+    /// `write_buffer_limit`).
+    read_pause: usize,
+    finished: bool,
+    /// `OverflowBehaviour::BlockThenReset`'s timeout, and the timer of the current stall.
+    stall_timeout: Option<Duration>,
+    stall_timer: Option<Pin<Box<Sleep>>>,
+}
+
+enum Step {
+    Progress,
+    Idle,
+}
+
+impl Driver {
+    pub(crate) fn new(io: BoxStream, shared: SharedRef) -> Self {
+        let (read_size, limit, stall_timeout) = {
+            let g = lock(&shared);
+            let c = g.session.config();
+            let stall = match c.overflow {
+                OverflowBehaviour::BlockThenReset(t) => Some(t),
+                _ => None,
+            };
+            (c.read_buffer_size, c.write_buffer_limit, stall)
+        };
+        Driver {
+            io,
+            shared,
+            scratch: vec![0; read_size],
+            read_buf: BytesMut::with_capacity(read_size),
+            unprocessed: false,
+            write_buf: BytesMut::new(),
+            taken_total: 0,
+            need_flush: false,
+            read_eof: false,
+            read_pause: limit.saturating_mul(2).saturating_add(64 * 1024),
+            finished: false,
+            stall_timeout,
+            stall_timer: None,
+        }
+    }
+
+    /// While input is blocked: runs the stall timer, and resets the stalled stream when it
+    /// fires (`BlockThenReset`).
+    fn poll_stall(&mut self, cx: &mut Context<'_>) -> Step {
+        let Some(timeout) = self.stall_timeout else {
+            return Step::Idle;
+        };
+        let timer = self
+            .stall_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if timer.as_mut().poll(cx).is_pending() {
+            return Step::Idle;
+        }
+        self.stall_timer = None;
+        let mut g = lock(&self.shared);
+        if let Some(id) = g.session.reset_stalled() {
+            tracing::debug!(%id, "mplex: reader stalled the connection too long; stream reset");
+        }
+        g.dispatch();
+        Step::Progress
+    }
+
+    fn read_once(&mut self, cx: &mut Context<'_>) -> Step {
+        if self.read_eof {
+            return Step::Idle;
+        }
+        {
+            let mut g = lock(&self.shared);
+            if g.session.termination().is_some() {
+                return Step::Idle;
+            }
+            if g.session.input_blocked() {
+                drop(g);
+                return self.poll_stall(cx);
+            }
+            self.stall_timer = None;
+            if self.unprocessed {
+                // Input resumed: decode what was held back before reading more.
+                self.unprocessed = false;
+                let _ = g.session.handle_bytes(&mut self.read_buf);
+                self.unprocessed = g.session.input_blocked();
+                g.dispatch();
+                return Step::Progress;
+            }
+            if g.session.output_len() >= self.read_pause {
+                return Step::Idle;
+            }
+        }
+        match Pin::new(&mut self.io).poll_read(cx, &mut self.scratch) {
+            Poll::Pending => Step::Idle,
+            Poll::Ready(Ok(0)) => {
+                self.read_eof = true;
+                let mut g = lock(&self.shared);
+                g.session.on_eof(&self.read_buf);
+                g.dispatch();
+                Step::Progress
+            }
+            Poll::Ready(Ok(n)) => {
+                self.read_buf
+                    .extend_from_slice(self.scratch.get(..n).unwrap_or_default());
+                let mut g = lock(&self.shared);
+                // A protocol error terminates the session; handled in `poll_drive`.
+                let _ = g.session.handle_bytes(&mut self.read_buf);
+                self.unprocessed = g.session.input_blocked();
+                g.dispatch();
+                Step::Progress
+            }
+            Poll::Ready(Err(e)) => {
+                self.read_eof = true;
+                let mut g = lock(&self.shared);
+                g.session.on_io_error(MplexError::from(e));
+                g.dispatch();
+                Step::Progress
+            }
+        }
+    }
+
+    /// Writes queued output; `Err` if the socket failed.
+    fn write_some(&mut self, cx: &mut Context<'_>) -> Result<Step, MplexError> {
+        let mut progress = false;
+        loop {
+            if self.write_buf.is_empty() {
+                let mut g = lock(&self.shared);
+                if g.session.output_len() == 0 {
+                    break;
+                }
+                self.write_buf = g.session.take_output();
+                self.taken_total = g.session.queued_total();
+                g.in_flight = self.write_buf.len();
+            }
+            match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
+                Poll::Pending => return Ok(if progress { Step::Progress } else { Step::Idle }),
+                Poll::Ready(Ok(0)) => {
+                    return Err(MplexError::Io("socket accepted no bytes".into()))
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.write_buf.advance(n.min(self.write_buf.len()));
+                    self.need_flush = true;
+                    progress = true;
+                    // Room freed: writers waiting on `write_buffer_limit` may continue.
+                    let mut g = lock(&self.shared);
+                    g.in_flight = self.write_buf.len();
+                    wake_all(&mut g.drained);
+                }
+                Poll::Ready(Err(e)) => return Err(e.into()),
+            }
+        }
+        if self.need_flush {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Pending => {}
+                Poll::Ready(Ok(())) => {
+                    self.need_flush = false;
+                    progress = true;
+                    let mut g = lock(&self.shared);
+                    g.flushed_total = self.taken_total;
+                    wake_all(&mut g.drained);
+                }
+                Poll::Ready(Err(e)) => return Err(e.into()),
+            }
+        }
+        Ok(if progress { Step::Progress } else { Step::Idle })
+    }
+
+    fn all_written(&self) -> bool {
+        self.write_buf.is_empty() && !self.need_flush
+    }
+
+    /// Ends the driver: marks it done, wakes everyone, returns the result.
+    fn finish(&mut self, result: Result<(), MplexError>) -> Poll<Result<(), ChainError>> {
+        self.finished = true;
+        let mut g = lock(&self.shared);
+        if let Err(e) = &result {
+            g.session.on_io_error(e.clone());
+        } else {
+            g.session.on_closed();
+        }
+        g.driver_done = true;
+        g.dispatch();
+        g.wake_everyone();
+        Poll::Ready(result.map_err(MplexError::into_chain))
+    }
+
+    fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ChainError>> {
+        if self.finished {
+            return Poll::Ready(Ok(()));
+        }
+        for _ in 0..ROUNDS_PER_POLL {
+            let read = self.read_once(cx);
+            let wrote = match self.write_some(cx) {
+                Ok(step) => step,
+                Err(e) => {
+                    let term = lock(&self.shared).session.termination().cloned();
+                    return match term {
+                        Some(Termination::Error(orig)) => self.finish(Err(orig)),
+                        _ => self.finish(Err(e)),
+                    };
+                }
+            };
+            let (term, closing, pending_out) = {
+                let g = lock(&self.shared);
+                (
+                    g.session.termination().cloned(),
+                    g.session.is_closing(),
+                    g.session.output_len(),
+                )
+            };
+            match term {
+                // A protocol violation or I/O failure: mplex has nothing to tell the peer;
+                // close the socket at once.
+                Some(Termination::Error(e)) => {
+                    let _ = Pin::new(&mut self.io).poll_close(cx);
+                    return self.finish(Err(e));
+                }
+                // Peer EOF: write what is queued (best effort, never wait on the peer), close.
+                Some(Termination::Clean) => {
+                    if pending_out == 0 && self.all_written() || matches!(wrote, Step::Idle) {
+                        let _ = Pin::new(&mut self.io).poll_close(cx);
+                        return self.finish(Ok(()));
+                    }
+                    continue;
+                }
+                // Our close: everything queued is written and flushed, then the socket closes.
+                None if closing && pending_out == 0 && self.all_written() => {
+                    return match Pin::new(&mut self.io).poll_close(cx) {
+                        Poll::Pending => Poll::Pending,
+                        Poll::Ready(_) => self.finish(Ok(())),
+                    };
+                }
+                None => {}
+            }
+            if matches!((read, wrote), (Step::Idle, Step::Idle)) {
+                let mut g = lock(&self.shared);
+                g.driver = Some(cx.waker().clone());
+                let more = g.session.output_len() > 0 && self.write_buf.is_empty();
+                let resumed = self.unprocessed && !g.session.input_blocked();
+                let close_now =
+                    g.session.is_closing() && self.all_written() && g.session.output_len() == 0;
+                drop(g);
+                if !(more || resumed || close_now) {
+                    return Poll::Pending;
+                }
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Future for Driver {
+    type Output = Result<(), ChainError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().poll_drive(cx)
+    }
+}

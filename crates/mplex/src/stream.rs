@@ -1,0 +1,156 @@
+//! `MplexStream`: one substream as a futures `AsyncRead + AsyncWrite`.
+//!
+//! - `poll_write` encodes the data at once into the session's output queue (split into frames
+//!   of `split_send_size`); it is `Pending` while the queue plus what the driver is writing
+//!   is above `write_buffer_limit` (so a connection buffers at most about that much).
+//!   Data it accepted is either written to the connection or the stream's flush/close errors:
+//!   never silent loss.
+//! - `poll_flush` waits until everything this stream queued was written and flushed by the
+//!   driver; `poll_close` sends Close (half-close) and then flushes.
+//! - Dropping the stream without `poll_close` resets it unless the peer already half-closed
+//!   it, in which case our Close is sent (as our yamux does).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::io::{AsyncRead, AsyncWrite};
+
+use crate::error::MplexError;
+use crate::session::{ReadOutcome, StreamId, Termination};
+use crate::shared::{lock, register, SharedRef, StreamWakers};
+
+/// An mplex substream. Returned boxed as `chain_core::BoxStream` by the muxer.
+#[derive(Debug)]
+pub struct MplexStream {
+    id: StreamId,
+    shared: SharedRef,
+    flush_mark: u64,
+}
+
+impl MplexStream {
+    pub(crate) fn new(id: StreamId, shared: SharedRef) -> Self {
+        lock(&shared).streams.insert(id, StreamWakers::default());
+        MplexStream {
+            id,
+            shared,
+            flush_mark: 0,
+        }
+    }
+
+    /// The stream's identity (number and who opened it).
+    pub fn id(&self) -> StreamId {
+        self.id
+    }
+
+    /// Resets the stream: both directions end at once, unread data is dropped.
+    pub fn reset(&mut self) {
+        let mut g = lock(&self.shared);
+        g.session.reset(self.id);
+        g.dispatch();
+    }
+
+    fn poll_flushed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut g = lock(&self.shared);
+        if g.flushed_total >= self.flush_mark {
+            return Poll::Ready(Ok(()));
+        }
+        if g.driver_done || g.session.termination().is_some() {
+            let err = match g.session.termination() {
+                Some(Termination::Error(e)) => e.clone(),
+                _ => MplexError::SessionClosed,
+            };
+            return Poll::Ready(Err(err.into_io()));
+        }
+        register(&mut g.drained, cx.waker());
+        g.wake_driver();
+        Poll::Pending
+    }
+}
+
+impl AsyncRead for MplexStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let mut g = lock(&this.shared);
+        let result = g.session.read(this.id, buf);
+        // A read may let blocked input resume.
+        g.dispatch();
+        match result {
+            Ok(ReadOutcome::Data(n)) => Poll::Ready(Ok(n)),
+            Ok(ReadOutcome::Eof) => Poll::Ready(Ok(0)),
+            Ok(ReadOutcome::Blocked) => {
+                if let Some(w) = g.streams.get_mut(&this.id) {
+                    w.read = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e.into_io())),
+        }
+    }
+}
+
+impl AsyncWrite for MplexStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let mut g = lock(&this.shared);
+        let limit = g.session.config().write_buffer_limit;
+        let queued = g.session.output_len() + g.in_flight;
+        if queued >= limit && g.session.termination().is_none() && !g.driver_done {
+            register(&mut g.drained, cx.waker());
+            g.wake_driver();
+            return Poll::Pending;
+        }
+        match g
+            .session
+            .write(this.id, buf, limit.saturating_sub(queued).max(1))
+        {
+            Ok(n) => {
+                this.flush_mark = g.session.queued_total();
+                g.wake_driver();
+                Poll::Ready(Ok(n))
+            }
+            Err(e) => Poll::Ready(Err(e.into_io())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flushed(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        {
+            let mut g = lock(&this.shared);
+            let was = g.session.queued_total();
+            if let Err(e) = g.session.close_write(this.id) {
+                return Poll::Ready(Err(e.into_io()));
+            }
+            let now = g.session.queued_total();
+            if now != was {
+                this.flush_mark = now;
+                g.dispatch();
+            }
+        }
+        this.poll_flushed(cx)
+    }
+}
+
+impl Drop for MplexStream {
+    fn drop(&mut self) {
+        let mut g = lock(&self.shared);
+        g.streams.remove(&self.id);
+        g.session.release(self.id);
+        g.dispatch();
+    }
+}

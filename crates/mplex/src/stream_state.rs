@@ -1,0 +1,92 @@
+//! Per-stream state of the sans-IO session: lifecycle flags and the receive buffer. Kept
+//! small (no preallocated buffers): an idle stream costs this struct plus its map entry.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+/// Why a stream was reset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResetCause {
+    /// We reset it (application `reset`, or dropped while open).
+    Local,
+    /// The peer sent Reset.
+    Remote,
+    /// The peer overflowed `max_buffer_per_stream`; we sent Reset. The reader still gets the
+    /// buffered bytes, then `BufferOverflow`.
+    Overflow,
+}
+
+/// One stream as the session sees it.
+#[derive(Debug, Default)]
+pub(crate) struct StreamState {
+    /// Received, unread data.
+    pub(crate) recv_buf: VecDeque<Bytes>,
+    /// Total bytes in `recv_buf`.
+    pub(crate) buffered: usize,
+    /// Reset by either side, and why.
+    pub(crate) reset: Option<ResetCause>,
+    /// We sent Close.
+    pub(crate) local_closed: bool,
+    /// The peer sent Close.
+    pub(crate) remote_closed: bool,
+    /// The application handle is gone; data that still arrives is discarded.
+    pub(crate) released: bool,
+}
+
+impl StreamState {
+    /// No more frames will flow either way.
+    pub(crate) fn wire_closed(&self) -> bool {
+        self.reset.is_some() || (self.local_closed && self.remote_closed)
+    }
+
+    /// Can be forgotten: closed on the wire and no handle left.
+    pub(crate) fn removable(&self) -> bool {
+        self.released && self.wire_closed()
+    }
+
+    /// Whether arriving data is kept for the reader (otherwise it is discarded).
+    pub(crate) fn accepts_data(&self) -> bool {
+        self.reset.is_none() && !self.remote_closed && !self.released
+    }
+
+    /// Copies buffered data into `buf`; returns the number of bytes copied.
+    pub(crate) fn copy_out(&mut self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(chunk) = self.recv_buf.front_mut() else {
+                break;
+            };
+            let Some(dst) = buf.get_mut(n..) else { break };
+            let k = dst.len().min(chunk.len());
+            let src = chunk.split_to(k);
+            if let Some(d) = dst.get_mut(..k) {
+                d.copy_from_slice(&src);
+            }
+            n += k;
+            if chunk.is_empty() {
+                self.recv_buf.pop_front();
+            }
+        }
+        self.buffered -= n;
+        if self.recv_buf.is_empty() && self.recv_buf.capacity() > 4 {
+            // Give a grown deque back: an idle stream holds at most a tiny one.
+            self.recv_buf = VecDeque::new();
+        }
+        n
+    }
+
+    /// Appends a received body.
+    pub(crate) fn push(&mut self, body: Bytes) {
+        self.buffered += body.len();
+        self.recv_buf.push_back(body);
+    }
+
+    /// Drops all buffered data; returns how many bytes were dropped.
+    pub(crate) fn discard_buffer(&mut self) -> usize {
+        let n = self.buffered;
+        self.recv_buf = VecDeque::new();
+        self.buffered = 0;
+        n
+    }
+}
