@@ -294,3 +294,31 @@ pub async fn ping_pong(opener: &dyn Muxer, acceptor: &dyn Muxer) -> Result<(), S
     .await?;
     c.and(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pattern_wraps_and_catches_corruption() {
+        let p = Pattern::new(7);
+        let q = Pattern::new(8);
+        assert_ne!(p.chunk(0, 64), q.chunk(0, 64));
+        assert_eq!(p.chunk(0, 100), p.chunk(PERIOD as u64, 100));
+        assert_eq!(p.chunk(0, usize::MAX).len(), Pattern::MAX_CHUNK);
+        let mut data: Vec<u8> = p.chunk(1000, 5000).to_vec();
+        p.check(1000, &data).unwrap();
+        assert!(p.check(1001, &data).is_err());
+        data[4321] ^= 1;
+        let e = p.check(1000, &data).unwrap_err();
+        assert!(e.contains("offset 5321"), "{e}");
+    }
+
+    #[test]
+    fn pattern_checks_reads_longer_than_a_chunk() {
+        let p = Pattern::new(9);
+        let mut long = p.chunk(10, Pattern::MAX_CHUNK).to_vec();
+        long.extend_from_slice(p.chunk(10 + Pattern::MAX_CHUNK as u64, 1000));
+        p.check(10, &long).unwrap();
+    }
+}

@@ -90,6 +90,11 @@ pub async fn slow_reader(h: &dyn MuxerHandler, e: &Expectations) -> Result<(), S
         }
     }
     let slow_read = read;
+    eprintln!(
+        "slow_reader: read {slow_read} bytes slowly; writer at most {max_ahead} bytes ahead; \
+         read error during the slow phase: {}",
+        error.is_some()
+    );
     if e.has_flow_control {
         if let Some(err) = error {
             return Err(format!(
