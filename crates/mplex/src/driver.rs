@@ -164,7 +164,8 @@ impl Driver {
                 if g.session.output_len() == 0 {
                     break;
                 }
-                self.write_buf = g.session.take_output();
+                // The emptied buffer goes back to the session: no allocation per batch.
+                g.session.swap_output(&mut self.write_buf);
                 self.taken_total = g.session.queued_total();
                 g.in_flight = self.write_buf.len();
             }

@@ -9,7 +9,13 @@
 //! - [`MplexConfig`]: limits with documented defaults; it is also the
 //!   `chain_core::MuxerHandler` (ids do not depend on the role).
 //! - [`MplexMuxer`] / [`MplexStream`]: the async shell (`chain_core::Muxer`), driven by the
-//!   future returned beside it, which owns the socket.
+//!   future returned beside it, which owns the socket (spawn it on tokio: the
+//!   [`OverflowBehaviour::BlockThenReset`] timer is tokio's).
+//!
+//! Wire choices: NewStream is named by the decimal stream number (as go/js do); received names
+//! are ignored. Closing the session sends nothing (mplex has no GoAway): no new streams,
+//! queued frames are flushed, the socket is closed; the peer's streams that were not closed
+//! end with [`MplexError::SessionClosed`] after their buffered data.
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

@@ -597,6 +597,13 @@ impl Session {
         self.out.split()
     }
 
+    /// Like [`Session::take_output`], but swaps in `buf` (cleared) as the new output buffer,
+    /// so two buffers can alternate between the session and the writer without allocating.
+    pub fn swap_output(&mut self, buf: &mut BytesMut) {
+        buf.clear();
+        std::mem::swap(&mut self.out, buf);
+    }
+
     // ----- helpers -----
 
     fn check_alive(&self) -> Result<(), MplexError> {

@@ -477,7 +477,81 @@ fn block_then_reset_gives_up_on_the_held_frame() {
     assert_eq!(read_all(&mut p.b, b2).0, b"behind");
     assert_eq!(
         read_all(&mut p.b, b),
-        (vec![1u8; 600], Err(MplexError::BufferOverflow { id: b, limit: 1000 }))
+        (
+            vec![1u8; 600],
+            Err(MplexError::BufferOverflow { id: b, limit: 1000 })
+        )
     );
     assert_eq!(p.b.stats().overflow_resets, 1);
+}
+
+/// Hostile input: random bytes, and random mutations of valid traffic, never panic; the
+/// session either lives or ends with a typed error.
+#[test]
+fn random_input_never_panics() {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut valid = BytesMut::new();
+    for num in 0..4u64 {
+        valid.extend_from_slice(&raw(Frame::new(num, Flag::NewStream, Bytes::new())));
+        valid.extend_from_slice(&raw(Frame::new(num, Flag::MessageInitiator, &b"data"[..])));
+        valid.extend_from_slice(&raw(Frame::new(num, Flag::CloseInitiator, Bytes::new())));
+    }
+    for round in 0..2000 {
+        let cfg = MplexConfig::new()
+            .with_max_buffer_per_stream(8)
+            .with_max_inbound_streams(2)
+            .with_max_frame_body(64);
+        let mut s = Session::new(cfg);
+        let mut input = if round % 2 == 0 {
+            let len = (next() % 64) as usize;
+            BytesMut::from(&(0..len).map(|_| next() as u8).collect::<Vec<_>>()[..])
+        } else {
+            let mut v = valid.clone();
+            for _ in 0..(next() % 4) {
+                let i = (next() as usize) % v.len();
+                v[i] = next() as u8;
+            }
+            v
+        };
+        // Feed in random pieces.
+        let mut buf = BytesMut::new();
+        while !input.is_empty() {
+            let k = 1 + (next() as usize) % input.len();
+            buf.extend_from_slice(&input.split_to(k));
+            let _ = s.handle_bytes(&mut buf);
+            while let Some(id) = s.accept() {
+                let _ = s.read(id, &mut [0u8; 3]);
+                let _ = s.write(id, b"x", 10);
+            }
+        }
+        s.on_eof(&buf);
+        assert!(s.termination().is_some());
+    }
+}
+
+#[test]
+fn swap_output_hands_over_the_frames_and_reuses_the_spare_buffer() {
+    let mut s = Session::new(MplexConfig::default());
+    let id = s.open_stream().unwrap();
+    s.write(id, b"abc", usize::MAX).unwrap();
+    let mut spare = BytesMut::with_capacity(4096);
+    spare.extend_from_slice(b"stale");
+    s.swap_output(&mut spare);
+    assert_eq!(
+        &spare[..],
+        &[0x00, 0x01, b'0', 0x02, 0x03, b'a', b'b', b'c']
+    );
+    assert_eq!(s.output_len(), 0);
+    s.write(id, b"d", usize::MAX).unwrap();
+    assert_eq!(
+        &s.take_output()[..],
+        &[0x02, 0x01, b'd'],
+        "the stale bytes were cleared"
+    );
 }

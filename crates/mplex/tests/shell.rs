@@ -258,6 +258,55 @@ async fn slow_reader_in_reset_mode_is_reset_and_loses_nothing_silently() {
     .unwrap();
 }
 
+#[tokio::test]
+async fn block_then_reset_resets_a_stuck_stream_and_resumes_the_connection() {
+    timeout(T, async {
+        let stall = Duration::from_millis(300);
+        let cfg = MplexConfig::new()
+            .with_max_buffer_per_stream(64 * 1024)
+            .with_split_send_size(16 * 1024)
+            .with_overflow(OverflowBehaviour::BlockThenReset(stall));
+        let (a, _da, b, _db) = pair_with(64 * 1024, cfg);
+        let started = std::time::Instant::now();
+        let mut stuck = a.open().await.unwrap();
+        stuck.write_all(&pattern(1, 256 * 1024)).await.unwrap();
+        let mut other = a.open().await.unwrap();
+        other.write_all(b"after the stall").await.unwrap();
+        other.close().await.unwrap();
+        let mut held = b.accept().await.unwrap().unwrap(); // never read until the end
+        let mut r2 = b.accept().await.unwrap().unwrap();
+        let mut text = Vec::new();
+        r2.read_to_end(&mut text).await.unwrap();
+        assert_eq!(text, b"after the stall");
+        assert!(
+            started.elapsed() >= stall,
+            "the connection was blocked meanwhile"
+        );
+        assert_eq!(b.stats().overflow_resets, 1);
+        // The writer learns its stream was reset.
+        let err = stuck.read(&mut [0u8; 1]).await.unwrap_err();
+        assert!(matches!(mplex_error(err), MplexError::StreamReset(_)));
+        // The stuck reader gets its buffered, intact prefix, then the typed error.
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        let err = loop {
+            match held.read(&mut buf).await {
+                Ok(0) => panic!("must not look like a clean EOF"),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(
+            mplex_error(err),
+            MplexError::BufferOverflow { .. }
+        ));
+        assert_eq!(got, pattern(1, 256 * 1024)[..got.len()]);
+        assert!(!got.is_empty() && got.len() <= 64 * 1024);
+    })
+    .await
+    .unwrap();
+}
+
 /// Writes `chunk` until a write does not finish within 300 ms; returns the bytes accepted.
 async fn write_until_blocked(out: &mut mplex::MplexStream, chunk: &[u8]) -> usize {
     let mut accepted = 0usize;

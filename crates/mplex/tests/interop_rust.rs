@@ -1,0 +1,162 @@
+//! Interop with rust-libp2p's mplex (`libp2p-mplex` 0.44, as in rust-libp2p 0.57) over an
+//! in-memory pipe: streams opened either way, the same number opened by both sides, bulk
+//! data both ways, half-close and reset.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::future::poll_fn;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::io::{AsyncReadExt, AsyncWriteExt};
+use libp2p_core::muxing::StreamMuxerExt;
+use libp2p_core::upgrade::OutboundConnectionUpgrade;
+use libp2p_mplex::Multiplex;
+use mplex::{start, Endpoint, MplexConfig, MplexError, MplexMuxer, StreamId};
+use tokio::time::timeout;
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+type Theirs = Multiplex<Compat<tokio::io::DuplexStream>>;
+
+const T: Duration = Duration::from_secs(30);
+
+async fn connect(config: MplexConfig) -> (Arc<MplexMuxer>, Theirs) {
+    let (a, b) = tokio::io::duplex(256 * 1024);
+    let (ours, driver) = start(Box::new(a.compat()), config).unwrap();
+    tokio::spawn(driver);
+    let theirs = libp2p_mplex::Config::new()
+        .upgrade_outbound(b.compat(), "/mplex/6.7.0")
+        .await
+        .unwrap();
+    (ours, theirs)
+}
+
+fn pattern(seed: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i * 13 + seed) % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn rust_opens_we_accept_and_answer() {
+    timeout(T, async {
+        let (ours, mut theirs) = connect(MplexConfig::default()).await;
+        let mut s = poll_fn(|cx| theirs.poll_outbound_unpin(cx)).await.unwrap();
+        s.write_all(b"hello from rust").await.unwrap();
+        s.close().await.unwrap();
+        let mut inb = ours.accept().await.unwrap().unwrap();
+        assert_eq!(inb.id(), StreamId::new(0, Endpoint::Remote));
+        let mut got = Vec::new();
+        inb.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"hello from rust");
+        inb.write_all(b"hello from us").await.unwrap();
+        inb.close().await.unwrap();
+        let mut back = Vec::new();
+        s.read_to_end(&mut back).await.unwrap();
+        assert_eq!(back, b"hello from us");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn we_open_and_bulk_data_round_trips_through_rust() {
+    timeout(T, async {
+        let (ours, mut theirs) = connect(MplexConfig::default()).await;
+        let data = pattern(1, 3 << 20);
+        let expect = data.clone();
+        let mut out = ours.open().await.unwrap();
+        let writer = tokio::spawn(async move {
+            out.write_all(&data).await.unwrap();
+            out.close().await.unwrap();
+            let mut back = Vec::new();
+            out.read_to_end(&mut back).await.unwrap();
+            back
+        });
+        // Rust echoes everything back after our Close.
+        let mut s = poll_fn(|cx| theirs.poll_inbound_unpin(cx)).await.unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        assert!(got == expect, "rust received our data intact");
+        s.write_all(&got).await.unwrap();
+        s.close().await.unwrap();
+        assert!(
+            writer.await.unwrap() == expect,
+            "we received rust's echo intact"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn both_sides_open_stream_zero_at_once() {
+    timeout(T, async {
+        let (ours, mut theirs) = connect(MplexConfig::default()).await;
+        let mut mine = ours.open().await.unwrap();
+        mine.write_all(b"ours").await.unwrap();
+        mine.close().await.unwrap();
+        let mut rs = poll_fn(|cx| theirs.poll_outbound_unpin(cx)).await.unwrap();
+        rs.write_all(b"theirs").await.unwrap();
+        rs.close().await.unwrap();
+        // Rust accepts our stream 0; we accept theirs (also number 0).
+        let mut r_in = poll_fn(|cx| theirs.poll_inbound_unpin(cx)).await.unwrap();
+        let mut got = Vec::new();
+        r_in.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"ours");
+        let mut o_in = ours.accept().await.unwrap().unwrap();
+        assert_eq!(o_in.id(), StreamId::new(0, Endpoint::Remote));
+        assert_eq!(mine.id(), StreamId::new(0, Endpoint::Local));
+        let mut got = Vec::new();
+        o_in.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"theirs");
+        // Answers go to the right stream 0 on each side.
+        o_in.write_all(b"to rust's stream").await.unwrap();
+        o_in.close().await.unwrap();
+        r_in.write_all(b"to our stream").await.unwrap();
+        r_in.close().await.unwrap();
+        let mut a = Vec::new();
+        rs.read_to_end(&mut a).await.unwrap();
+        assert_eq!(a, b"to rust's stream");
+        let mut b = Vec::new();
+        mine.read_to_end(&mut b).await.unwrap();
+        assert_eq!(b, b"to our stream");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn resets_cross_both_ways() {
+    timeout(T, async {
+        let (ours, mut theirs) = connect(MplexConfig::default()).await;
+        // Rust drops an open stream: it sends Reset; our reader sees a reset.
+        let mut rs = poll_fn(|cx| theirs.poll_outbound_unpin(cx)).await.unwrap();
+        rs.write_all(b"x").await.unwrap();
+        rs.flush().await.unwrap();
+        let mut inb = ours.accept().await.unwrap().unwrap();
+        let mut one = [0u8; 1];
+        inb.read_exact(&mut one).await.unwrap();
+        drop(rs);
+        // Rust queues the Reset and writes it with its next flush: open another stream.
+        let mut rs2 = poll_fn(|cx| theirs.poll_outbound_unpin(cx)).await.unwrap();
+        rs2.write_all(b"z").await.unwrap();
+        rs2.flush().await.unwrap();
+        let err = inb.read(&mut one).await.unwrap_err();
+        let chain = chain_core::ChainError::from_io("test", err);
+        assert!(matches!(
+            chain.downcast_ref::<MplexError>(),
+            Some(MplexError::StreamReset(_))
+        ));
+        // We reset a stream: rust's reader fails.
+        let mut mine = ours.open().await.unwrap();
+        mine.write_all(b"y").await.unwrap();
+        mine.flush().await.unwrap();
+        let mut r_in = poll_fn(|cx| theirs.poll_inbound_unpin(cx)).await.unwrap();
+        r_in.read_exact(&mut one).await.unwrap();
+        mine.reset();
+        // rust-libp2p ends the read side of a reset stream (EOF or error) and refuses writes.
+        let res = r_in.read(&mut one).await;
+        assert!(matches!(res, Ok(0) | Err(_)), "{res:?}");
+        assert!(r_in.write_all(b"z").await.is_err(), "rust saw the reset");
+    })
+    .await
+    .unwrap();
+}
