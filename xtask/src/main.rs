@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some("test") => test(args.get(1..).unwrap_or_default()),
         Some("bench-compare") => bench_compare::run(args.get(1..).unwrap_or_default()),
         _ => {
-            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask bench-compare [--bytes N] [--skip-criterion]");
+            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion]");
             return ExitCode::from(2);
         }
     };
