@@ -7,13 +7,13 @@
 //! loudly instead.
 //!
 //! py-libp2p strips leading zero bytes of the ECDH shared secret (like go-libp2p-secio; see
-//! `/work/shared/specs/secio.md` §8), so about 1 handshake in 256 derives different keys than a
-//! fixed-width implementation and fails the nonce check. Each exchange is therefore retried once, loudly.
+//! `/work/shared/specs/secio.md` §8), so in about 1 handshake in 256 its keys differ from a
+//! fixed-width implementation's. Our secio learns the peer's encoding from its first encrypted frame
+//! (`SharedSecretWidth::Auto`, the default), so no exchange is retried: every handshake must succeed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -248,26 +248,6 @@ async fn py_peer_id(py: &(PathBuf, PathBuf), key_type: &str) -> Result<String> {
     Ok(stdout.trim().to_string())
 }
 
-/// Runs `attempt` and, if it fails, once more (see the module comment on the secio shared-secret quirk).
-async fn with_one_retry<F, Fut>(what: &str, mut attempt: F) -> Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<()>>,
-{
-    match attempt().await {
-        Ok(()) => Ok(()),
-        Err(first) => {
-            eprintln!(
-                "!!! {what}: first attempt failed, retrying once (py-libp2p's variable-length ECDH secret \
-                 breaks ~1/256 secio handshakes). First error:\n{first:#}"
-            );
-            attempt()
-                .await
-                .with_context(|| format!("{what}: failed twice; first error: {first:#}"))
-        }
-    }
-}
-
 /// Checks that `lines` are exactly [`COUNT`] successful pings of `peer_id`.
 fn check_pings(lines: &[Value], peer_id: &str, who: &str) -> Result<()> {
     let pings: Vec<&Value> = lines.iter().filter(|v| v["op"] == "ping").collect();
@@ -294,51 +274,48 @@ fn check_pings(lines: &[Value], peer_id: &str, who: &str) -> Result<()> {
 /// (a) Python listens, `chain-node ping --security secio` dials it and pings it [`COUNT`] times.
 async fn chain_node_pings_python(key_type: &str) -> Result<()> {
     let Some(py) = python()? else { return Ok(()) };
-    with_one_retry("chain-node ping -> peer.py listen", || async {
-        let mut listener = PyListener::spawn(&py, key_type).await?;
-        if key_type == "ed25519" {
-            ensure!(
-                listener.peer_id == peer_id_from_seed(PY_SEED).to_string(),
-                "peer.py --seed {PY_SEED} is {}, rust-libp2p derives {}",
-                listener.peer_id,
-                peer_id_from_seed(PY_SEED)
-            );
-        }
-        let seed = NODE_SEED.to_string();
-        let count = COUNT.to_string();
-        let out = run_node(
-            &[
-                "ping",
-                &listener.addr,
-                "--security",
-                "secio",
-                "--count",
-                &count,
-                "--json",
-                "--seed",
-                &seed,
-                "--timeout",
-                "20",
-            ],
-            RUN,
-        )
+    let mut listener = PyListener::spawn(&py, key_type).await?;
+    if key_type == "ed25519" {
+        ensure!(
+            listener.peer_id == peer_id_from_seed(PY_SEED).to_string(),
+            "peer.py --seed {PY_SEED} is {}, rust-libp2p derives {}",
+            listener.peer_id,
+            peer_id_from_seed(PY_SEED)
+        );
+    }
+    let seed = NODE_SEED.to_string();
+    let count = COUNT.to_string();
+    let out = run_node(
+        &[
+            "ping",
+            &listener.addr,
+            "--security",
+            "secio",
+            "--count",
+            &count,
+            "--json",
+            "--seed",
+            &seed,
+            "--timeout",
+            "20",
+        ],
+        RUN,
+    )
+    .await?;
+    out.expect_success(&format!(
+        "chain-node ping {} --security secio (peer.py stderr:\n{})",
+        listener.addr,
+        listener.stderr_text()
+    ))?;
+    check_pings(&out.json, &listener.peer_id, "chain-node ping")?;
+    // The Python side saw us under the identity our secio Propose carried.
+    let node_id = peer_id_from_seed(NODE_SEED).to_string();
+    listener
+        .wait_json("its connection event", Duration::from_secs(10), |v| {
+            v["event"] == "connection" && v["peer_id"] == node_id.as_str()
+        })
         .await?;
-        out.expect_success(&format!(
-            "chain-node ping {} --security secio (peer.py stderr:\n{})",
-            listener.addr,
-            listener.stderr_text()
-        ))?;
-        check_pings(&out.json, &listener.peer_id, "chain-node ping")?;
-        // The Python side saw us under the identity our secio Propose carried.
-        let node_id = peer_id_from_seed(NODE_SEED).to_string();
-        listener
-            .wait_json("its connection event", Duration::from_secs(10), |v| {
-                v["event"] == "connection" && v["peer_id"] == node_id.as_str()
-            })
-            .await?;
-        Ok(())
-    })
-    .await
+    Ok(())
 }
 
 /// (b) `chain-node listen --security secio`; Python dials it and pings [`COUNT`] times; chain-node reports
@@ -353,69 +330,68 @@ async fn python_pings_chain_node(key_type: &str) -> Result<()> {
             peer_id_from_seed(PY_SEED)
         );
     }
-    with_one_retry("peer.py ping -> chain-node listen", || async {
-        let seed = NODE_SEED.to_string();
-        let mut node = NodeProcess::spawn(&[
-            "listen",
-            "--json",
-            "--security",
-            "secio",
+    let seed = NODE_SEED.to_string();
+    let mut node = NodeProcess::spawn(&[
+        "listen",
+        "--json",
+        "--security",
+        "secio",
+        "--seed",
+        &seed,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--timeout",
+        "110",
+    ])?;
+    let (node_id, addr) = node.listening().await?;
+    ensure!(
+        node_id == peer_id_from_seed(NODE_SEED).to_string(),
+        "chain-node --seed {NODE_SEED} is {node_id}"
+    );
+    let py_seed = PY_SEED.to_string();
+    let count = COUNT.to_string();
+    let (ok, stdout, stderr) = run_py(
+        &py,
+        &[
+            "ping",
+            &addr,
+            &count,
+            "--key-type",
+            key_type,
             "--seed",
-            &seed,
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
+            &py_seed,
             "--timeout",
-            "110",
-        ])?;
-        let (node_id, addr) = node.listening().await?;
-        ensure!(
-            node_id == peer_id_from_seed(NODE_SEED).to_string(),
-            "chain-node --seed {NODE_SEED} is {node_id}"
-        );
-        let py_seed = PY_SEED.to_string();
-        let count = COUNT.to_string();
-        let (ok, stdout, stderr) = run_py(
-            &py,
-            &[
-                "ping",
-                &addr,
-                &count,
-                "--key-type",
-                key_type,
-                "--seed",
-                &py_seed,
-                "--timeout",
-                "25",
-            ],
+            "25",
+        ],
+    )
+    .await?;
+    ensure!(
+        ok,
+        "peer.py ping {addr} failed\nstdout:\n{stdout}\nstderr:\n{stderr}\nchain-node stderr:\n{}",
+        node.stderr()
+    );
+    let lines = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<Value>(l).map_err(|_| anyhow!("non-JSON line {l:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    check_pings(&lines, &node_id, "peer.py ping")?;
+    let conn = node
+        .wait_json(
+            "the inbound connection event",
+            Duration::from_secs(10),
+            |v| (v["event"] == "connection" && v["peer_id"] == py_id.as_str()).then(|| v.clone()),
         )
         .await?;
-        ensure!(
-            ok,
-            "peer.py ping {addr} failed\nstdout:\n{stdout}\nstderr:\n{stderr}\nchain-node stderr:\n{}",
-            node.stderr()
-        );
-        let lines = stdout
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str::<Value>(l).map_err(|_| anyhow!("non-JSON line {l:?}")))
-            .collect::<Result<Vec<_>>>()?;
-        check_pings(&lines, &node_id, "peer.py ping")?;
-        let conn = node
-            .wait_json("the inbound connection event", Duration::from_secs(10), |v| {
-                (v["event"] == "connection" && v["peer_id"] == py_id.as_str()).then(|| v.clone())
-            })
-            .await?;
-        ensure!(conn["direction"] == "inbound", "connection event: {conn}");
-        let chain: Vec<&str> = conn["chain"]
-            .as_array()
-            .ok_or_else(|| anyhow!("connection event without chain: {conn}"))?
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        ensure!(chain == SECIO_CHAIN, "connection event chain: {conn}");
-        Ok(())
-    })
-    .await
+    ensure!(conn["direction"] == "inbound", "connection event: {conn}");
+    let chain: Vec<&str> = conn["chain"]
+        .as_array()
+        .ok_or_else(|| anyhow!("connection event without chain: {conn}"))?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    ensure!(chain == SECIO_CHAIN, "connection event chain: {conn}");
+    Ok(())
 }
 
 #[tokio::test]

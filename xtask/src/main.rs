@@ -1,9 +1,10 @@
 //! `cargo xtask`: project tasks that are more than one cargo command.
 //!
-//! - `cargo xtask test`: builds the `chain-node` binary the end-to-end tests drive, then runs
+//! - `cargo xtask test`: builds the `chain-node` binary the end-to-end tests drive, then
 //!   sets up the python virtualenv of the py-libp2p interop peer (`tests/py/setup.sh`), then runs
 //!   every test of the workspace (with cargo-nextest when installed, else `cargo test`).
-//! - `cargo xtask bench-compare [--bytes N]`: the whole chain over loopback, ours against
+//! - `cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex]`: the whole chain over
+//!   loopback (tcp + noise + the muxer), ours against
 //!   rust-libp2p in the same run (`chain-node perf` against `chain-node listen`, beside the
 //!   rust-libp2p perf example against itself), then the per-layer criterion benches.
 

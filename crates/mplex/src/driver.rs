@@ -1,24 +1,23 @@
-//! The driver future (runs on tokio: it uses tokio's timer for
-//! `OverflowBehaviour::BlockThenReset`): owns the socket, feeds what it reads into the session and writes what
-//! the session queued, coalesced into large writes. It keeps reading while a write is pending
-//! (two peers blocked on writes cannot deadlock), stops reading while the session blocks
-//! input (`OverflowBehaviour::Block`), and ends with `Ok(())` on a clean close (EOF at a frame
-//! boundary, or our close flushed) or with the session's error.
+//! The driver future (runs on tokio: it uses tokio's clock and timer for
+//! `OverflowBehaviour::BlockThenReset`): owns the socket, feeds what it reads into the session
+//! and writes what the session queued, coalesced into large writes. It keeps reading while a
+//! write is pending (two peers blocked on writes cannot deadlock), stops reading while the
+//! session blocks input (a full stream buffer or accept queue), arms a timer at the session's
+//! `poll_timeout` meanwhile, and ends with `Ok(())` on a clean close (EOF at a frame boundary,
+//! or our close flushed) or with the session's error.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use chain_core::{BoxStream, ChainError};
 use futures::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
-use crate::config::OverflowBehaviour;
 use crate::error::MplexError;
 use crate::session::Termination;
-use crate::shared::{lock, wake_all, SharedRef};
+use crate::shared::{lock, now, wake_all, SharedRef};
 
 /// Rounds of read+write per poll before yielding to other tasks.
 const ROUNDS_PER_POLL: usize = 16;
@@ -41,8 +40,7 @@ pub(crate) struct Driver {
     /// `write_buffer_limit`).
     read_pause: usize,
     finished: bool,
-    /// `OverflowBehaviour::BlockThenReset`'s timeout, and the timer of the current stall.
-    stall_timeout: Option<Duration>,
+    /// The timer of the current stall (at the session's `poll_timeout`).
     stall_timer: Option<Pin<Box<Sleep>>>,
 }
 
@@ -53,14 +51,10 @@ enum Step {
 
 impl Driver {
     pub(crate) fn new(io: BoxStream, shared: SharedRef) -> Self {
-        let (read_size, limit, stall_timeout) = {
+        let (read_size, limit) = {
             let g = lock(&shared);
             let c = g.session.config();
-            let stall = match c.overflow {
-                OverflowBehaviour::BlockThenReset(t) => Some(t),
-                _ => None,
-            };
-            (c.read_buffer_size, c.write_buffer_limit, stall)
+            (c.read_buffer_size, c.write_buffer_limit)
         };
         Driver {
             io,
@@ -74,30 +68,44 @@ impl Driver {
             read_eof: false,
             read_pause: limit.saturating_mul(2).saturating_add(64 * 1024),
             finished: false,
-            stall_timeout,
             stall_timer: None,
         }
     }
 
-    /// While input is blocked: runs the stall timer, and resets the stalled stream when it
-    /// fires (`BlockThenReset`).
+    /// While input is blocked: keeps a timer at the session's deadline (which moves later
+    /// when the blocking reader makes progress) and lets the session give up when it fires.
     fn poll_stall(&mut self, cx: &mut Context<'_>) -> Step {
-        let Some(timeout) = self.stall_timeout else {
-            return Step::Idle;
-        };
-        let timer = self
-            .stall_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        if timer.as_mut().poll(cx).is_pending() {
-            return Step::Idle;
+        // Bounded: a fired timer either ends the stall or re-arms at a later deadline.
+        for _ in 0..4 {
+            let Some(deadline) = lock(&self.shared).session.poll_timeout() else {
+                self.stall_timer = None;
+                return Step::Idle;
+            };
+            let deadline = tokio::time::Instant::from_std(deadline);
+            let timer = match &mut self.stall_timer {
+                Some(t) => {
+                    if t.deadline() != deadline {
+                        t.as_mut().reset(deadline);
+                    }
+                    t
+                }
+                None => self
+                    .stall_timer
+                    .insert(Box::pin(tokio::time::sleep_until(deadline))),
+            };
+            if timer.as_mut().poll(cx).is_pending() {
+                return Step::Idle;
+            }
+            self.stall_timer = None;
+            let mut g = lock(&self.shared);
+            if let Some(id) = g.session.handle_timeout(now()) {
+                tracing::debug!(%id, "mplex: no reader progress within the reset timeout; stream reset");
+                g.dispatch();
+                return Step::Progress;
+            }
         }
-        self.stall_timer = None;
-        let mut g = lock(&self.shared);
-        if let Some(id) = g.session.reset_stalled() {
-            tracing::debug!(%id, "mplex: reader stalled the connection too long; stream reset");
-        }
-        g.dispatch();
-        Step::Progress
+        cx.waker().wake_by_ref();
+        Step::Idle
     }
 
     fn read_once(&mut self, cx: &mut Context<'_>) -> Step {
@@ -117,7 +125,7 @@ impl Driver {
             if self.unprocessed {
                 // Input resumed: decode what was held back before reading more.
                 self.unprocessed = false;
-                let _ = g.session.handle_bytes(&mut self.read_buf);
+                let _ = g.session.handle_bytes(&mut self.read_buf, now());
                 self.unprocessed = g.session.input_blocked();
                 g.dispatch();
                 return Step::Progress;
@@ -140,7 +148,7 @@ impl Driver {
                     .extend_from_slice(self.scratch.get(..n).unwrap_or_default());
                 let mut g = lock(&self.shared);
                 // A protocol error terminates the session; handled in `poll_drive`.
-                let _ = g.session.handle_bytes(&mut self.read_buf);
+                let _ = g.session.handle_bytes(&mut self.read_buf, now());
                 self.unprocessed = g.session.input_blocked();
                 g.dispatch();
                 Step::Progress

@@ -14,7 +14,7 @@ use crate::config::MplexConfig;
 use crate::driver::Driver;
 use crate::error::MplexError;
 use crate::session::{Session, Stats, Termination};
-use crate::shared::{lock, register, Shared, SharedRef};
+use crate::shared::{lock, now, register, Shared, SharedRef};
 use crate::stream::MplexStream;
 
 /// The protocol id.
@@ -75,8 +75,10 @@ impl MplexMuxer {
     pub async fn accept(&self) -> Result<Option<MplexStream>, ChainError> {
         let id = poll_fn(|cx| {
             let mut g = lock(&self.shared);
-            if let Some(id) = g.session.accept() {
-                g.dispatch();
+            let accepted = g.session.accept(now());
+            // Accepting may let input held for room in the accept queue resume.
+            g.dispatch();
+            if let Some(id) = accepted {
                 return Poll::Ready(Ok(Some(id)));
             }
             match g.session.termination() {

@@ -1,8 +1,10 @@
 //! `mplex`: the mplex stream muxer (`/mplex/6.7.0`), a swap-in for yamux above security in the
 //! chain (`tcp -> multistream -> noise -> multistream -> mplex -> {ping, identify, perf}`): it
 //! turns one secured connection into many substreams. mplex has no flow control and no
-//! GoAway; unread data per stream is bounded by [`MplexConfig::max_buffer_per_stream`] and
-//! [`OverflowBehaviour`] says what crossing it does.
+//! GoAway; unread data per stream is bounded by [`MplexConfig::max_buffer_per_stream`],
+//! streams waiting for `accept` by [`MplexConfig::max_pending_accept`], and
+//! [`OverflowBehaviour`] says what crossing them does (default: backpressure on the whole
+//! connection for a reader that is alive, a reset after 5 s for one that is stuck).
 //!
 //! - [`codec`]: varint frame header, the seven flags, a `Decoder`/`Encoder` (sans-IO).
 //! - [`session`]: the sans-IO session state machine (streams keyed by number *and* opener).
@@ -32,7 +34,7 @@ mod stream;
 mod stream_state;
 
 pub use codec::{Flag, Frame, FrameCodec, FrameKind};
-pub use config::{MplexConfig, OverflowBehaviour, MAX_FRAME_BODY};
+pub use config::{MplexConfig, OverflowBehaviour, DEFAULT_RESET_TIMEOUT, MAX_FRAME_BODY};
 pub use error::{MplexError, LAYER};
 pub use handler::{start, DriverFuture, MplexMuxer, PROTOCOL};
 pub use session::{

@@ -3,8 +3,12 @@
 //! Run loop (what the async shell in `driver.rs` does):
 //! 1. feed the socket's bytes with [`Session::handle_bytes`] (or decoded frames with
 //!    [`Session::handle_frame`]) — unless [`Session::input_blocked`] says to stop reading;
+//!    while blocked, call [`Session::handle_timeout`] at [`Session::poll_timeout`];
 //! 2. drain [`Session::poll_event`] and wake whoever waits on the named stream;
 //! 3. write [`Session::take_output`] to the socket.
+//!
+//! Time is passed in (`now`) to every call that may start or end a stall; the session never
+//! reads a clock.
 //!
 //! Application operations ([`Session::open_stream`], [`Session::accept`], [`Session::read`],
 //! [`Session::write`], [`Session::close_write`], [`Session::reset`], [`Session::release`]) may
@@ -15,12 +19,14 @@
 //! - NewStream carries the decimal stream number as its name (like go-mplex and js; rust sends
 //!   an empty name). Received names are ignored (bounded by `max_frame_body`).
 //! - mplex has no flow control: per-stream unread data is bounded by
-//!   `max_buffer_per_stream`; see [`OverflowBehaviour`] for what crossing it does.
+//!   `max_buffer_per_stream`, inbound streams waiting for `accept` by `max_pending_accept`;
+//!   see [`OverflowBehaviour`] for what crossing them does (input stalls, resets).
 //! - Data for unknown, reset or remote-closed streams is skipped and counted in [`Stats`].
 //! - mplex has no GoAway: closing the session means no new streams, flush, close the socket.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use tokio_util::codec::Decoder;
@@ -85,7 +91,7 @@ pub enum Event {
     StreamClosed(StreamId),
     /// The stream was reset (by the peer, or by us on buffer overflow).
     StreamReset(StreamId),
-    /// Input was blocked ([`OverflowBehaviour::Block`]) and may be fed again.
+    /// Input was blocked (a blocking [`OverflowBehaviour`]) and may be fed again.
     InputResumed,
     /// The session ended; see [`Session::termination`].
     Terminated,
@@ -118,10 +124,21 @@ pub struct Stats {
     pub ignored_frames: u64,
     /// Data bytes discarded (unknown, reset, released or remote-closed streams).
     pub discarded_bytes: u64,
-    /// Inbound streams refused with Reset (limit reached or session closing).
+    /// Inbound streams refused with Reset (limit reached, accept queue stuck, or closing).
     pub refused_streams: u64,
     /// Streams reset because the peer overflowed `max_buffer_per_stream`.
     pub overflow_resets: u64,
+    /// Times input was blocked (a stream's buffer or the accept queue was full).
+    pub input_stalls: u64,
+}
+
+/// What holds input back.
+#[derive(Debug)]
+enum Stall {
+    /// A data frame that does not fit its stream's buffer.
+    Data(StreamId, Bytes),
+    /// A NewStream that arrived with the accept queue full.
+    Open(StreamId),
 }
 
 /// An mplex session.
@@ -133,11 +150,14 @@ pub struct Session {
     streams: HashMap<StreamId, StreamState>,
     inbound: usize,
     accept_queue: VecDeque<StreamId>,
+    /// Last progress of the accept queue: the later of the last `accept` and the moment the
+    /// queue went from empty to non-empty.
+    accept_progress_at: Option<Instant>,
     events: VecDeque<Event>,
     out: BytesMut,
     queued_total: u64,
-    /// A data frame held back in [`OverflowBehaviour::Block`] mode; input stops meanwhile.
-    stalled: Option<(StreamId, Bytes)>,
+    /// The frame held back by a blocking [`OverflowBehaviour`]; input stops meanwhile.
+    stalled: Option<Stall>,
     closing: bool,
     termination: Option<Termination>,
     stats: Stats,
@@ -154,6 +174,7 @@ impl Session {
             streams: HashMap::new(),
             inbound: 0,
             accept_queue: VecDeque::new(),
+            accept_progress_at: None,
             events: VecDeque::new(),
             out: BytesMut::new(),
             queued_total: 0,
@@ -174,8 +195,8 @@ impl Session {
     /// Decodes and handles every complete frame in `buf` (partial frames stay in `buf`), until
     /// input blocks ([`Session::input_blocked`]; the rest stays in `buf`). On a protocol
     /// violation the session terminates and returns the error; input after termination is
-    /// discarded.
-    pub fn handle_bytes(&mut self, buf: &mut BytesMut) -> Result<(), MplexError> {
+    /// discarded. `now` is the current time (stalls and resets are measured with it).
+    pub fn handle_bytes(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), MplexError> {
         loop {
             if self.termination.is_some() {
                 buf.clear();
@@ -185,7 +206,7 @@ impl Session {
                 return Ok(());
             }
             match self.codec.decode(buf) {
-                Ok(Some(frame)) => self.handle_frame(frame)?,
+                Ok(Some(frame)) => self.handle_frame(frame, now)?,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(self.fail(e)),
             }
@@ -194,15 +215,15 @@ impl Session {
 
     /// Handles one decoded frame (see [`Session::handle_bytes`] for errors). Must not be
     /// called while [`Session::input_blocked`].
-    pub fn handle_frame(&mut self, frame: Frame) -> Result<(), MplexError> {
+    pub fn handle_frame(&mut self, frame: Frame, now: Instant) -> Result<(), MplexError> {
         if self.termination.is_some() {
             return Ok(());
         }
         let id = frame.received_stream_id();
         let result = match frame.flag.kind() {
-            FrameKind::Open => self.on_open(id),
+            FrameKind::Open => self.on_open(id, now),
             FrameKind::Message => {
-                self.on_message(id, frame.body);
+                self.on_message(id, frame.body, now);
                 Ok(())
             }
             FrameKind::Close => {
@@ -217,31 +238,47 @@ impl Session {
         result.map_err(|e| self.fail(e))
     }
 
-    /// Whether the session holds back a frame ([`OverflowBehaviour::Block`]): stop reading the
-    /// socket until [`Event::InputResumed`], then feed the retained bytes again.
+    /// Whether the session holds back a frame (a stream's buffer or the accept queue is full
+    /// under a blocking [`OverflowBehaviour`]): stop reading the socket until
+    /// [`Event::InputResumed`], then feed the retained bytes again.
     pub fn input_blocked(&self) -> bool {
         self.stalled.is_some()
     }
 
-    /// Gives up on the frame held back while input is blocked (the shell calls this when
-    /// [`OverflowBehaviour::BlockThenReset`]'s timeout passes): its stream is reset as on
-    /// overflow (its reader gets the buffered bytes, then [`MplexError::BufferOverflow`]),
-    /// and input resumes. Returns the stream, if input was blocked.
-    pub fn reset_stalled(&mut self) -> Option<StreamId> {
-        let (id, body) = self.stalled.take()?;
-        self.stats.discarded_bytes += body.len() as u64;
-        if let Some(s) = self.streams.get_mut(&id) {
-            if s.reset.is_none() {
-                s.reset = Some(ResetCause::Overflow);
-                self.stats.overflow_resets += 1;
-                self.events.push_back(Event::StreamReset(id));
-                if self.termination.is_none() {
-                    self.push_frame(id, FrameKind::Reset);
-                }
-            }
+    /// When [`Session::handle_timeout`] must be called: while input is blocked under
+    /// [`OverflowBehaviour::BlockThenReset`], the moment the blocking stream (or the accept
+    /// queue) will have made no progress for the timeout. It moves later when the reader
+    /// makes progress. `None`: no timer needed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let timeout = self.config.overflow.reset_timeout()?;
+        let since = match self.stalled.as_ref()? {
+            Stall::Data(id, _) => self.streams.get(id)?.progress_at?,
+            Stall::Open(_) => self.accept_progress_at?,
+        };
+        since.checked_add(timeout)
+    }
+
+    /// Gives up on the held frame if its deadline ([`Session::poll_timeout`]) has passed: a
+    /// stream that overflowed is reset (its reader gets the buffered bytes, then
+    /// [`MplexError::BufferOverflow`]); a NewStream that found the accept queue full is
+    /// refused with a Reset. Input resumes. Returns the stream reset or refused, if any.
+    pub fn handle_timeout(&mut self, now: Instant) -> Option<StreamId> {
+        let deadline = self.poll_timeout()?;
+        if now < deadline {
+            return None;
         }
+        let id = match self.stalled.take()? {
+            Stall::Data(id, body) => {
+                self.stats.discarded_bytes += body.len() as u64;
+                self.overflow_reset(id);
+                id
+            }
+            Stall::Open(id) => {
+                self.refuse(id);
+                id
+            }
+        };
         self.events.push_back(Event::InputResumed);
-        self.remove_if_done(id);
         Some(id)
     }
 
@@ -279,23 +316,68 @@ impl Session {
         e
     }
 
-    fn on_open(&mut self, id: StreamId) -> Result<(), MplexError> {
+    fn on_open(&mut self, id: StreamId, now: Instant) -> Result<(), MplexError> {
         if self.streams.contains_key(&id) {
             return Err(MplexError::DuplicateStream(id.num));
         }
         if self.closing || self.inbound >= self.config.max_inbound_streams {
-            self.stats.refused_streams += 1;
-            self.push_frame(id, FrameKind::Reset);
+            self.refuse(id);
             return Ok(());
         }
-        self.streams.insert(id, StreamState::default());
-        self.inbound += 1;
-        self.accept_queue.push_back(id);
-        self.events.push_back(Event::InboundStream(id));
+        if self.accept_queue.len() >= self.config.max_pending_accept {
+            let idle = self
+                .accept_progress_at
+                .map_or(std::time::Duration::ZERO, |p| now.saturating_duration_since(p));
+            match self.config.overflow {
+                OverflowBehaviour::ResetStream => self.refuse(id),
+                OverflowBehaviour::BlockThenReset(t) if idle >= t => self.refuse(id),
+                OverflowBehaviour::Block | OverflowBehaviour::BlockThenReset(_) => {
+                    self.stats.input_stalls += 1;
+                    self.stalled = Some(Stall::Open(id));
+                }
+            }
+            return Ok(());
+        }
+        self.admit(id, now);
         Ok(())
     }
 
-    fn on_message(&mut self, id: StreamId, body: Bytes) {
+    /// Answers a NewStream with Reset.
+    fn refuse(&mut self, id: StreamId) {
+        self.stats.refused_streams += 1;
+        self.push_frame(id, FrameKind::Reset);
+    }
+
+    /// Tracks a new inbound stream and queues it for `accept`.
+    fn admit(&mut self, id: StreamId, now: Instant) {
+        self.streams.insert(id, StreamState::default());
+        self.inbound += 1;
+        if self.accept_queue.is_empty() {
+            self.accept_progress_at = Some(now);
+        }
+        self.accept_queue.push_back(id);
+        self.events.push_back(Event::InboundStream(id));
+    }
+
+    /// Resets stream `id` because its reader fell too far behind: the reader keeps the
+    /// buffered bytes, then gets `BufferOverflow`; the peer gets a Reset.
+    fn overflow_reset(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if s.reset.is_some() {
+            return;
+        }
+        s.reset = Some(ResetCause::Overflow);
+        self.stats.overflow_resets += 1;
+        self.events.push_back(Event::StreamReset(id));
+        if self.termination.is_none() {
+            self.push_frame(id, FrameKind::Reset);
+        }
+        self.remove_if_done(id);
+    }
+
+    fn on_message(&mut self, id: StreamId, body: Bytes, now: Instant) {
         let len = body.len();
         let limit = self.config.max_buffer_per_stream;
         let Some(s) = self.streams.get_mut(&id) else {
@@ -311,24 +393,25 @@ impl Session {
             return;
         }
         if s.buffered.saturating_add(len) > limit {
-            match self.config.overflow {
-                OverflowBehaviour::ResetStream => {
-                    s.reset = Some(ResetCause::Overflow);
-                    self.stats.overflow_resets += 1;
-                    self.stats.discarded_bytes += len as u64;
-                    self.events.push_back(Event::StreamReset(id));
-                    self.push_frame(id, FrameKind::Reset);
+            // Blocking modes admit a single frame larger than the limit into an empty buffer.
+            let reset_now = match self.config.overflow {
+                OverflowBehaviour::ResetStream => true,
+                _ if s.buffered == 0 => false,
+                // Already stuck for the whole timeout: reset without stalling the connection.
+                OverflowBehaviour::BlockThenReset(t) if s.idle(now) >= t => true,
+                OverflowBehaviour::Block | OverflowBehaviour::BlockThenReset(_) => {
+                    self.stats.input_stalls += 1;
+                    self.stalled = Some(Stall::Data(id, body));
                     return;
                 }
-                OverflowBehaviour::Block | OverflowBehaviour::BlockThenReset(_) => {
-                    if s.buffered > 0 {
-                        self.stalled = Some((id, body));
-                        return;
-                    }
-                }
+            };
+            if reset_now {
+                self.stats.discarded_bytes += len as u64;
+                self.overflow_reset(id);
+                return;
             }
         }
-        s.push(body);
+        s.push(body, now);
         self.events.push_back(Event::Readable(id));
     }
 
@@ -387,9 +470,17 @@ impl Session {
         Ok(id)
     }
 
-    /// Takes the next inbound stream. Streams the peer reset before they were accepted are
+    /// Takes the next inbound stream (at time `now`: accepting is progress of the accept
+    /// queue and of the stream). Streams the peer reset before they were accepted are
     /// skipped (streams reset for overflowing their buffer are not: see [`Session::read`]).
-    pub fn accept(&mut self) -> Option<StreamId> {
+    pub fn accept(&mut self, now: Instant) -> Option<StreamId> {
+        let id = self.next_accept(now);
+        // Room in the queue: a NewStream held back for it may go in.
+        self.try_unstall(now);
+        id
+    }
+
+    fn next_accept(&mut self, now: Instant) -> Option<StreamId> {
         while let Some(id) = self.accept_queue.pop_front() {
             let Some(s) = self.streams.get_mut(&id) else {
                 continue;
@@ -401,6 +492,8 @@ impl Session {
                 self.remove_if_done(id);
                 continue;
             }
+            s.progress_at = Some(now);
+            self.accept_progress_at = Some(now);
             return Some(id);
         }
         None
@@ -411,9 +504,15 @@ impl Session {
         self.accept_queue.len()
     }
 
-    /// Reads buffered data of stream `id` into `buf`. After an overflow reset the buffered
-    /// bytes are still returned, then [`MplexError::BufferOverflow`].
-    pub fn read(&mut self, id: StreamId, buf: &mut [u8]) -> Result<ReadOutcome, MplexError> {
+    /// Reads buffered data of stream `id` into `buf` at time `now` (a read of bytes is the
+    /// reader's progress). After an overflow reset the buffered bytes are still returned,
+    /// then [`MplexError::BufferOverflow`].
+    pub fn read(
+        &mut self,
+        id: StreamId,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> Result<ReadOutcome, MplexError> {
         let limit = self.config.max_buffer_per_stream;
         let s = self
             .streams
@@ -427,7 +526,8 @@ impl Session {
         }
         if s.buffered > 0 {
             let n = s.copy_out(buf);
-            self.try_unstall();
+            s.progress_at = Some(now);
+            self.try_unstall(now);
             return Ok(ReadOutcome::Data(n));
         }
         if s.reset == Some(ResetCause::Overflow) {
@@ -476,6 +576,22 @@ impl Session {
         Ok(n)
     }
 
+    /// Whether stream `id` can take writes now (`Err`: the error a write would return).
+    /// Lets a writer waiting for room in the output queue learn of a reset at once.
+    pub fn check_writable(&self, id: StreamId) -> Result<(), MplexError> {
+        self.check_alive()?;
+        let s = self.streams.get(&id).ok_or(MplexError::UnknownStream(id))?;
+        match s.reset {
+            Some(ResetCause::Overflow) => Err(MplexError::BufferOverflow {
+                id,
+                limit: self.config.max_buffer_per_stream,
+            }),
+            Some(_) => Err(MplexError::StreamReset(id)),
+            None if s.local_closed => Err(MplexError::WriteAfterClose(id)),
+            None => Ok(()),
+        }
+    }
+
     /// Half-closes stream `id` (queues Close). Idempotent.
     pub fn close_write(&mut self, id: StreamId) -> Result<(), MplexError> {
         let limit = self.config.max_buffer_per_stream;
@@ -517,7 +633,7 @@ impl Session {
         if self.termination.is_none() {
             self.push_frame(id, FrameKind::Reset);
         }
-        self.try_unstall();
+        self.unstall_if_gone();
         self.remove_if_done(id);
     }
 
@@ -540,7 +656,7 @@ impl Session {
         } else {
             s.discard_buffer();
         }
-        self.try_unstall();
+        self.unstall_if_gone();
         self.remove_if_done(id);
     }
 
@@ -548,6 +664,12 @@ impl Session {
     /// the shell then flushes the output and closes the socket (mplex has no GoAway).
     pub fn close(&mut self) {
         self.closing = true;
+        // A NewStream held for room in the accept queue is refused now.
+        if let Some(Stall::Open(id)) = self.stalled {
+            self.stalled = None;
+            self.refuse(id);
+            self.events.push_back(Event::InputResumed);
+        }
     }
 
     /// Whether [`Session::close`] was called.
@@ -626,24 +748,52 @@ impl Session {
         self.queued_total += (self.out.len() - before) as u64;
     }
 
-    /// Delivers or drops the frame held back in Block mode once its stream drained (or went
-    /// away), and signals that input may resume.
-    fn try_unstall(&mut self) {
-        let Some((id, body)) = self.stalled.take() else {
+    /// Delivers or drops the frame held back by a blocking overflow once there is room for it
+    /// (or its stream went away), and signals that input may resume.
+    fn try_unstall(&mut self, now: Instant) {
+        let Some(stall) = self.stalled.take() else {
             return;
         };
-        let limit = self.config.max_buffer_per_stream;
-        match self.streams.get_mut(&id) {
-            Some(s) if s.accepts_data() => {
-                if s.buffered > 0 && s.buffered.saturating_add(body.len()) > limit {
-                    self.stalled = Some((id, body));
-                    return;
+        match stall {
+            Stall::Data(id, body) => {
+                let limit = self.config.max_buffer_per_stream;
+                match self.streams.get_mut(&id) {
+                    Some(s) if s.accepts_data() => {
+                        if s.buffered > 0 && s.buffered.saturating_add(body.len()) > limit {
+                            self.stalled = Some(Stall::Data(id, body));
+                            return;
+                        }
+                        s.push(body, now);
+                        self.events.push_back(Event::Readable(id));
+                    }
+                    _ => self.stats.discarded_bytes += body.len() as u64,
                 }
-                s.push(body);
-                self.events.push_back(Event::Readable(id));
             }
-            _ => self.stats.discarded_bytes += body.len() as u64,
+            Stall::Open(id) => {
+                if self.closing || self.inbound >= self.config.max_inbound_streams {
+                    self.refuse(id);
+                } else if self.accept_queue.len() >= self.config.max_pending_accept {
+                    self.stalled = Some(Stall::Open(id));
+                    return;
+                } else {
+                    self.admit(id, now);
+                }
+            }
         }
+        self.events.push_back(Event::InputResumed);
+    }
+
+    /// Drops the held data frame if its stream no longer takes data (reset or released), and
+    /// signals that input may resume.
+    fn unstall_if_gone(&mut self) {
+        let Some(Stall::Data(id, body)) = &self.stalled else {
+            return;
+        };
+        if self.streams.get(id).is_some_and(StreamState::accepts_data) {
+            return;
+        }
+        self.stats.discarded_bytes += body.len() as u64;
+        self.stalled = None;
         self.events.push_back(Event::InputResumed);
     }
 

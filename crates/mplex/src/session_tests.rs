@@ -2,7 +2,15 @@
 
 use super::*;
 use crate::codec::Frame;
+use std::sync::OnceLock;
+use std::time::Duration;
 use tokio_util::codec::Encoder;
+
+/// The fake clock's origin; tests move time by adding to it.
+fn t0() -> Instant {
+    static T0: OnceLock<Instant> = OnceLock::new();
+    *T0.get_or_init(Instant::now)
+}
 
 struct Pair {
     a: Session,
@@ -14,6 +22,8 @@ struct Pair {
     b_events: Vec<Event>,
     a_err: Option<MplexError>,
     b_err: Option<MplexError>,
+    /// The fake clock both sides see.
+    now: Instant,
 }
 
 impl Pair {
@@ -31,6 +41,7 @@ impl Pair {
             b_events: Vec::new(),
             a_err: None,
             b_err: None,
+            now: t0(),
         }
     }
 
@@ -41,10 +52,10 @@ impl Pair {
             let b_out = self.b.take_output();
             self.b_in.extend_from_slice(&a_out);
             self.a_in.extend_from_slice(&b_out);
-            if let Err(e) = self.b.handle_bytes(&mut self.b_in) {
+            if let Err(e) = self.b.handle_bytes(&mut self.b_in, self.now) {
                 self.b_err.get_or_insert(e);
             }
-            if let Err(e) = self.a.handle_bytes(&mut self.a_in) {
+            if let Err(e) = self.a.handle_bytes(&mut self.a_in, self.now) {
                 self.a_err.get_or_insert(e);
             }
             self.a_events
@@ -57,11 +68,23 @@ impl Pair {
         }
     }
 
+    /// Moves the fake clock forward, lets both sides handle their timers (as the driver does
+    /// when `poll_timeout` passes), and drives.
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        for s in [&mut self.a, &mut self.b] {
+            if s.poll_timeout().is_some_and(|t| t <= self.now) {
+                s.handle_timeout(self.now);
+            }
+        }
+        self.drive();
+    }
+
     /// A opens, B accepts; returns (A's id, B's id) of the stream.
     fn open(&mut self) -> (StreamId, StreamId) {
         let id = self.a.open_stream().unwrap();
         self.drive();
-        let remote = self.b.accept().unwrap();
+        let remote = self.b.accept(self.now).unwrap();
         assert_eq!(remote, StreamId::new(id.num, Endpoint::Remote));
         (id, remote)
     }
@@ -71,7 +94,7 @@ fn read_all(s: &mut Session, id: StreamId) -> (Vec<u8>, Result<ReadOutcome, Mple
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        match s.read(id, &mut buf) {
+        match s.read(id, &mut buf, t0()) {
             Ok(ReadOutcome::Data(n)) => out.extend_from_slice(&buf[..n]),
             other => return (out, other),
         }
@@ -106,7 +129,7 @@ fn open_accept_and_exchange_both_directions() {
     p.b_in.extend_from_slice(&[0x00, 0x01, b'0']);
     p.drive();
     assert!(p.b_events.contains(&Event::InboundStream(remote(0))));
-    assert_eq!(p.b.accept(), Some(remote(0)));
+    assert_eq!(p.b.accept(t0()), Some(remote(0)));
     assert_eq!(p.a.write(id, b"hi", usize::MAX).unwrap(), 2);
     assert_eq!(&p.a.take_output()[..], &[0x02, 0x02, b'h', b'i']);
     p.b_in.extend_from_slice(&[0x02, 0x02, b'h', b'i']);
@@ -122,7 +145,7 @@ fn open_accept_and_exchange_both_directions() {
     let bid = p.b.open_stream().unwrap();
     assert_eq!(bid, local(0));
     p.drive();
-    assert_eq!(p.a.accept(), Some(remote(0)));
+    assert_eq!(p.a.accept(t0()), Some(remote(0)));
     assert_eq!(p.a.open_stream().unwrap(), local(1), "ids count up by one");
 }
 
@@ -135,8 +158,8 @@ fn same_number_opened_by_both_sides_at_once_stays_distinct() {
     p.a.write(a0, b"from a's stream", usize::MAX).unwrap();
     p.b.write(b0, b"from b's stream", usize::MAX).unwrap();
     p.drive();
-    assert_eq!(p.a.accept(), Some(remote(0)));
-    assert_eq!(p.b.accept(), Some(remote(0)));
+    assert_eq!(p.a.accept(t0()), Some(remote(0)));
+    assert_eq!(p.b.accept(t0()), Some(remote(0)));
     assert_eq!(read_all(&mut p.a, remote(0)).0, b"from b's stream");
     assert_eq!(read_all(&mut p.b, remote(0)).0, b"from a's stream");
     // Answers travel back on the right stream.
@@ -185,9 +208,9 @@ fn reset_by_opener_ends_both_directions() {
     p.a.reset(a);
     p.drive();
     assert!(p.b_events.contains(&Event::StreamReset(b)));
-    assert_eq!(p.b.read(b, &mut [0; 8]), Err(MplexError::StreamReset(b)));
+    assert_eq!(p.b.read(b, &mut [0; 8], t0()), Err(MplexError::StreamReset(b)));
     assert_eq!(p.b.write(b, b"x", 10), Err(MplexError::StreamReset(b)));
-    assert_eq!(p.a.read(a, &mut [0; 8]), Err(MplexError::StreamReset(a)));
+    assert_eq!(p.a.read(a, &mut [0; 8], t0()), Err(MplexError::StreamReset(a)));
     assert!(p.b.stats().discarded_bytes >= 4, "queued data dropped");
 }
 
@@ -227,7 +250,11 @@ fn dropping_an_open_stream_resets_it_and_after_remote_close_closes_it() {
 
 #[test]
 fn overflow_resets_the_stream_and_the_reader_gets_buffered_bytes_then_an_error() {
-    let mut p = Pair::with(MplexConfig::new().with_max_buffer_per_stream(1000));
+    let mut p = Pair::with(
+        MplexConfig::new()
+            .with_max_buffer_per_stream(1000)
+            .with_overflow(OverflowBehaviour::ResetStream),
+    );
     let (a, b) = p.open();
     let (a2, b2) = p.open();
     p.a.write(a, &[1u8; 600], usize::MAX).unwrap();
@@ -262,10 +289,10 @@ fn block_mode_pauses_input_until_the_reader_drains() {
     assert!(p.b.input_blocked());
     assert_eq!(p.b.buffered(b), 600);
     assert!(!p.b_in.is_empty(), "later frames wait in the input buffer");
-    assert_eq!(p.b.read(b2, &mut [0; 8]), Ok(ReadOutcome::Blocked));
+    assert_eq!(p.b.read(b2, &mut [0; 8], t0()), Ok(ReadOutcome::Blocked));
     // Reading frees room: the held frame is delivered and input resumes.
     let mut buf = [0u8; 600];
-    assert_eq!(p.b.read(b, &mut buf), Ok(ReadOutcome::Data(600)));
+    assert_eq!(p.b.read(b, &mut buf, t0()), Ok(ReadOutcome::Data(600)));
     assert!(!p.b.input_blocked());
     p.drive();
     assert!(p.b_events.contains(&Event::InputResumed));
@@ -291,15 +318,16 @@ fn block_mode_drops_the_held_frame_when_its_stream_is_reset() {
 
 #[test]
 fn too_many_inbound_streams_are_reset_and_the_session_lives() {
+    // The hard cap applies even with room in the accept queue.
     let mut p = Pair::with(MplexConfig::new().with_max_inbound_streams(2));
     let ids: Vec<StreamId> = (0..3).map(|_| p.a.open_stream().unwrap()).collect();
     for id in &ids {
         p.a.write(*id, b"data", usize::MAX).unwrap();
     }
     p.drive();
-    assert_eq!(p.b.accept(), Some(remote(0)));
-    assert_eq!(p.b.accept(), Some(remote(1)));
-    assert_eq!(p.b.accept(), None);
+    assert_eq!(p.b.accept(t0()), Some(remote(0)));
+    assert_eq!(p.b.accept(t0()), Some(remote(1)));
+    assert_eq!(p.b.accept(t0()), None);
     assert!(p.a_events.contains(&Event::StreamReset(local(2))));
     assert!(!p.a_events.contains(&Event::StreamReset(local(1))));
     let stats = p.b.stats();
@@ -314,7 +342,7 @@ fn too_many_inbound_streams_are_reset_and_the_session_lives() {
     p.b.release(remote(0));
     let id = p.a.open_stream().unwrap();
     p.drive();
-    assert_eq!(p.b.accept(), Some(StreamId::new(id.num, Endpoint::Remote)));
+    assert_eq!(p.b.accept(t0()), Some(StreamId::new(id.num, Endpoint::Remote)));
 }
 
 #[test]
@@ -322,7 +350,7 @@ fn data_for_an_unknown_stream_is_skipped() {
     let mut s = Session::new(MplexConfig::default());
     let mut b = raw(Frame::new(5, Flag::MessageInitiator, &b"who?"[..]));
     b.extend_from_slice(&raw(Frame::new(9, Flag::CloseReceiver, Bytes::new())));
-    s.handle_bytes(&mut b).unwrap();
+    s.handle_bytes(&mut b, t0()).unwrap();
     assert_eq!(s.stats().ignored_frames, 2);
     assert_eq!(s.stats().discarded_bytes, 4);
     assert!(s.termination().is_none());
@@ -334,8 +362,8 @@ fn zero_length_messages_are_legal() {
     let mut b = raw(Frame::new(3, Flag::NewStream, Bytes::new()));
     b.extend_from_slice(&raw(Frame::new(3, Flag::MessageInitiator, Bytes::new())));
     b.extend_from_slice(&raw(Frame::new(3, Flag::MessageInitiator, &b"x"[..])));
-    s.handle_bytes(&mut b).unwrap();
-    let id = s.accept().unwrap();
+    s.handle_bytes(&mut b, t0()).unwrap();
+    let id = s.accept(t0()).unwrap();
     assert_eq!(
         read_all(&mut s, id),
         (b"x".to_vec(), Ok(ReadOutcome::Blocked))
@@ -347,7 +375,7 @@ fn duplicate_new_stream_ends_the_session() {
     let mut s = Session::new(MplexConfig::default());
     let mut b = raw(Frame::new(4, Flag::NewStream, Bytes::new()));
     b.extend_from_slice(&raw(Frame::new(4, Flag::NewStream, &b"4"[..])));
-    assert_eq!(s.handle_bytes(&mut b), Err(MplexError::DuplicateStream(4)));
+    assert_eq!(s.handle_bytes(&mut b, t0()), Err(MplexError::DuplicateStream(4)));
     assert_eq!(
         s.termination(),
         Some(&Termination::Error(MplexError::DuplicateStream(4)))
@@ -374,7 +402,7 @@ fn malformed_input_ends_the_session_with_a_typed_error() {
     for (bytes, want) in cases {
         let mut s = Session::new(MplexConfig::default());
         let mut b = BytesMut::from(bytes);
-        assert_eq!(s.handle_bytes(&mut b), Err(want.clone()));
+        assert_eq!(s.handle_bytes(&mut b, t0()), Err(want.clone()));
         assert_eq!(s.termination(), Some(&Termination::Error(want)));
         assert_eq!(s.poll_event(), Some(Event::Terminated));
     }
@@ -386,7 +414,7 @@ fn eof_mid_frame_is_an_error_and_at_a_boundary_is_clean() {
     let mut b = raw(Frame::new(1, Flag::NewStream, Bytes::new()));
     b.extend_from_slice(&raw(Frame::new(1, Flag::MessageInitiator, &b"abc"[..])));
     b.extend_from_slice(&[0x0a, 0x05, b'x']);
-    s.handle_bytes(&mut b).unwrap();
+    s.handle_bytes(&mut b, t0()).unwrap();
     s.on_eof(&b);
     assert_eq!(
         s.termination(),
@@ -396,11 +424,11 @@ fn eof_mid_frame_is_an_error_and_at_a_boundary_is_clean() {
     let mut s = Session::new(MplexConfig::default());
     let mut b = raw(Frame::new(1, Flag::NewStream, Bytes::new()));
     b.extend_from_slice(&raw(Frame::new(1, Flag::MessageInitiator, &b"abc"[..])));
-    s.handle_bytes(&mut b).unwrap();
+    s.handle_bytes(&mut b, t0()).unwrap();
     s.on_eof(&b);
     assert_eq!(s.termination(), Some(&Termination::Clean));
     // Buffered data is still readable; then the stream fails (the peer never closed it).
-    let id = s.accept().unwrap();
+    let id = s.accept(t0()).unwrap();
     assert_eq!(
         read_all(&mut s, id),
         (b"abc".to_vec(), Err(MplexError::SessionClosed))
@@ -430,18 +458,22 @@ fn closed_session_refuses_new_streams_both_ways() {
     assert_eq!(p.b.open_stream(), Err(MplexError::SessionClosed));
     let id = p.a.open_stream().unwrap();
     p.drive();
-    assert_eq!(p.b.accept(), None);
+    assert_eq!(p.b.accept(t0()), None);
     assert!(p.a_events.contains(&Event::StreamReset(id)));
 }
 
 #[test]
 fn a_stream_reset_for_overflow_before_accept_is_still_handed_out() {
-    let mut s = Session::new(MplexConfig::new().with_max_buffer_per_stream(4));
+    let mut s = Session::new(
+        MplexConfig::new()
+            .with_max_buffer_per_stream(4)
+            .with_overflow(OverflowBehaviour::ResetStream),
+    );
     let mut b = raw(Frame::new(0, Flag::NewStream, Bytes::new()));
     b.extend_from_slice(&raw(Frame::new(0, Flag::MessageInitiator, &b"abc"[..])));
     b.extend_from_slice(&raw(Frame::new(0, Flag::MessageInitiator, &b"de"[..])));
-    s.handle_bytes(&mut b).unwrap();
-    let id = s.accept().unwrap();
+    s.handle_bytes(&mut b, t0()).unwrap();
+    let id = s.accept(t0()).unwrap();
     assert_eq!(
         read_all(&mut s, id),
         (
@@ -453,36 +485,212 @@ fn a_stream_reset_for_overflow_before_accept_is_still_handed_out() {
     assert_eq!(&s.take_output()[..], &[0x05, 0x00]);
 }
 
+/// The default policy with a 1000-byte buffer (timeout 5 s).
+fn block_then_reset() -> MplexConfig {
+    let cfg = MplexConfig::new().with_max_buffer_per_stream(1000);
+    assert_eq!(
+        cfg.overflow,
+        OverflowBehaviour::BlockThenReset(Duration::from_secs(5)),
+        "the default"
+    );
+    cfg
+}
+
 #[test]
-fn block_then_reset_gives_up_on_the_held_frame() {
-    let cfg = MplexConfig::new()
-        .with_max_buffer_per_stream(1000)
-        .with_overflow(OverflowBehaviour::BlockThenReset(
-            std::time::Duration::from_secs(5),
-        ));
-    let mut p = Pair::with(cfg);
+fn block_then_reset_never_resets_an_alive_slow_reader_and_it_gets_every_byte() {
+    let mut p = Pair::with(block_then_reset().with_split_send_size(300));
     let (a, b) = p.open();
+    let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+    p.a.write(a, &data, usize::MAX).unwrap();
+    p.a.close_write(a).unwrap();
+    p.drive();
+    assert!(p.b.input_blocked(), "a full buffer stops input");
+    let mut got = Vec::new();
+    for _ in 0..10_000 {
+        // One small read every 4.9 s: slower than the network, faster than the timeout.
+        p.advance(Duration::from_millis(4900));
+        let mut buf = [0u8; 100];
+        match p.b.read(b, &mut buf, p.now).unwrap() {
+            ReadOutcome::Data(n) => got.extend_from_slice(&buf[..n]),
+            ReadOutcome::Eof => break,
+            ReadOutcome::Blocked => {}
+        }
+        p.drive();
+    }
+    assert!(got == data, "every byte, in order ({} of {})", got.len(), data.len());
+    let stats = p.b.stats();
+    assert_eq!(stats.overflow_resets, 0);
+    assert!(stats.input_stalls > 10, "{stats:?}");
+    assert!(!p.a_events.contains(&Event::StreamReset(a)));
+}
+
+#[test]
+fn block_then_reset_resets_a_stuck_reader_after_the_timeout_then_others_at_once() {
+    let mut p = Pair::with(block_then_reset());
+    let (a1, b1) = p.open();
     let (a2, b2) = p.open();
-    p.a.write(a, &[1u8; 600], usize::MAX).unwrap();
-    p.a.write(a, &[2u8; 600], usize::MAX).unwrap();
-    p.a.write(a2, b"behind", usize::MAX).unwrap();
+    let (a3, b3) = p.open();
+    // Both stuck streams get their first bytes at t0 and are never read.
+    p.a.write(a1, &[1u8; 600], usize::MAX).unwrap();
+    p.a.write(a2, &[2u8; 600], usize::MAX).unwrap();
+    p.drive();
+    p.advance(Duration::from_secs(1));
+    // Stream 1 overflows at t0+1s: input stalls (it has been idle only 1 s).
+    p.a.write(a1, &[1u8; 600], usize::MAX).unwrap();
+    p.a.write(a2, &[2u8; 600], usize::MAX).unwrap();
+    p.a.write(a3, b"behind the stall", usize::MAX).unwrap();
     p.drive();
     assert!(p.b.input_blocked());
-    // The shell's timer fired.
-    assert_eq!(p.b.reset_stalled(), Some(b));
+    assert_eq!(p.b.poll_timeout(), Some(t0() + Duration::from_secs(5)));
+    assert_eq!(p.b.handle_timeout(t0() + Duration::from_millis(4999)), None);
+    assert_eq!(p.b.read(b3, &mut [0; 8], p.now), Ok(ReadOutcome::Blocked));
+    // The timeout passes: stream 1 is reset, input resumes, and stream 2 (idle 5 s by now)
+    // overflows and is reset at once, without a second stall.
+    p.advance(Duration::from_secs(4));
+    assert!(p.b.input_blocked() || p.b.stats().overflow_resets == 2);
     assert!(!p.b.input_blocked());
-    assert_eq!(p.b.reset_stalled(), None);
+    let stats = p.b.stats();
+    assert_eq!((stats.overflow_resets, stats.input_stalls), (2, 1), "{stats:?}");
+    assert_eq!(p.b.poll_timeout(), None);
+    assert!(p.a_events.contains(&Event::StreamReset(a1)));
+    assert!(p.a_events.contains(&Event::StreamReset(a2)));
+    assert_eq!(p.a.write(a1, b"x", 10), Err(MplexError::StreamReset(a1)));
+    // The connection resumed: data behind the stall arrives, a new stream works.
+    assert_eq!(read_all(&mut p.b, b3).0, b"behind the stall");
+    let (a4, b4) = p.open();
+    p.a.write(a4, b"new stream", usize::MAX).unwrap();
     p.drive();
-    assert!(p.a_events.contains(&Event::StreamReset(a)));
-    assert_eq!(read_all(&mut p.b, b2).0, b"behind");
-    assert_eq!(
-        read_all(&mut p.b, b),
-        (
-            vec![1u8; 600],
-            Err(MplexError::BufferOverflow { id: b, limit: 1000 })
-        )
-    );
-    assert_eq!(p.b.stats().overflow_resets, 1);
+    assert_eq!(read_all(&mut p.b, b4).0, b"new stream");
+    // Nothing silently lost: the stuck readers get their buffered bytes, then the error.
+    for (b, byte) in [(b1, 1u8), (b2, 2u8)] {
+        assert_eq!(
+            read_all(&mut p.b, b),
+            (
+                vec![byte; 600],
+                Err(MplexError::BufferOverflow { id: b, limit: 1000 })
+            )
+        );
+    }
+}
+
+#[test]
+fn block_then_reset_deadline_moves_with_reader_progress() {
+    let mut p = Pair::with(block_then_reset());
+    let (a, b) = p.open();
+    p.a.write(a, &[1u8; 600], usize::MAX).unwrap();
+    p.a.write(a, &[2u8; 600], usize::MAX).unwrap();
+    p.a.write(a, &[3u8; 600], usize::MAX).unwrap();
+    p.drive();
+    assert_eq!(p.b.poll_timeout(), Some(t0() + Duration::from_secs(5)));
+    // A read at t0+3s makes room for the held frame; the next one stalls with a deadline
+    // counted from that read.
+    p.advance(Duration::from_secs(3));
+    let mut buf = [0u8; 600];
+    assert_eq!(p.b.read(b, &mut buf, p.now), Ok(ReadOutcome::Data(600)));
+    p.drive();
+    assert!(p.b.input_blocked());
+    assert_eq!(p.b.poll_timeout(), Some(t0() + Duration::from_secs(8)));
+    p.advance(Duration::from_secs(4));
+    assert_eq!(p.b.stats().overflow_resets, 0, "7 s after the first stall, alive");
+    p.advance(Duration::from_secs(1));
+    assert_eq!(p.b.stats().overflow_resets, 1, "5 s after the last read");
+}
+
+#[test]
+fn block_mode_never_resets() {
+    let cfg = block_then_reset().with_overflow(OverflowBehaviour::Block);
+    let mut p = Pair::with(cfg);
+    let (a, _b) = p.open();
+    p.a.write(a, &[1u8; 600], usize::MAX).unwrap();
+    p.a.write(a, &[1u8; 600], usize::MAX).unwrap();
+    p.drive();
+    assert!(p.b.input_blocked());
+    assert_eq!(p.b.poll_timeout(), None);
+    p.advance(Duration::from_secs(3600));
+    assert!(p.b.input_blocked());
+    assert_eq!(p.b.stats().overflow_resets, 0);
+}
+
+/// A opens `n` streams, each carrying one byte.
+fn open_many(p: &mut Pair, n: usize) -> Vec<StreamId> {
+    let ids: Vec<StreamId> = (0..n).map(|_| p.a.open_stream().unwrap()).collect();
+    for id in &ids {
+        p.a.write(*id, b"x", usize::MAX).unwrap();
+    }
+    p.drive();
+    ids
+}
+
+#[test]
+fn a_full_accept_queue_stops_input_until_the_application_accepts() {
+    let mut p = Pair::with(MplexConfig::new().with_max_pending_accept(2));
+    open_many(&mut p, 5);
+    assert_eq!(p.b.pending_inbound(), 2);
+    assert!(p.b.input_blocked());
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        // Slower than the timeout overall, but each accept is progress.
+        p.advance(Duration::from_secs(4));
+        got.push(p.b.accept(p.now).expect("a stream"));
+        p.drive();
+    }
+    assert_eq!(got, (0..5).map(remote).collect::<Vec<_>>());
+    assert!(!p.b.input_blocked());
+    for id in got {
+        assert_eq!(read_all(&mut p.b, id).0, b"x", "the data behind the opens");
+    }
+    let stats = p.b.stats();
+    assert_eq!(stats.refused_streams, 0);
+    assert!(stats.input_stalls >= 3, "{stats:?}");
+}
+
+#[test]
+fn an_accept_queue_stuck_for_the_timeout_refuses_new_streams_and_input_resumes() {
+    let mut p = Pair::with(MplexConfig::new().with_max_pending_accept(2));
+    let ids = open_many(&mut p, 5);
+    assert!(p.b.input_blocked());
+    assert_eq!(p.b.poll_timeout(), Some(t0() + Duration::from_secs(5)));
+    p.advance(Duration::from_secs(5));
+    // The held NewStream and the two behind it are refused (the queue is stuck): one stall.
+    assert!(!p.b.input_blocked());
+    let stats = p.b.stats();
+    assert_eq!((stats.refused_streams, stats.input_stalls), (3, 1), "{stats:?}");
+    for id in &ids[2..] {
+        assert!(p.a_events.contains(&Event::StreamReset(*id)));
+    }
+    // The queued ones are intact.
+    for num in 0..2 {
+        let id = p.b.accept(p.now).unwrap();
+        assert_eq!(id, remote(num));
+        assert_eq!(read_all(&mut p.b, id).0, b"x");
+    }
+    // An accept is progress: the next burst blocks again instead of being refused.
+    open_many(&mut p, 3);
+    assert!(p.b.input_blocked());
+    assert_eq!(p.b.stats().refused_streams, 3);
+}
+
+#[test]
+fn reset_mode_refuses_streams_beyond_the_accept_queue_at_once() {
+    let cfg = MplexConfig::new()
+        .with_max_pending_accept(2)
+        .with_overflow(OverflowBehaviour::ResetStream);
+    let mut p = Pair::with(cfg);
+    open_many(&mut p, 4);
+    assert!(!p.b.input_blocked());
+    assert_eq!(p.b.stats().refused_streams, 2);
+    assert_eq!(p.b.pending_inbound(), 2);
+}
+
+#[test]
+fn closing_refuses_a_stream_held_for_the_accept_queue() {
+    let mut p = Pair::with(MplexConfig::new().with_max_pending_accept(1));
+    let ids = open_many(&mut p, 2);
+    assert!(p.b.input_blocked());
+    p.b.close();
+    assert!(!p.b.input_blocked());
+    p.drive();
+    assert!(p.a_events.contains(&Event::StreamReset(ids[1])));
 }
 
 /// Hostile input: random bytes, and random mutations of valid traffic, never panic; the
@@ -524,9 +732,9 @@ fn random_input_never_panics() {
         while !input.is_empty() {
             let k = 1 + (next() as usize) % input.len();
             buf.extend_from_slice(&input.split_to(k));
-            let _ = s.handle_bytes(&mut buf);
-            while let Some(id) = s.accept() {
-                let _ = s.read(id, &mut [0u8; 3]);
+            let _ = s.handle_bytes(&mut buf, t0());
+            while let Some(id) = s.accept(t0()) {
+                let _ = s.read(id, &mut [0u8; 3], t0());
                 let _ = s.write(id, b"x", 10);
             }
         }

@@ -117,6 +117,12 @@ pub(crate) fn register(list: &mut Vec<Waker>, w: &Waker) {
     }
 }
 
+/// The current time as the session sees it: tokio's clock (so paused-time tests work),
+/// as a `std::time::Instant`.
+pub(crate) fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// Locks, recovering from poisoning (every mutation is a short, non-panicking critical
 /// section, so a panic elsewhere leaves no half-done invariant).
 pub(crate) fn lock(shared: &SharedRef) -> MutexGuard<'_, Shared> {

@@ -18,7 +18,7 @@ use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::error::MplexError;
 use crate::session::{ReadOutcome, StreamId, Termination};
-use crate::shared::{lock, register, SharedRef, StreamWakers};
+use crate::shared::{lock, now, register, SharedRef, StreamWakers};
 
 /// An mplex substream. Returned boxed as `chain_core::BoxStream` by the muxer.
 #[derive(Debug)]
@@ -55,12 +55,22 @@ impl MplexStream {
         if g.flushed_total >= self.flush_mark {
             return Poll::Ready(Ok(()));
         }
+        // A reset stream's data will not all reach the peer: fail now rather than after the
+        // shared queue drained.
+        if let Err(e @ (MplexError::StreamReset(_) | MplexError::BufferOverflow { .. })) =
+            g.session.check_writable(self.id)
+        {
+            return Poll::Ready(Err(e.into_io()));
+        }
         if g.driver_done || g.session.termination().is_some() {
             let err = match g.session.termination() {
                 Some(Termination::Error(e)) => e.clone(),
                 _ => MplexError::SessionClosed,
             };
             return Poll::Ready(Err(err.into_io()));
+        }
+        if let Some(w) = g.streams.get_mut(&self.id) {
+            w.write = Some(cx.waker().clone());
         }
         register(&mut g.drained, cx.waker());
         g.wake_driver();
@@ -76,7 +86,7 @@ impl AsyncRead for MplexStream {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let mut g = lock(&this.shared);
-        let result = g.session.read(this.id, buf);
+        let result = g.session.read(this.id, buf, now());
         // A read may let blocked input resume.
         g.dispatch();
         match result {
@@ -107,6 +117,13 @@ impl AsyncWrite for MplexStream {
         let limit = g.session.config().write_buffer_limit;
         let queued = g.session.output_len() + g.in_flight;
         if queued >= limit && g.session.termination().is_none() && !g.driver_done {
+            // A stream reset meanwhile fails now, not once the shared queue has room.
+            if let Err(e) = g.session.check_writable(this.id) {
+                return Poll::Ready(Err(e.into_io()));
+            }
+            if let Some(w) = g.streams.get_mut(&this.id) {
+                w.write = Some(cx.waker().clone());
+            }
             register(&mut g.drained, cx.waker());
             g.wake_driver();
             return Poll::Pending;

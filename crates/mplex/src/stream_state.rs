@@ -2,6 +2,7 @@
 //! small (no preallocated buffers): an idle stream costs this struct plus its map entry.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -32,6 +33,9 @@ pub(crate) struct StreamState {
     pub(crate) remote_closed: bool,
     /// The application handle is gone; data that still arrives is discarded.
     pub(crate) released: bool,
+    /// Last progress of the reader: the later of its last read of bytes, the moment the
+    /// buffer went from empty to non-empty, and its accept (see `OverflowBehaviour`).
+    pub(crate) progress_at: Option<Instant>,
 }
 
 impl StreamState {
@@ -76,10 +80,19 @@ impl StreamState {
         n
     }
 
-    /// Appends a received body.
-    pub(crate) fn push(&mut self, body: Bytes) {
+    /// Appends a received body; an empty buffer becoming non-empty counts as progress.
+    pub(crate) fn push(&mut self, body: Bytes, now: Instant) {
+        if self.buffered == 0 {
+            self.progress_at = Some(now);
+        }
         self.buffered += body.len();
         self.recv_buf.push_back(body);
+    }
+
+    /// How long the reader has made no progress (zero if it never had data).
+    pub(crate) fn idle(&self, now: Instant) -> std::time::Duration {
+        self.progress_at
+            .map_or(std::time::Duration::ZERO, |p| now.saturating_duration_since(p))
     }
 
     /// Drops all buffered data; returns how many bytes were dropped.

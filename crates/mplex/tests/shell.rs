@@ -211,7 +211,8 @@ async fn slow_reader_in_reset_mode_is_reset_and_loses_nothing_silently() {
         let limit = 64 * 1024;
         let cfg = MplexConfig::new()
             .with_max_buffer_per_stream(limit)
-            .with_split_send_size(16 * 1024);
+            .with_split_send_size(16 * 1024)
+            .with_overflow(OverflowBehaviour::ResetStream);
         let (a, _da, b, _db) = pair_with(1 << 16, cfg);
         let mut out = a.open().await.unwrap();
         let chunk = pattern(5, 16 * 1024);
@@ -302,6 +303,72 @@ async fn block_then_reset_resets_a_stuck_stream_and_resumes_the_connection() {
         ));
         assert_eq!(got, pattern(1, 256 * 1024)[..got.len()]);
         assert!(!got.is_empty() && got.len() <= 64 * 1024);
+    })
+    .await
+    .unwrap();
+}
+
+/// Default policy, tokio's paused clock: a never-read stream that overflows stalls the
+/// connection until 5 s after it was accepted, then is reset; a reader that reads 4 KiB every
+/// 4 s (far slower than its writer, never idle for the 5 s timeout) is never reset and gets
+/// every byte.
+#[tokio::test(start_paused = true)]
+async fn default_policy_keeps_an_alive_slow_reader_and_resets_a_stuck_one() {
+    timeout(Duration::from_secs(3600), async {
+        let cfg = MplexConfig::new()
+            .with_max_buffer_per_stream(64 * 1024)
+            .with_split_send_size(16 * 1024);
+        let (a, _da, b, _db) = pair_with(64 * 1024, cfg);
+        let data = pattern(9, 256 * 1024);
+        let mut slow = a.open().await.unwrap();
+        let mut stuck = a.open().await.unwrap();
+        slow.write_all(b"!").await.unwrap();
+        stuck.write_all(b"!").await.unwrap();
+        let mut slow_in = b.accept().await.unwrap().unwrap();
+        let mut stuck_in = b.accept().await.unwrap().unwrap();
+        let accepted = tokio::time::Instant::now();
+        let expect = data.clone();
+        let stuck_writer = tokio::spawn(async move {
+            let chunk = [5u8; 16 * 1024];
+            loop {
+                if let Err(e) = stuck.write_all(&chunk).await.and(stuck.flush().await) {
+                    return (e, tokio::time::Instant::now());
+                }
+            }
+        });
+        // The stuck stream overflows first and stalls the connection.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let writer = tokio::spawn(async move {
+            slow.write_all(&data).await.unwrap();
+            slow.close().await.unwrap();
+        });
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let n = slow_in.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            tokio::time::sleep(Duration::from_secs(4)).await;
+        }
+        assert_eq!(got[0], b'!');
+        assert!(got[1..] == expect[..], "every byte of the slow stream");
+        writer.await.unwrap();
+        let (err, at) = stuck_writer.await.unwrap();
+        assert!(matches!(mplex_error(err), MplexError::StreamReset(_)));
+        let waited = at - accepted;
+        assert!(
+            waited >= Duration::from_secs(5) && waited < Duration::from_secs(9),
+            "stuck stream reset after {waited:?}"
+        );
+        let stats = b.stats();
+        assert_eq!(stats.overflow_resets, 1, "{stats:?}");
+        let err = stuck_in.read_to_end(&mut Vec::new()).await.unwrap_err();
+        assert!(matches!(
+            mplex_error(err),
+            MplexError::BufferOverflow { .. }
+        ));
     })
     .await
     .unwrap();

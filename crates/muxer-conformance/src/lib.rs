@@ -8,7 +8,8 @@
 //!   `(&dyn MuxerHandler, &Expectations) -> Result<(), String>`; the error names the step that
 //!   failed and what was seen.
 //! - [`Expectations`] says what a muxer's configuration promises where muxers legitimately
-//!   differ (per-stream flow control versus resetting an overflowing stream).
+//!   differ ([`Overflow`]: per-stream flow control, connection backpressure then a reset of
+//!   stuck streams after a timeout, or an immediate reset of an overflowing stream).
 //! - [`conformance_tests!`] expands to one `#[tokio::test]` per case (each under
 //!   [`CASE_TIMEOUT`]), so a muxer's test file is one line and each case shows up by name.
 //!
@@ -24,7 +25,7 @@ mod expect;
 mod pair;
 mod util;
 
-pub use expect::Expectations;
+pub use expect::{Expectations, Overflow};
 pub use pair::{connected_pair, Pair, DEFAULT_PIPE_CAPACITY};
 pub use util::{ping_pong, within, Pattern, STEP};
 

@@ -13,6 +13,11 @@ pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default limit on a received handshake message: 64 KiB. Real ones are a key (an RSA-8192
 /// key is ~1.1 KiB), a nonce, three short lists, or a point and a signature.
 pub const DEFAULT_MAX_HANDSHAKE_MESSAGE: usize = 64 * 1024;
+/// Default [`SecioConfig::with_ambiguous_width_wait`]: 1 s. It only matters in the ~1/256
+/// handshakes whose shared secret starts with a zero byte, and it must cover the delay between
+/// our Exchange arriving at the peer and the peer's nonce echo arriving here (about one
+/// one-way trip plus the peer's key derivation).
+pub const DEFAULT_AMBIGUOUS_WIDTH_WAIT: Duration = Duration::from_secs(1);
 /// Default receive buffer per connection: 256 KiB (it grows, up to one maximal frame, when a
 /// larger frame is announced).
 pub const DEFAULT_READ_BUFFER: usize = 256 * 1024;
@@ -21,8 +26,8 @@ pub const DEFAULT_READ_BUFFER: usize = 256 * 1024;
 /// [`chain_core::SecurityHandler`].
 ///
 /// Defaults: propose `P-256,P-384,P-521` / `AES-256,AES-128` / `SHA256,SHA512` (go-libp2p's
-/// order), 10 s handshake timeout, 8 MiB frames, RSA keys up to 8192 bits, fixed-width shared
-/// secret (see [`SharedSecretWidth`]).
+/// order), 10 s handshake timeout, 8 MiB frames, RSA keys up to 8192 bits, shared-secret width
+/// learnt from the peer ([`SharedSecretWidth::Auto`]) with a 1 s ambiguous-width wait.
 #[derive(Debug, Clone)]
 pub struct SecioConfig {
     pub(crate) exchanges: Vec<KeyAgreement>,
@@ -34,6 +39,7 @@ pub struct SecioConfig {
     pub(crate) read_buffer: usize,
     pub(crate) max_rsa_bits: usize,
     pub(crate) secret_width: SharedSecretWidth,
+    pub(crate) ambiguous_width_wait: Duration,
 }
 
 impl SecioConfig {
@@ -48,7 +54,8 @@ impl SecioConfig {
             max_frame_len: MAX_FRAME_LEN,
             read_buffer: DEFAULT_READ_BUFFER,
             max_rsa_bits: MAX_RSA_BITS,
-            secret_width: SharedSecretWidth::Fixed,
+            secret_width: SharedSecretWidth::Auto,
+            ambiguous_width_wait: DEFAULT_AMBIGUOUS_WIDTH_WAIT,
         }
     }
 
@@ -101,6 +108,26 @@ impl SecioConfig {
         self
     }
 
+    /// With [`SharedSecretWidth::Auto`], when the shared secret starts with a zero byte (and
+    /// the peer is not known to be `Auto` too): how long to wait for the peer's nonce echo
+    /// before sending ours fixed-width. go- and py-libp2p (stripping) send theirs at once; a
+    /// fixed-width peer that waits for ours is answered after this delay. Too short a wait
+    /// fails slow stripping peers with [`crate::SecioError::SecretWidthMismatch`].
+    pub fn with_ambiguous_width_wait(mut self, d: Duration) -> Self {
+        self.ambiguous_width_wait = d;
+        self
+    }
+
+    /// The ambiguous-width wait (see [`SecioConfig::with_ambiguous_width_wait`]).
+    pub fn ambiguous_width_wait(&self) -> Duration {
+        self.ambiguous_width_wait
+    }
+
+    /// The shared-secret encoding (see [`SharedSecretWidth`]).
+    pub fn shared_secret_width(&self) -> SharedSecretWidth {
+        self.secret_width
+    }
+
     /// The handshake deadline.
     pub fn handshake_timeout(&self) -> Duration {
         self.handshake_timeout
@@ -139,6 +166,8 @@ mod tests {
         assert_eq!(join(&c.exchanges), "P-256,P-384,P-521");
         assert_eq!(join(&c.ciphers), "AES-256,AES-128");
         assert_eq!(join(&c.hashes), "SHA256,SHA512");
+        assert_eq!(c.shared_secret_width(), SharedSecretWidth::Auto);
+        assert_eq!(c.ambiguous_width_wait(), DEFAULT_AMBIGUOUS_WIDTH_WAIT);
         let c = c.with_ciphers(&[Cipher::Aes128, Cipher::Aes128]);
         assert_eq!(join(&c.ciphers), "AES-128");
         assert_eq!(

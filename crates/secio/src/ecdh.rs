@@ -2,6 +2,7 @@
 //! SEC1 public points on the wire, points off the curve rejected, and the shared secret as the
 //! X coordinate in the encoding [`SharedSecretWidth`] picks.
 
+use p256::elliptic_curve::rand_core::CryptoRngCore;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use rand::rngs::OsRng;
 
@@ -10,18 +11,29 @@ use crate::error::SecioError;
 
 /// How the shared secret (the ECDH X coordinate) is turned into bytes before key stretching.
 ///
-/// go-libp2p-secio strips leading zero bytes (`big.Int.Bytes()`); rust-libp2p (ring), js and
-/// c-libp2p (mbedtls) use the fixed field width. They disagree in about 1 of 256 P-256
-/// handshakes, which then fail at the nonce check with a MAC error. The peer's implementation
-/// cannot be known beforehand, so the default is [`SharedSecretWidth::Fixed`] (the majority,
-/// and c-libp2p, which is who still speaks secio); a caller talking to go peers may retry a
-/// dial that failed the nonce check, or select [`SharedSecretWidth::StripLeadingZeros`].
+/// go-libp2p-secio and py-libp2p strip leading zero bytes (`big.Int.Bytes()`); rust-libp2p
+/// (ring), js and c-libp2p (mbedtls) use the fixed field width. The two encodings differ only
+/// when the X coordinate starts with a zero byte (about 1 in 256 P-256 handshakes), and then
+/// give different keys: a forced mode facing the other kind of peer fails the nonce check with
+/// a MAC error. [`SharedSecretWidth::Auto`] (the default) talks to both kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SharedSecretWidth {
-    /// The field width: 32 (P-256), 48 (P-384) or 66 (P-521) bytes.
+    /// Learn the peer's encoding from its nonce-echo frame (the default).
+    ///
+    /// Without a leading zero byte both encodings are the same bytes: nothing changes (no
+    /// extra latency). With one, we stretch both candidate key sets, receive the peer's first
+    /// encrypted frame before sending ours (go and py send theirs at once, without waiting for
+    /// ours), keep the candidate whose MAC verifies, and send our nonce echo with it. If the
+    /// peer sends nothing within [`crate::SecioConfig::with_ambiguous_width_wait`] (a peer
+    /// that waits for us), ours goes out fixed-width and either width is accepted from the
+    /// peer. Two `Auto` peers recognise each other by a 32-bit tag in their Propose nonces and
+    /// then use the fixed width without waiting.
     #[default]
+    Auto,
+    /// Always the field width: 32 (P-256), 48 (P-384) or 66 (P-521) bytes (rust-libp2p, js,
+    /// c-libp2p).
     Fixed,
-    /// Leading zero bytes removed, as go-libp2p-secio does.
+    /// Always with leading zero bytes removed (go-libp2p-secio, py-libp2p).
     StripLeadingZeros,
 }
 
@@ -40,19 +52,24 @@ pub struct EphemeralKey {
 impl EphemeralKey {
     /// A fresh key pair on `curve`.
     pub fn generate(curve: KeyAgreement) -> Self {
+        EphemeralKey::generate_with(curve, &mut OsRng)
+    }
+
+    /// A key pair on `curve` drawn from `rng` (a seeded RNG makes reproducible tests).
+    pub fn generate_with(curve: KeyAgreement, rng: &mut impl CryptoRngCore) -> Self {
         let (secret, public) = match curve {
             KeyAgreement::P256 => {
-                let s = p256::ecdh::EphemeralSecret::random(&mut OsRng);
+                let s = p256::ecdh::EphemeralSecret::random(rng);
                 let p = s.public_key().to_encoded_point(false).as_bytes().to_vec();
                 (Secret::P256(s), p)
             }
             KeyAgreement::P384 => {
-                let s = p384::ecdh::EphemeralSecret::random(&mut OsRng);
+                let s = p384::ecdh::EphemeralSecret::random(rng);
                 let p = s.public_key().to_encoded_point(false).as_bytes().to_vec();
                 (Secret::P384(s), p)
             }
             KeyAgreement::P521 => {
-                let s = p521::ecdh::EphemeralSecret::random(&mut OsRng);
+                let s = p521::ecdh::EphemeralSecret::random(rng);
                 let p = s.public_key().to_encoded_point(false).as_bytes().to_vec();
                 (Secret::P521(s), p)
             }
@@ -74,10 +91,15 @@ impl EphemeralKey {
         &self.public
     }
 
-    /// The shared secret with the remote's uncompressed point `remote`, encoded per `width`.
-    /// A compressed point, the identity, or a point not on the curve is
-    /// [`SecioError::InvalidCurvePoint`].
+    /// The shared secret with the remote's uncompressed point `remote`, encoded per `width`
+    /// ([`SharedSecretWidth::Auto`] gives the fixed width here). A compressed point, the
+    /// identity, or a point not on the curve is [`SecioError::InvalidCurvePoint`].
     pub fn agree(&self, remote: &[u8], width: SharedSecretWidth) -> Result<Vec<u8>, SecioError> {
+        Ok(encode_secret(self.agree_fixed(remote)?, width))
+    }
+
+    /// The shared secret with `remote` at the curve's fixed field width.
+    pub fn agree_fixed(&self, remote: &[u8]) -> Result<Vec<u8>, SecioError> {
         let curve = self.curve();
         let bad = || SecioError::InvalidCurvePoint {
             curve: curve.name(),
@@ -100,7 +122,7 @@ impl EphemeralKey {
                 s.diffie_hellman(&pk).raw_secret_bytes().to_vec()
             }
         };
-        Ok(encode_secret(x, width))
+        Ok(x)
     }
 }
 
@@ -113,7 +135,8 @@ pub fn point_len(curve: KeyAgreement) -> usize {
     }
 }
 
-/// Applies `width` to a fixed-width X coordinate.
+/// Applies `width` to a fixed-width X coordinate ([`SharedSecretWidth::Auto`] keeps it as
+/// it is).
 pub fn encode_secret(mut x: Vec<u8>, width: SharedSecretWidth) -> Vec<u8> {
     if width == SharedSecretWidth::StripLeadingZeros {
         let zeros = x.iter().take_while(|&&b| b == 0).count();

@@ -81,6 +81,14 @@ pub enum SecioError {
         /// Length of the received first frame.
         len: usize,
     },
+    /// The remote's first frame verified only with the stripped shared secret, but our
+    /// fixed-width nonce echo had already gone out after the ambiguous-width wait: the remote
+    /// (go- or py-libp2p style) cannot read it.
+    #[error(
+        "the peer strips leading zero bytes of the ECDH secret but answered after our \
+         fixed-width nonce echo had gone out (raise SecioConfig::with_ambiguous_width_wait)"
+    )]
+    SecretWidthMismatch,
     /// The connection ended in the middle of a frame.
     #[error("connection closed mid-frame: have {have} of {need} bytes")]
     FrameTruncated {
@@ -146,6 +154,7 @@ impl SecioError {
             | SecioError::MacFailure
             | SecioError::ShortFrame { .. }
             | SecioError::WrongNonce { .. }
+            | SecioError::SecretWidthMismatch
             | SecioError::TalkingToSelf
             | SecioError::Decode(_)
             | SecioError::BadField(_) => ErrorKind::Protocol,

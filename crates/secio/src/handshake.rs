@@ -8,6 +8,12 @@
 //! 3. [`Handshake::on_exchange`] checks the remote's Exchange (RSA size, then signature, then
 //!    curve point), derives and stretches the shared secret, and yields a [`Session`];
 //! 4. the [`Session`] seals our nonce-echo frame and checks the remote's first frame.
+//!
+//! With [`SharedSecretWidth::Auto`] and a shared secret whose first byte is zero, step 3
+//! stretches two key sets (fixed width and leading zeros stripped) and the [`Session`] stays
+//! open between them until the remote's first frame verifies under one; see
+//! [`Session::awaits_remote_first`]. Our nonce carries a tag (last 4 bytes = a hash of the
+//! first 12) that tells another `Auto` peer to skip that and use the fixed width.
 
 use std::cmp::Ordering;
 
@@ -16,17 +22,46 @@ use prost::Message;
 use rand::RngCore;
 
 use crate::algo::{join, select, Algorithm, Cipher, HashAlgo, KeyAgreement};
-use crate::cipher::CipherState;
-use crate::codec::{write_header, HEADER_LEN};
 use crate::config::SecioConfig;
-use crate::ecdh::EphemeralKey;
+use crate::ecdh::{EphemeralKey, SharedSecretWidth};
 use crate::error::SecioError;
 use crate::keysize::check_rsa_size;
 use crate::proto::{Exchange, Propose};
-use crate::stretch::stretch;
+pub use crate::session::Session;
+use crate::session::SessionParams;
 
 /// Length of the Propose nonce.
 pub const NONCE_LEN: usize = 16;
+/// Bytes of an `Auto` nonce that carry the tag (the rest, 96 bits, stay random).
+const TAG_LEN: usize = 4;
+/// Domain separation of the `Auto` tag hash.
+const TAG_DOMAIN: &[u8] = b"chain secio auto-width v1";
+
+/// The tag of a nonce whose first `NONCE_LEN - TAG_LEN` bytes are `head`.
+fn auto_tag(head: &[u8]) -> [u8; TAG_LEN] {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::new()
+        .chain_update(TAG_DOMAIN)
+        .chain_update(head)
+        .finalize();
+    let mut tag = [0u8; TAG_LEN];
+    if let Some(src) = d.get(..TAG_LEN) {
+        tag.copy_from_slice(src);
+    }
+    tag
+}
+
+/// Overwrites the last bytes of `nonce` with the `Auto` tag.
+pub(crate) fn tag_nonce(nonce: &mut [u8; NONCE_LEN]) {
+    let (head, tail) = nonce.split_at_mut(NONCE_LEN - TAG_LEN);
+    tail.copy_from_slice(&auto_tag(head));
+}
+
+/// Whether `nonce` carries the `Auto` tag (a random nonce does with probability 2^-32).
+pub(crate) fn has_auto_tag(nonce: &[u8; NONCE_LEN]) -> bool {
+    let (head, tail) = nonce.split_at(NONCE_LEN - TAG_LEN);
+    tail == auto_tag(head)
+}
 
 /// The algorithms both sides agreed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,18 +104,25 @@ pub struct Handshake {
     local_pubkey: Vec<u8>,
     local_proposal: Vec<u8>,
     negotiated: Option<Negotiated>,
+    /// Test hook: draw the ephemeral key from this seed instead of the OS RNG.
+    #[cfg(test)]
+    ephemeral_seed: Option<u64>,
 }
 
 impl Handshake {
-    /// A handshake for `identity` with a fresh random nonce. `expected` is the peer a dialer
-    /// must end up talking to, if known.
+    /// A handshake for `identity` with a fresh random nonce (tagged when the width is
+    /// [`SharedSecretWidth::Auto`]). `expected` is the peer a dialer must end up talking to,
+    /// if known.
     pub fn new(cfg: &SecioConfig, identity: &Keypair, expected: Option<PeerId>) -> Self {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
+        if cfg.secret_width == SharedSecretWidth::Auto {
+            tag_nonce(&mut nonce);
+        }
         Handshake::with_nonce(cfg, identity, expected, nonce)
     }
 
-    /// As [`Handshake::new`] with a given nonce (tests, reproducible runs).
+    /// As [`Handshake::new`] with a given nonce, used as it is (tests, reproducible runs).
     pub fn with_nonce(
         cfg: &SecioConfig,
         identity: &Keypair,
@@ -104,7 +146,28 @@ impl Handshake {
             local_pubkey,
             local_proposal,
             negotiated: None,
+            #[cfg(test)]
+            ephemeral_seed: None,
         }
+    }
+
+    /// Test hook: the ephemeral key is drawn from a RNG seeded with `seed`.
+    #[cfg(test)]
+    pub(crate) fn with_ephemeral_seed(mut self, seed: u64) -> Self {
+        self.ephemeral_seed = Some(seed);
+        self
+    }
+
+    fn ephemeral_key(&self, curve: KeyAgreement) -> EphemeralKey {
+        #[cfg(test)]
+        if let Some(seed) = self.ephemeral_seed {
+            use rand::SeedableRng;
+            return EphemeralKey::generate_with(
+                curve,
+                &mut rand::rngs::StdRng::seed_from_u64(seed),
+            );
+        }
+        EphemeralKey::generate(curve)
     }
 
     /// The exact bytes of our Propose (sent as the first frame, and signed later).
@@ -155,7 +218,7 @@ impl Handshake {
             cipher: select(order, &self.cfg.ciphers, p.ciphers.as_deref().unwrap_or(""))?,
             hash: select(order, &self.cfg.hashes, p.hashes.as_deref().unwrap_or(""))?,
         };
-        let ephemeral = EphemeralKey::generate(chosen.exchange);
+        let ephemeral = self.ephemeral_key(chosen.exchange);
         let mut corpus = Vec::with_capacity(
             self.local_proposal.len() + remote_proposal.len() + ephemeral.public().len(),
         );
@@ -202,22 +265,27 @@ impl Handshake {
                 peer: Box::new(n.remote_key.to_peer_id()),
             });
         }
-        let secret = n.ephemeral.agree(&epubkey, self.cfg.secret_width)?;
-        let (k1, k2) = stretch(n.chosen.hash, n.chosen.cipher, &secret);
-        let (local, remote) = if n.order == Ordering::Greater {
-            (k1, k2)
-        } else {
-            (k2, k1)
+        let x = n.ephemeral.agree_fixed(&epubkey)?;
+        // The encodings differ only when the X coordinate starts with a zero byte.
+        let leading_zero = x.first() == Some(&0);
+        let both_auto = has_auto_tag(&self.nonce) && has_auto_tag(&n.remote_nonce);
+        let width = match self.cfg.secret_width {
+            SharedSecretWidth::Auto if leading_zero && !both_auto => SharedSecretWidth::Auto,
+            SharedSecretWidth::Auto => SharedSecretWidth::Fixed,
+            forced => forced,
         };
-        Ok(Session {
-            encoder: CipherState::new(n.chosen.cipher, n.chosen.hash, &local)?,
-            decoder: CipherState::new(n.chosen.cipher, n.chosen.hash, &remote)?,
-            chosen: n.chosen,
-            remote_peer: n.remote_key.to_peer_id(),
-            remote_key: n.remote_key,
-            local_nonce: self.nonce,
-            remote_nonce: n.remote_nonce,
-        })
+        Session::derive(
+            SessionParams {
+                chosen: n.chosen,
+                order: n.order,
+                remote_peer: n.remote_key.to_peer_id(),
+                remote_key: n.remote_key,
+                local_nonce: self.nonce,
+                remote_nonce: n.remote_nonce,
+            },
+            x,
+            width,
+        )
     }
 }
 
@@ -230,45 +298,18 @@ impl std::fmt::Debug for Handshake {
     }
 }
 
-/// A finished key exchange: both directions' cipher states and the authenticated remote.
-#[derive(Debug)]
-pub struct Session {
-    /// Seals what we send.
-    pub encoder: CipherState,
-    /// Opens what we receive.
-    pub decoder: CipherState,
-    /// The negotiated algorithms.
-    pub chosen: Chosen,
-    /// The authenticated remote.
-    pub remote_peer: PeerId,
-    /// The remote's identity key.
-    pub remote_key: PublicKey,
-    /// Our nonce: the remote's first frame must be exactly this.
-    pub local_nonce: [u8; NONCE_LEN],
-    /// The remote's nonce: our first frame echoes it.
-    pub remote_nonce: [u8; NONCE_LEN],
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Session {
-    /// Our first encrypted frame, header included: the remote's nonce, alone.
-    pub fn nonce_frame(&mut self) -> Result<Vec<u8>, SecioError> {
-        let body_len = NONCE_LEN + self.encoder.mac_len();
-        let mut frame = vec![0u8; HEADER_LEN + body_len];
-        write_header(&mut frame, body_len)?;
-        let body = frame.get_mut(HEADER_LEN..).unwrap_or_default();
-        if let Some(dst) = body.get_mut(..NONCE_LEN) {
-            dst.copy_from_slice(&self.remote_nonce);
-        }
-        self.encoder.seal_in_place(body)?;
-        Ok(frame)
-    }
-
-    /// Checks the remote's first frame body (decrypted in place): it must be exactly our nonce.
-    pub fn check_nonce(&mut self, body: &mut [u8]) -> Result<(), SecioError> {
-        let n = self.decoder.open_in_place(body)?;
-        match body.get(..n) {
-            Some(plain) if plain == self.local_nonce => Ok(()),
-            _ => Err(SecioError::WrongNonce { len: n }),
-        }
+    #[test]
+    fn auto_tag_round_trip_and_random_nonces_lack_it() {
+        let mut nonce = [7u8; NONCE_LEN];
+        assert!(!has_auto_tag(&nonce));
+        tag_nonce(&mut nonce);
+        assert!(has_auto_tag(&nonce));
+        assert_eq!(nonce[..12], [7u8; 12]);
+        nonce[0] ^= 1;
+        assert!(!has_auto_tag(&nonce));
     }
 }

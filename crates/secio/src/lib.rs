@@ -9,12 +9,14 @@
 //!
 //! Layout: [`codec`] (framing), [`proto`] (the protobuf messages, mirroring `spipe.proto`),
 //! [`algo`] (names and selection), [`ecdh`], [`stretch`], [`cipher`] (per-direction frame
-//! crypto), [`keysize`] (the RSA size limit), [`handshake`] (the sans-IO state machine),
-//! [`SecioStream`] (the async encrypted stream), [`SecioConfig`] (lists, limits, and the
+//! crypto), [`keysize`] (the RSA size limit), [`handshake`] (the sans-IO state machine) and
+//! its [`Session`] (the derived keys and the nonce check), [`SecioStream`] (the async encrypted
+//! stream), [`SecioConfig`] (lists, limits, and the
 //! [`chain_core::SecurityHandler`] implementation), [`SecioError`].
 //!
-//! Shared-secret width: go-libp2p-secio strips leading zero bytes of the ECDH secret, the
-//! others do not; we use the fixed width by default (see [`SharedSecretWidth`]).
+//! Shared-secret width: go- and py-libp2p strip leading zero bytes of the ECDH secret, the
+//! others do not; by default we learn which from the peer's first encrypted frame (see
+//! [`SharedSecretWidth::Auto`]).
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
@@ -30,13 +32,17 @@ mod error;
 pub mod handshake;
 pub mod keysize;
 pub mod proto;
+mod session;
 mod stream;
 pub mod stretch;
 mod upgrade;
+#[cfg(test)]
+mod width_tests;
 
 pub use algo::{Cipher, HashAlgo, KeyAgreement};
 pub use config::{
-    SecioConfig, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_READ_BUFFER,
+    SecioConfig, DEFAULT_AMBIGUOUS_WIDTH_WAIT, DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_HANDSHAKE_MESSAGE, DEFAULT_READ_BUFFER,
 };
 pub use ecdh::SharedSecretWidth;
 pub use error::{AlgorithmList, SecioError, LAYER};

@@ -1,7 +1,9 @@
 //! The async shell of the handshake: moves [`Handshake`] messages over a stream under a
 //! deadline (Propose, Exchange, then the nonce-check frames), then hands the stream and any
-//! bytes read past the handshake to [`SecioStream`]. Also the [`SecurityHandler`]
-//! implementation the chain uses.
+//! bytes read past the handshake to [`SecioStream`]. It owns the one timer the core needs: the
+//! bounded wait for the peer's nonce echo when the shared-secret width is open (see
+//! [`crate::SharedSecretWidth::Auto`]). Also the [`SecurityHandler`] implementation the chain
+//! uses.
 
 use std::future::poll_fn;
 
@@ -15,6 +17,7 @@ use futures_timer::Delay;
 use crate::buffer::RecvBuf;
 use crate::codec::{needed, parse_frame, write_header, HEADER_LEN};
 use crate::config::SecioConfig;
+use crate::ecdh::SharedSecretWidth;
 use crate::error::SecioError;
 use crate::handshake::{Chosen, Handshake};
 use crate::stream::SecioStream;
@@ -29,6 +32,8 @@ pub struct RemoteInfo {
     pub public_key: chain_core::identity::PublicKey,
     /// The negotiated algorithms.
     pub chosen: Chosen,
+    /// The shared-secret encoding the session settled on (`Fixed` or `StripLeadingZeros`).
+    pub secret_width: SharedSecretWidth,
 }
 
 impl SecioConfig {
@@ -43,7 +48,19 @@ impl SecioConfig {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let hs = Handshake::new(self, identity, expected);
+        self.upgrade_with(io, Handshake::new(self, identity, expected))
+            .await
+    }
+
+    /// [`SecioConfig::upgrade`] with a prepared handshake.
+    pub(crate) async fn upgrade_with<T>(
+        &self,
+        io: T,
+        hs: Handshake,
+    ) -> Result<(SecioStream<T>, RemoteInfo), SecioError>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send,
+    {
         let run = Box::pin(run_handshake(io, hs, self));
         match select(run, Delay::new(self.handshake_timeout)).await {
             Either::Left((result, _)) => result,
@@ -70,14 +87,42 @@ where
     let total = read_frame(&mut io, &mut rb, max).await?;
     let mut session = hs.on_exchange(rb.data().get(HEADER_LEN..total).unwrap_or_default())?;
     rb.consume(total);
+    // Width open (rare): give the peer a bounded time to send its nonce echo first.
+    let early = if session.awaits_remote_first() {
+        let wait = cfg.ambiguous_width_wait;
+        tracing::debug!(
+            ?wait,
+            "secio: leading zero byte in the shared secret, peer first"
+        );
+        let read = std::pin::pin!(read_frame(&mut io, &mut rb, max));
+        match select(read, Delay::new(wait)).await {
+            Either::Left((total, _)) => Some(total?),
+            Either::Right(_) => {
+                tracing::debug!(
+                    ?wait,
+                    "secio: no nonce echo within the wait, ours goes first"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(total) = early {
+        session.check_nonce(rb.data_mut().get_mut(HEADER_LEN..total).unwrap_or_default())?;
+        rb.consume(total);
+    }
     // Our nonce echo goes out alone, before we wait for theirs (no extra round trip).
     let nonce_frame = session.nonce_frame()?;
     io.write_all(&nonce_frame).await?;
     io.flush().await?;
-    let total = read_frame(&mut io, &mut rb, max).await?;
-    session.check_nonce(rb.data_mut().get_mut(HEADER_LEN..total).unwrap_or_default())?;
-    rb.consume(total);
+    if early.is_none() {
+        let total = read_frame(&mut io, &mut rb, max).await?;
+        session.check_nonce(rb.data_mut().get_mut(HEADER_LEN..total).unwrap_or_default())?;
+        rb.consume(total);
+    }
     let info = RemoteInfo {
+        secret_width: session.secret_width(),
         peer_id: session.remote_peer,
         public_key: session.remote_key,
         chosen: session.chosen,
@@ -138,7 +183,12 @@ impl SecurityHandler for SecioConfig {
             .upgrade(io, &ctx.local_key, expected)
             .await
             .map_err(SecioError::into_chain)?;
-        tracing::debug!(peer = %remote.peer_id, chosen = ?remote.chosen, "secio handshake done");
+        tracing::debug!(
+            peer = %remote.peer_id,
+            chosen = ?remote.chosen,
+            secret_width = ?remote.secret_width,
+            "secio handshake done"
+        );
         Ok(SecuredStream {
             io: Box::new(stream),
             remote_peer: remote.peer_id,

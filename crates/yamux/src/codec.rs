@@ -137,12 +137,14 @@ impl Header {
 
     /// Appends the 12 encoded bytes to `dst`.
     pub fn encode(&self, dst: &mut BytesMut) {
-        dst.reserve(HEADER_LEN);
-        dst.put_u8(VERSION);
-        dst.put_u8(self.frame_type.as_u8());
-        dst.put_u16(self.flags.0);
-        dst.put_u32(self.stream_id);
-        dst.put_u32(self.length);
+        let mut raw = [0u8; HEADER_LEN];
+        let mut w: &mut [u8] = &mut raw;
+        w.put_u8(VERSION);
+        w.put_u8(self.frame_type.as_u8());
+        w.put_u16(self.flags.0);
+        w.put_u32(self.stream_id);
+        w.put_u32(self.length);
+        dst.extend_from_slice(&raw);
     }
 
     /// Parses 12 header bytes.
@@ -227,6 +229,14 @@ impl FrameCodec {
     }
 }
 
+impl FrameCodec {
+    /// Body length of the data frame whose header was decoded but whose body is incomplete
+    /// (0 if none): the buffer passed to `decode` must be able to hold that much.
+    pub fn pending_body_len(&self) -> usize {
+        self.pending.as_ref().map_or(0, Header::body_len)
+    }
+}
+
 impl Decoder for FrameCodec {
     type Item = Frame;
     type Error = YamuxError;
@@ -253,7 +263,8 @@ impl Decoder for FrameCodec {
         };
         let body_len = header.body_len();
         if src.len() < body_len {
-            src.reserve(body_len - src.len());
+            // No `reserve` here: the caller sizes its buffer (`missing_body_len`), and a
+            // reallocation would break the driver's contiguous read buffer.
             self.pending = Some(header);
             return Ok(None);
         }

@@ -22,6 +22,7 @@ use chain_core::{BoxStream, ChainError};
 use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::error::YamuxError;
+use crate::read_buffer::ReadBuffer;
 use crate::session::Termination;
 use crate::shared::{lock, wake_all, SharedRef};
 
@@ -32,8 +33,10 @@ const ROUNDS_PER_POLL: usize = 16;
 pub(crate) struct Driver {
     io: BoxStream,
     shared: SharedRef,
-    scratch: Vec<u8>,
-    read_buf: BytesMut,
+    /// Socket bytes, read in place; frame bodies are split off it (see `read_buffer.rs`).
+    read_buf: ReadBuffer,
+    /// Output being written; swapped with the session's (emptied) buffer, so the two
+    /// allocations alternate and the data path allocates nothing.
     write_buf: BytesMut,
     /// `queued_total` of the session when `write_buf` was taken.
     taken_total: u64,
@@ -66,8 +69,7 @@ impl Driver {
         Driver {
             io,
             shared,
-            scratch: vec![0; read_size],
-            read_buf: BytesMut::with_capacity(read_size),
+            read_buf: ReadBuffer::new(read_size),
             write_buf: BytesMut::new(),
             taken_total: 0,
             need_flush: false,
@@ -129,27 +131,32 @@ impl Driver {
         if self.read_eof {
             return Step::Idle;
         }
-        {
+        let body_len = {
             let g = lock(&self.shared);
             if g.session.termination().is_some() || g.session.output_len() >= self.read_pause {
                 return Step::Idle;
             }
-        }
-        match Pin::new(&mut self.io).poll_read(cx, &mut self.scratch) {
+            g.session.pending_body_len()
+        };
+        // A partial frame is completed in the same buffer (its body split off whole).
+        let missing = body_len.saturating_sub(self.read_buf.pending().len());
+        match Pin::new(&mut self.io).poll_read(cx, self.read_buf.room(missing)) {
             Poll::Pending => Step::Idle,
             Poll::Ready(Ok(0)) => {
                 self.read_eof = true;
                 let mut g = lock(&self.shared);
-                g.session.handle_eof(&self.read_buf);
+                g.session.handle_eof(self.read_buf.pending());
                 g.dispatch();
                 Step::Progress
             }
             Poll::Ready(Ok(n)) => {
-                self.read_buf
-                    .extend_from_slice(self.scratch.get(..n).unwrap_or_default());
+                self.read_buf.commit(n);
                 let mut g = lock(&self.shared);
                 // A protocol error terminates the session (GoAway queued); handled below.
-                let _ = g.session.handle_bytes(&mut self.read_buf, Instant::now());
+                let now = Instant::now();
+                let _ = self
+                    .read_buf
+                    .decode_with(|buf| g.session.handle_bytes(buf, now));
                 g.dispatch();
                 Step::Progress
             }
@@ -172,7 +179,8 @@ impl Driver {
                 if g.session.output_len() == 0 {
                     break;
                 }
-                self.write_buf = g.session.take_output();
+                // The emptied buffer goes back to the session: no allocation per batch.
+                g.session.swap_output(&mut self.write_buf);
                 self.taken_total = g.session.queued_total();
                 wake_all(&mut g.drained);
             }

@@ -29,6 +29,7 @@ mod config;
 mod driver;
 mod error;
 mod handler;
+mod read_buffer;
 pub mod session;
 mod shared;
 mod stream;

@@ -7,7 +7,7 @@
 //! 2. feed the socket's bytes with [`Session::handle_bytes`] (or decoded frames with
 //!    [`Session::handle_frame`]); at EOF call [`Session::handle_eof`] with what is left;
 //! 3. drain [`Session::poll_event`] and wake whoever waits on the named stream;
-//! 4. write [`Session::take_output`] to the socket.
+//! 4. write [`Session::take_output`] (or [`Session::swap_output`]) to the socket.
 //!
 //! Application operations ([`Session::open_stream`], [`Session::accept`], [`Session::read`],
 //! [`Session::write`], [`Session::close_write`], [`Session::reset`], [`Session::release`]) may
@@ -668,6 +668,21 @@ impl Session {
     /// Takes the encoded frames to write to the socket.
     pub fn take_output(&mut self) -> BytesMut {
         self.out.split()
+    }
+
+    /// Like [`Session::take_output`], but swaps in `buf` (cleared) as the new output buffer,
+    /// so two buffers alternate between the session and the writer without allocating (the
+    /// driver's way: allocation churn of large buffers costs page faults).
+    pub fn swap_output(&mut self, buf: &mut BytesMut) {
+        buf.clear();
+        std::mem::swap(&mut self.out, buf);
+    }
+
+    /// Body length of the data frame being received (its header decoded, its body not yet
+    /// complete); 0 between frames. The buffer given to [`Session::handle_bytes`] should be
+    /// able to hold that many bytes.
+    pub fn pending_body_len(&self) -> usize {
+        self.codec.pending_body_len()
     }
 
     // ----- helpers -----

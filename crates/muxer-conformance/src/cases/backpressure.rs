@@ -1,6 +1,6 @@
 //! Readers slower than writers: a slow reader and a peer that never reads. Memory must stay
-//! bounded, either by flow control (writers wait) or by resetting the overflowing stream, and
-//! the connection must stay usable for new streams.
+//! bounded, by backpressure (writers wait) and/or by resetting stuck or overflowing streams as
+//! the muxer's [`Overflow`] promises, and the connection must stay usable for new streams.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use crate::pair::{connected_pair, DEFAULT_PIPE_CAPACITY};
 use crate::util::{
     accept, io_err, open, ping_pong, read_pattern, within, write_pattern, Pattern, STEP,
 };
-use crate::Expectations;
+use crate::{Expectations, Overflow};
 
 /// Write chunk of the fast writers (also slack in the bounds).
 const CHUNK: usize = 64 * 1024;
@@ -36,9 +36,11 @@ fn bound(e: &Expectations) -> u64 {
 }
 
 /// The dialer writes 8 MiB as fast as it can; the listener reads 1 KiB per millisecond for
-/// 300 ms, then fast. With flow control the writer must be held to `bound` bytes ahead and all
-/// 8 MiB arrive intact; without, the stream must be reset (read error, never a short EOF)
-/// after at most `bound` unread bytes. A new stream works afterwards either way.
+/// 300 ms, then fast. Unless the muxer resets immediately, the reader is alive: the writer
+/// must be held to `bound` bytes ahead and all 8 MiB arrive intact (flow control, or
+/// connection backpressure without a reset); with [`Overflow::ResetImmediately`] the stream
+/// must be reset (read error, never a short EOF) after at most `bound` unread bytes. A new
+/// stream works afterwards either way.
 pub async fn slow_reader(h: &dyn MuxerHandler, e: &Expectations) -> Result<(), String> {
     let pair = connected_pair(h, h, DEFAULT_PIPE_CAPACITY).await?;
     let pattern = Arc::new(Pattern::new(30));
@@ -68,7 +70,9 @@ pub async fn slow_reader(h: &dyn MuxerHandler, e: &Expectations) -> Result<(), S
     let slow_until = Instant::now() + STEP;
     for t in 0.. {
         let writer_done = written.load(Ordering::Relaxed) >= SLOW_TOTAL;
-        if t >= SLOW_TICKS && (e.has_flow_control || writer_done || Instant::now() > slow_until) {
+        if t >= SLOW_TICKS
+            && (e.slow_reader_gets_everything() || writer_done || Instant::now() > slow_until)
+        {
             break;
         }
         tick.tick().await;
@@ -95,15 +99,17 @@ pub async fn slow_reader(h: &dyn MuxerHandler, e: &Expectations) -> Result<(), S
          read error during the slow phase: {}",
         error.is_some()
     );
-    if e.has_flow_control {
+    if e.slow_reader_gets_everything() {
         if let Some(err) = error {
             return Err(format!(
-                "slow listener read failed after {read} bytes: {err}"
+                "slow listener read failed after {read} bytes ({:?} promises an alive reader \
+                 is never reset): {err}",
+                e.overflow
             ));
         }
         if max_ahead > bound(e) {
             return Err(format!(
-                "writer got {max_ahead} bytes ahead of a reader reading 1 KiB/ms; flow control \
+                "writer got {max_ahead} bytes ahead of a reader reading 1 KiB/ms; backpressure \
                  should hold it to {} (max_unread_per_stream + pipe + one write)",
                 bound(e)
             ));
@@ -170,10 +176,12 @@ pub async fn slow_reader(h: &dyn MuxerHandler, e: &Expectations) -> Result<(), S
 }
 
 /// The dialer opens 16 streams and writes up to 4 MiB on each; the listener accepts them all
-/// and never reads. Writers must be held back (flow control) or the streams reset; a new stream
-/// ping-pongs both ways meanwhile. Then, with flow control, reading one stream lets its writer
-/// finish with every byte intact; without, each ignored stream reads as an error after at most
-/// `bound` bytes.
+/// and never reads. With flow control the writers are held back and a new stream ping-pongs
+/// both ways meanwhile; reading one stream then lets its writer finish with every byte intact.
+/// Without, the streams must be reset: at once ([`Overflow::ResetImmediately`]), or
+/// ([`Overflow::ResetAfter`]) not before the timeout since they were accepted and all of them
+/// within about one timeout (one stall, not one per stream); then new streams ping-pong both
+/// ways and each ignored stream reads as an error after at most `bound` bytes.
 pub async fn never_reading_peer(h: &dyn MuxerHandler, e: &Expectations) -> Result<(), String> {
     let pair = connected_pair(h, h, DEFAULT_PIPE_CAPACITY).await?;
     let mut writers = Vec::new();
@@ -187,25 +195,59 @@ pub async fn never_reading_peer(h: &dyn MuxerHandler, e: &Expectations) -> Resul
         let mut on_go = on_go.clone();
         writers.push(tokio::spawn(async move {
             // Announced with a first KiB; the flood starts once all streams were accepted.
-            write_pattern(&mut a, &p, (0, HELLO), CHUNK, &w).await?;
-            let _ = on_go.wait_for(|go| *go).await;
-            write_pattern(&mut a, &p, (HELLO, IGNORED_TOTAL), CHUNK, &w).await?;
-            a.close().await
+            let r = async {
+                write_pattern(&mut a, &p, (0, HELLO), CHUNK, &w).await?;
+                let _ = on_go.wait_for(|go| *go).await;
+                write_pattern(&mut a, &p, (HELLO, IGNORED_TOTAL), CHUNK, &w).await?;
+                a.close().await
+            }
+            .await;
+            (r, Instant::now())
         }));
     }
+    // Every stream's reader makes its last progress (accept) after this.
+    let before_accept = Instant::now();
     let mut held = Vec::new();
     for i in 0..IGNORED_STREAMS {
         held.push(accept(pair.listener.as_ref(), &format!("listener stream #{i}")).await?);
     }
+    let go_at = Instant::now();
     let _ = go.send(true);
-    // Without flow control the writers end (done, or failed by the reset) on their own.
+    // Without flow control the writers end (done, or failed by the reset) on their own, after
+    // at most one stall.
     let mut ended = Vec::new();
-    if !e.has_flow_control {
+    if e.overflow != Overflow::Backpressure {
+        let mut first_end: Option<Instant> = None;
+        let mut last_end = go_at;
         for (i, w) in writers.drain(..).enumerate() {
-            let r = within(STEP, &format!("writer #{i} to end"), w)
+            let (r, at) = within(STEP + e.stall(), &format!("writer #{i} to end"), w)
                 .await?
                 .map_err(|e| format!("writer task failed: {e}"))?;
+            first_end = Some(first_end.map_or(at, |f| f.min(at)));
+            last_end = last_end.max(at);
             ended.push(r);
+        }
+        if let (Overflow::ResetAfter(t), Some(first)) = (e.overflow, first_end) {
+            let early = first.saturating_duration_since(before_accept);
+            if early < t {
+                return Err(format!(
+                    "an ignored stream ended {early:?} after it was accepted: {:?} promises \
+                     no reset before {t:?} without reader progress",
+                    e.overflow
+                ));
+            }
+            let total = last_end.saturating_duration_since(go_at);
+            if total > t + STEP / 2 {
+                return Err(format!(
+                    "the {IGNORED_STREAMS} ignored streams took {total:?} to be reset: \
+                     {:?} promises about one stall in total, not one per stream",
+                    e.overflow
+                ));
+            }
+            eprintln!(
+                "never_reading_peer: first reset {early:?} after accept, all {IGNORED_STREAMS} \
+                 within {total:?} of the flood"
+            );
         }
     }
     // Let the writers run until they are stuck (or done), at most 3 s.
@@ -227,7 +269,7 @@ pub async fn never_reading_peer(h: &dyn MuxerHandler, e: &Expectations) -> Resul
     ping_pong(pair.dialer.as_ref(), pair.listener.as_ref()).await?;
     ping_pong(pair.listener.as_ref(), pair.dialer.as_ref()).await?;
 
-    if e.has_flow_control {
+    if e.overflow == Overflow::Backpressure {
         for (i, w) in last.iter().enumerate() {
             if *w > bound(e) {
                 return Err(format!(
@@ -256,6 +298,7 @@ pub async fn never_reading_peer(h: &dyn MuxerHandler, e: &Expectations) -> Resul
         within(STEP, "writer #0 to finish once read", w0)
             .await?
             .map_err(|e| format!("writer task failed: {e}"))?
+            .0
             .map_err(io_err("writer #0"))?;
         // Dropping the rest resets them: their blocked writers must wake with an error.
         drop(held);
@@ -266,7 +309,8 @@ pub async fn never_reading_peer(h: &dyn MuxerHandler, e: &Expectations) -> Resul
                 w,
             )
             .await?
-            .map_err(|e| format!("writer task failed: {e}"))?;
+            .map_err(|e| format!("writer task failed: {e}"))?
+            .0;
             if r.is_ok() && e.drop_resets {
                 return Err(format!(
                     "writer #{} completed though its stream was reset",

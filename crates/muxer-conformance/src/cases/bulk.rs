@@ -20,7 +20,8 @@ const TRANSFER: Duration = Duration::from_secs(25);
 
 /// Sends 64 MiB from each side to the other on one stream, both directions at once, each
 /// direction its own pattern; each side reads exactly what the other wrote, then EOF. For a
-/// muxer without flow control the writers are paced by their readers' progress.
+/// muxer that resets even an alive reader that falls behind ([`crate::Overflow::ResetImmediately`])
+/// the writers are paced by their readers' progress.
 pub async fn large_transfer_both_directions(
     h: &dyn MuxerHandler,
     e: &Expectations,
@@ -31,10 +32,10 @@ pub async fn large_transfer_both_directions(
     let started = Instant::now();
     let a = open(pair.dialer.as_ref(), "dialer").await?;
     let (mut ar, mut aw) = a.split();
-    // Without flow control the readers must keep up: pace each writer to stay within the
-    // muxer's per-stream buffer (what an application on such a muxer has to do anyway).
+    // When falling behind means a reset, the readers must keep up: pace each writer to stay
+    // within the muxer's per-stream buffer (what an application on such a muxer has to do).
     let pacing = || {
-        (!e.has_flow_control).then(|| {
+        (!e.slow_reader_gets_everything()).then(|| {
             Arc::new(Pacing::new(
                 e.max_unread_per_stream.saturating_sub(CHUNK) as u64 / 2,
             ))
