@@ -8,9 +8,9 @@
 //! polling `StreamMuxer::poll_inbound` (which also reads frames for every substream), and the
 //! client's task opens outbound substreams on request. Its defaults are kept (8 KiB frames,
 //! 32-frame buffers that block the connection when full) except the stream limit, raised from
-//! 128 to ours' 512 so that 100 openers cannot trip it. Ours runs with
-//! `OverflowBehaviour::Block` (libp2p-mplex's behaviour): with its default `ResetStream`, a bulk
-//! sender outruns the reader by more than the 1 MiB stream buffer and the stream is reset.
+//! 128 to 512 so that 100 openers cannot trip it. Ours runs with its defaults
+//! (`OverflowBehaviour::BlockThenReset`: a full stream buffer pauses the connection while the
+//! reader makes progress, like libp2p-mplex's blocking buffers).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -31,7 +31,7 @@ use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
 use libp2p::core::muxing::StreamMuxer;
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
-use mplex::{start, MplexConfig, MplexMuxer, MplexStream, OverflowBehaviour};
+use mplex::{start, MplexConfig, MplexMuxer, MplexStream};
 use muxbench::{
     groups, idle_stream_bytes, keepers, memory_wanted, print_memory, rt, sinks, Opener, PIPE,
 };
@@ -167,7 +167,7 @@ fn benches(c: &mut Criterion) {
         let _g = rt.enter();
         (
             ours(
-                MplexConfig::default().with_overflow(OverflowBehaviour::Block),
+                MplexConfig::default(),
                 sinks(),
             ),
             theirs(their_config(512), sinks()),

@@ -327,7 +327,9 @@ impl Session {
         if self.accept_queue.len() >= self.config.max_pending_accept {
             let idle = self
                 .accept_progress_at
-                .map_or(std::time::Duration::ZERO, |p| now.saturating_duration_since(p));
+                .map_or(std::time::Duration::ZERO, |p| {
+                    now.saturating_duration_since(p)
+                });
             match self.config.overflow {
                 OverflowBehaviour::ResetStream => self.refuse(id),
                 OverflowBehaviour::BlockThenReset(t) if idle >= t => self.refuse(id),

@@ -208,9 +208,15 @@ fn reset_by_opener_ends_both_directions() {
     p.a.reset(a);
     p.drive();
     assert!(p.b_events.contains(&Event::StreamReset(b)));
-    assert_eq!(p.b.read(b, &mut [0; 8], t0()), Err(MplexError::StreamReset(b)));
+    assert_eq!(
+        p.b.read(b, &mut [0; 8], t0()),
+        Err(MplexError::StreamReset(b))
+    );
     assert_eq!(p.b.write(b, b"x", 10), Err(MplexError::StreamReset(b)));
-    assert_eq!(p.a.read(a, &mut [0; 8], t0()), Err(MplexError::StreamReset(a)));
+    assert_eq!(
+        p.a.read(a, &mut [0; 8], t0()),
+        Err(MplexError::StreamReset(a))
+    );
     assert!(p.b.stats().discarded_bytes >= 4, "queued data dropped");
 }
 
@@ -342,7 +348,10 @@ fn too_many_inbound_streams_are_reset_and_the_session_lives() {
     p.b.release(remote(0));
     let id = p.a.open_stream().unwrap();
     p.drive();
-    assert_eq!(p.b.accept(t0()), Some(StreamId::new(id.num, Endpoint::Remote)));
+    assert_eq!(
+        p.b.accept(t0()),
+        Some(StreamId::new(id.num, Endpoint::Remote))
+    );
 }
 
 #[test]
@@ -375,7 +384,10 @@ fn duplicate_new_stream_ends_the_session() {
     let mut s = Session::new(MplexConfig::default());
     let mut b = raw(Frame::new(4, Flag::NewStream, Bytes::new()));
     b.extend_from_slice(&raw(Frame::new(4, Flag::NewStream, &b"4"[..])));
-    assert_eq!(s.handle_bytes(&mut b, t0()), Err(MplexError::DuplicateStream(4)));
+    assert_eq!(
+        s.handle_bytes(&mut b, t0()),
+        Err(MplexError::DuplicateStream(4))
+    );
     assert_eq!(
         s.termination(),
         Some(&Termination::Error(MplexError::DuplicateStream(4)))
@@ -517,7 +529,12 @@ fn block_then_reset_never_resets_an_alive_slow_reader_and_it_gets_every_byte() {
         }
         p.drive();
     }
-    assert!(got == data, "every byte, in order ({} of {})", got.len(), data.len());
+    assert!(
+        got == data,
+        "every byte, in order ({} of {})",
+        got.len(),
+        data.len()
+    );
     let stats = p.b.stats();
     assert_eq!(stats.overflow_resets, 0);
     assert!(stats.input_stalls > 10, "{stats:?}");
@@ -550,7 +567,11 @@ fn block_then_reset_resets_a_stuck_reader_after_the_timeout_then_others_at_once(
     assert!(p.b.input_blocked() || p.b.stats().overflow_resets == 2);
     assert!(!p.b.input_blocked());
     let stats = p.b.stats();
-    assert_eq!((stats.overflow_resets, stats.input_stalls), (2, 1), "{stats:?}");
+    assert_eq!(
+        (stats.overflow_resets, stats.input_stalls),
+        (2, 1),
+        "{stats:?}"
+    );
     assert_eq!(p.b.poll_timeout(), None);
     assert!(p.a_events.contains(&Event::StreamReset(a1)));
     assert!(p.a_events.contains(&Event::StreamReset(a2)));
@@ -591,7 +612,11 @@ fn block_then_reset_deadline_moves_with_reader_progress() {
     assert!(p.b.input_blocked());
     assert_eq!(p.b.poll_timeout(), Some(t0() + Duration::from_secs(8)));
     p.advance(Duration::from_secs(4));
-    assert_eq!(p.b.stats().overflow_resets, 0, "7 s after the first stall, alive");
+    assert_eq!(
+        p.b.stats().overflow_resets,
+        0,
+        "7 s after the first stall, alive"
+    );
     p.advance(Duration::from_secs(1));
     assert_eq!(p.b.stats().overflow_resets, 1, "5 s after the last read");
 }
@@ -654,7 +679,11 @@ fn an_accept_queue_stuck_for_the_timeout_refuses_new_streams_and_input_resumes()
     // The held NewStream and the two behind it are refused (the queue is stuck): one stall.
     assert!(!p.b.input_blocked());
     let stats = p.b.stats();
-    assert_eq!((stats.refused_streams, stats.input_stalls), (3, 1), "{stats:?}");
+    assert_eq!(
+        (stats.refused_streams, stats.input_stalls),
+        (3, 1),
+        "{stats:?}"
+    );
     for id in &ids[2..] {
         assert!(p.a_events.contains(&Event::StreamReset(*id)));
     }

@@ -91,8 +91,9 @@ impl StreamState {
 
     /// How long the reader has made no progress (zero if it never had data).
     pub(crate) fn idle(&self, now: Instant) -> std::time::Duration {
-        self.progress_at
-            .map_or(std::time::Duration::ZERO, |p| now.saturating_duration_since(p))
+        self.progress_at.map_or(std::time::Duration::ZERO, |p| {
+            now.saturating_duration_since(p)
+        })
     }
 
     /// Drops all buffered data; returns how many bytes were dropped.
