@@ -1,0 +1,352 @@
+//! An in-process Kademlia network over no sockets, driven only by the sans-IO core
+//! ([`RoutingTable`] + [`ClosestPeersQuery`]): every node has its own routing table, a request
+//! is a function call on the responder's table, time is a simulated clock. Nodes join one by
+//! one through a single bootstrap node (lookup of their own id, then one refresh lookup per
+//! bucket), then random FIND_NODE lookups are checked against the true 20 closest peers
+//! (brute force), also with 10 % of the nodes killed (they fail every request).
+//!
+//! `cargo test -p kad --test sim` runs 2,000 nodes; the 10,000-node benchmark is
+//! `cargo test --release -p kad --test sim -- --ignored --nocapture`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use chain_core::identity::PeerId;
+use kad::key::{Distance, Key, KEY_LEN};
+use kad::query::value::GetValueQuery;
+use kad::query::{ClosestPeersQuery, QueryAction, QueryConfig};
+use kad::routing::{InsertOutcome, RoutingConfig, RoutingTable};
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+const K: usize = 20;
+
+struct Node {
+    id: PeerId,
+    hash: [u8; KEY_LEN],
+    table: RoutingTable,
+    alive: bool,
+    /// Record keys stored here (the value is the key itself: enough to check GET).
+    records: HashSet<[u8; KEY_LEN]>,
+}
+
+struct Net {
+    nodes: Vec<Node>,
+    index: HashMap<PeerId, usize>,
+    now: Instant,
+    cfg: QueryConfig,
+    rng: StdRng,
+}
+
+#[derive(Default, Clone, Copy)]
+struct LookupStats {
+    requests: usize,
+}
+
+impl Net {
+    fn new(n: usize, cfg: QueryConfig, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let now = Instant::now();
+        let mut nodes = Vec::with_capacity(n);
+        let mut index = HashMap::with_capacity(n);
+        for i in 0..n {
+            let mut b = vec![0x00, 0x20];
+            let mut r = [0u8; 32];
+            rng.fill_bytes(&mut r);
+            b.extend_from_slice(&r);
+            let id = PeerId::from_bytes(&b).unwrap();
+            let key = Key::from_peer(&id);
+            index.insert(id, i);
+            nodes.push(Node {
+                id,
+                hash: *key.hash(),
+                table: RoutingTable::new(key, RoutingConfig::default()),
+                alive: true,
+                records: HashSet::new(),
+            });
+        }
+        Self {
+            nodes,
+            index,
+            now,
+            cfg,
+            rng,
+        }
+    }
+
+    /// Node `a` saw node `b` (a server): insert, resolving a liveness check at once.
+    fn see(&mut self, a: usize, b: usize) {
+        let (id, now) = (self.nodes[b].id, self.now);
+        if let InsertOutcome::Pending { check } =
+            self.nodes[a].table.on_peer_seen(id, &[], true, now)
+        {
+            let alive = self.index.get(&check).is_some_and(|&c| self.nodes[c].alive);
+            self.nodes[a].table.on_liveness(&check, alive, now);
+        }
+    }
+
+    /// One request from `from` to `peer` about `target`: the responder learns the requester
+    /// and answers with its k closest (requester excluded, as go does). `None`: dead.
+    fn request(
+        &mut self,
+        from: usize,
+        peer: &PeerId,
+        target: &Key,
+    ) -> Option<(usize, Vec<PeerId>)> {
+        self.now += Duration::from_millis(1);
+        let j = *self.index.get(peer)?;
+        if !self.nodes[j].alive {
+            // Like go (peerStoppedDHT), a peer failing a query leaves the table.
+            self.nodes[from].table.remove(peer);
+            return None;
+        }
+        self.see(j, from);
+        let me = self.nodes[from].id;
+        let closer: Vec<PeerId> = self.nodes[j]
+            .table
+            .closest_entries(target.hash(), K + 1)
+            .into_iter()
+            .map(|e| e.peer)
+            .filter(|p| *p != me)
+            .take(K)
+            .collect();
+        self.see(from, j);
+        Some((j, closer))
+    }
+
+    fn lookup(&mut self, from: usize, target: &Key) -> (Vec<PeerId>, LookupStats) {
+        let seeds = self.nodes[from].table.closest_peers(target, K);
+        let mut q = ClosestPeersQuery::new(target.clone(), seeds, self.cfg.clone(), self.now);
+        let mut in_flight = std::collections::VecDeque::new();
+        loop {
+            match q.poll(self.now) {
+                QueryAction::Send(p) => in_flight.push_back(p),
+                QueryAction::Wait => {
+                    // Responses arrive one at a time, oldest request first.
+                    let p = in_flight.pop_front().expect("Wait with nothing in flight");
+                    match self.request(from, &p, target) {
+                        Some((_, closer)) => {
+                            q.on_response(&p, closer, self.now);
+                        }
+                        None => q.on_failure(&p, self.now),
+                    }
+                }
+                QueryAction::Finished => break,
+            }
+        }
+        let stats = LookupStats {
+            requests: q.stats().requests,
+        };
+        let res = if self.cfg.beta >= K {
+            q.result()
+        } else {
+            q.closest_known()
+        };
+        (res, stats)
+    }
+
+    fn bootstrap(&mut self) {
+        let interval = Duration::from_secs(600);
+        for i in 1..self.nodes.len() {
+            self.see(i, 0);
+            let own = Key::from_peer(&self.nodes[i].id);
+            self.lookup(i, &own);
+            let buckets = self.nodes[i].table.buckets_to_refresh(self.now, interval);
+            for idx in buckets {
+                let Some(key) = self.nodes[i].table.random_key_in_bucket(idx, &mut self.rng) else {
+                    continue;
+                };
+                self.nodes[i].table.mark_refreshed(idx, self.now);
+                self.lookup(i, &key);
+            }
+        }
+    }
+
+    fn truth(&self, from: usize, target: &Key) -> Vec<PeerId> {
+        let mut all: Vec<(Distance, PeerId)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| *i != from && n.alive)
+            .map(|(_, n)| (Distance::between(target.hash(), &n.hash), n.id))
+            .collect();
+        all.select_nth_unstable_by_key(K - 1, |(d, _)| *d);
+        all.truncate(K);
+        all.into_iter().map(|(_, p)| p).collect()
+    }
+
+    fn random_alive(&mut self) -> usize {
+        loop {
+            let i = self.rng.gen_range(0..self.nodes.len());
+            if self.nodes[i].alive {
+                return i;
+            }
+        }
+    }
+
+    /// Random FIND_NODE lookups: (median recall, median requests, mean recall, exact share).
+    fn measure(&mut self, lookups: usize) -> Measure {
+        let mut recalls = Vec::new();
+        let mut reqs = Vec::new();
+        for _ in 0..lookups {
+            let from = self.random_alive();
+            let mut t = [0u8; 32];
+            self.rng.fill_bytes(&mut t);
+            let target = Key::new(&t);
+            let (res, st) = self.lookup(from, &target);
+            let truth: HashSet<_> = self.truth(from, &target).into_iter().collect();
+            let hit = res.iter().filter(|p| truth.contains(p)).count();
+            recalls.push(hit as f64 / K as f64);
+            reqs.push(st.requests);
+        }
+        Measure::new(recalls, reqs)
+    }
+
+    /// PUT to the k closest found by a lookup, then GET (quorum 1) from another node.
+    fn put_get(&mut self, n: usize) -> (f64, usize) {
+        let mut ok = 0;
+        let mut get_reqs = Vec::new();
+        for _ in 0..n {
+            let mut t = [0u8; 32];
+            self.rng.fill_bytes(&mut t);
+            let key = Key::new(&t);
+            let from = self.random_alive();
+            let (closest, _) = self.lookup(from, &key);
+            for p in closest {
+                let j = self.index[&p];
+                if self.nodes[j].alive {
+                    self.nodes[j].records.insert(*key.hash());
+                }
+            }
+            let getter = self.random_alive();
+            let seeds = self.nodes[getter].table.closest_peers(&key, K);
+            let mut q: GetValueQuery<()> =
+                GetValueQuery::new(key.clone(), seeds, self.cfg.clone(), 1, self.now);
+            let mut in_flight = std::collections::VecDeque::new();
+            loop {
+                match q.poll(self.now) {
+                    QueryAction::Send(p) => in_flight.push_back(p),
+                    QueryAction::Wait => {
+                        let p = in_flight.pop_front().unwrap();
+                        match self.request(getter, &p, &key) {
+                            Some((j, closer)) => {
+                                let rec = self.nodes[j].records.contains(key.hash()).then_some(());
+                                q.on_response(&p, closer, rec, self.now);
+                            }
+                            None => q.on_failure(&p, self.now),
+                        }
+                    }
+                    QueryAction::Finished => break,
+                }
+            }
+            if !q.records().is_empty() {
+                ok += 1;
+            }
+            get_reqs.push(q.stats().requests);
+        }
+        get_reqs.sort_unstable();
+        (ok as f64 / n as f64, get_reqs[get_reqs.len() / 2])
+    }
+
+    fn kill(&mut self, frac: f64) {
+        for i in 1..self.nodes.len() {
+            if self.rng.gen_bool(frac) {
+                self.nodes[i].alive = false;
+            }
+        }
+    }
+
+    fn mean_table_len(&self) -> f64 {
+        self.nodes.iter().map(|n| n.table.len()).sum::<usize>() as f64 / self.nodes.len() as f64
+    }
+}
+
+#[derive(Debug)]
+struct Measure {
+    median_recall: f64,
+    mean_recall: f64,
+    exact: f64,
+    median_requests: usize,
+}
+
+impl Measure {
+    fn new(mut recalls: Vec<f64>, mut reqs: Vec<usize>) -> Self {
+        let n = recalls.len();
+        let mean_recall = recalls.iter().sum::<f64>() / n as f64;
+        let exact = recalls.iter().filter(|r| **r >= 1.0).count() as f64 / n as f64;
+        recalls.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        reqs.sort_unstable();
+        Self {
+            median_recall: recalls[n / 2],
+            mean_recall,
+            exact,
+            median_requests: reqs[n / 2],
+        }
+    }
+}
+
+fn rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn run(n: usize, lookups: usize, cfg: QueryConfig, label: &str) -> (Measure, Measure) {
+    let rss0 = rss_kib();
+    let t0 = std::time::Instant::now();
+    let mut net = Net::new(n, cfg, 42);
+    net.bootstrap();
+    let boot = t0.elapsed();
+    let rss1 = rss_kib();
+    let healthy = net.measure(lookups);
+    let (get_ok, get_reqs) = net.put_get(lookups / 4);
+    net.kill(0.10);
+    let churn = net.measure(lookups);
+    let (get_ok_churn, _) = net.put_get(lookups / 4);
+    let mem = match (rss0, rss1) {
+        (Some(a), Some(b)) => format!(
+            "{:.1} KiB/node (RSS)",
+            b.saturating_sub(a) as f64 / n as f64
+        ),
+        _ => "n/a".into(),
+    };
+    println!(
+        "[{label}] nodes={n} bootstrap={boot:.2?} total={:.2?} mem≈{mem} table≈{:.0} peers/node\n  \
+         healthy: median requests/lookup={} median recall={:.3} mean recall={:.3} exact top-20={:.1}% GET ok={:.1}% (median {} req)\n  \
+         10% killed: median requests/lookup={} median recall={:.3} mean recall={:.3} exact top-20={:.1}% GET ok={:.1}%",
+        t0.elapsed(),
+        net.mean_table_len(),
+        healthy.median_requests,
+        healthy.median_recall,
+        healthy.mean_recall,
+        healthy.exact * 100.0,
+        get_ok * 100.0,
+        get_reqs,
+        churn.median_requests,
+        churn.median_recall,
+        churn.mean_recall,
+        churn.exact * 100.0,
+        get_ok_churn * 100.0,
+    );
+    (healthy, churn)
+}
+
+#[test]
+fn sim_2000_nodes_recall() {
+    let (healthy, churn) = run(2000, 200, QueryConfig::default(), "beta=k");
+    assert!(healthy.median_recall >= 0.95, "{healthy:?}");
+    assert!(healthy.mean_recall >= 0.95, "{healthy:?}");
+    assert!(churn.median_recall >= 0.90, "{churn:?}");
+    assert!(healthy.median_requests < 47, "{healthy:?}");
+}
+
+#[test]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture"]
+fn sim_10000_nodes_benchmark() {
+    run(10_000, 1000, QueryConfig::default(), "beta=k (default)");
+    let go = QueryConfig {
+        beta: 3,
+        ..QueryConfig::default()
+    };
+    run(10_000, 1000, go, "beta=3 (go), closest_known");
+}
