@@ -1,5 +1,7 @@
 //! Yamux framing (sans-IO): the 12-byte header, frames, and a tokio-util
-//! [`Decoder`]/[`Encoder`] pair. Data bodies are split off the read buffer without copying.
+//! [`Decoder`]/[`Encoder`] pair (data bodies split off the `BytesMut` without copying), and
+//! [`FrameCodec::decode_slice`] for a reusable plain buffer (the driver's; the caller copies
+//! bodies out).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
@@ -229,11 +231,42 @@ impl FrameCodec {
     }
 }
 
+/// What [`FrameCodec::decode_slice`] found at the front of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliceFrame {
+    /// A complete frame of `len` bytes: `header`, then (for Data) the body
+    /// `src[HEADER_LEN..len]`.
+    Frame {
+        /// The decoded header.
+        header: Header,
+        /// Encoded length of the whole frame.
+        len: usize,
+    },
+    /// The frame is incomplete: this many bytes make the whole frame (header included;
+    /// `HEADER_LEN` while the header itself is incomplete).
+    Incomplete(usize),
+}
+
 impl FrameCodec {
-    /// Body length of the data frame whose header was decoded but whose body is incomplete
-    /// (0 if none): the buffer passed to `decode` must be able to hold that much.
-    pub fn pending_body_len(&self) -> usize {
-        self.pending.as_ref().map_or(0, Header::body_len)
+    /// Decodes the frame at the front of `src` without consuming or copying anything (the
+    /// caller copies the body out, so its buffer can be reused at once). A data body above
+    /// the limit is refused as soon as its header is complete.
+    pub fn decode_slice(&self, src: &[u8]) -> Result<SliceFrame, YamuxError> {
+        let Some(raw) = src.first_chunk::<HEADER_LEN>() else {
+            return Ok(SliceFrame::Incomplete(HEADER_LEN));
+        };
+        let header = Header::decode(raw)?;
+        if header.frame_type == FrameType::Data && header.length as usize > self.max_body {
+            return Err(YamuxError::FrameTooLarge {
+                len: header.length,
+                max: self.max_body,
+            });
+        }
+        let len = HEADER_LEN + header.body_len();
+        if src.len() < len {
+            return Ok(SliceFrame::Incomplete(len));
+        }
+        Ok(SliceFrame::Frame { header, len })
     }
 }
 
@@ -263,8 +296,7 @@ impl Decoder for FrameCodec {
         };
         let body_len = header.body_len();
         if src.len() < body_len {
-            // No `reserve` here: the caller sizes its buffer (`missing_body_len`), and a
-            // reallocation would break the driver's contiguous read buffer.
+            src.reserve(body_len - src.len());
             self.pending = Some(header);
             return Ok(None);
         }

@@ -66,9 +66,16 @@ pub struct YamuxConfig {
     /// beyond it (libp2p spec: at most 256). Default 256.
     pub ack_backlog: usize,
     /// Bytes of encoded frames queued for the socket above which stream writes wait for the
-    /// driver to drain the queue (backpressure). Default 512 KiB.
+    /// driver to drain the queue (backpressure). Default 512 KiB. The queue and the buffer the
+    /// driver is writing are two allocations swapped back and forth (never reallocated), so
+    /// a large limit costs no allocation churn; measured (single stream, 64 KiB writes, same
+    /// run): 512 KiB ≈ 1.7-2.0× rust-yamux, 128 KiB ≈ 1.1-1.5× (more writer wake-ups, smaller
+    /// socket writes). Memory: about twice this per connection while sending.
     pub write_buffer_limit: usize,
-    /// Size of one socket read by the driver. Default 256 KiB.
+    /// Size of the driver's read buffer, allocated once per connection and reused (grown only
+    /// for a frame larger than it); reads go into its free tail, at least a quarter of it.
+    /// Default 256 KiB: several 64 KiB frames per read, and the partial frame moved to the
+    /// front when the tail runs low is a small part of it.
     pub read_buffer_size: usize,
     /// Most pings awaiting their answer; the oldest is forgotten beyond it. Default 16.
     pub max_outstanding_pings: usize,

@@ -24,7 +24,7 @@ use futures::io::{AsyncRead, AsyncWrite};
 use crate::error::YamuxError;
 use crate::read_buffer::ReadBuffer;
 use crate::session::Termination;
-use crate::shared::{lock, wake_all, SharedRef};
+use crate::shared::{lock, wake_all, wake_first, SharedRef};
 
 /// Rounds of read+write per poll before yielding to other tasks.
 const ROUNDS_PER_POLL: usize = 16;
@@ -33,7 +33,7 @@ const ROUNDS_PER_POLL: usize = 16;
 pub(crate) struct Driver {
     io: BoxStream,
     shared: SharedRef,
-    /// Socket bytes, read in place; frame bodies are split off it (see `read_buffer.rs`).
+    /// Socket bytes, read in place and reused; bodies are copied out (see `read_buffer.rs`).
     read_buf: ReadBuffer,
     /// Output being written; swapped with the session's (emptied) buffer, so the two
     /// allocations alternate and the data path allocates nothing.
@@ -45,6 +45,8 @@ pub(crate) struct Driver {
     /// Stop reading when this much output is queued (only control frames the peer provokes
     /// can get it there; stream writes stop at `write_buffer_limit`).
     read_pause: usize,
+    /// Writers woken when the queue is taken: `write_buffer_limit / split_send_size + 1`.
+    wake_writers: usize,
     finished: bool,
     /// `handle_timeout` ran once.
     started: bool,
@@ -61,10 +63,10 @@ enum Step {
 
 impl Driver {
     pub(crate) fn new(io: BoxStream, shared: SharedRef) -> Self {
-        let (read_size, limit) = {
+        let (read_size, limit, split) = {
             let g = lock(&shared);
             let c = g.session.config();
-            (c.read_buffer_size, c.write_buffer_limit)
+            (c.read_buffer_size, c.write_buffer_limit, c.split_send_size)
         };
         Driver {
             io,
@@ -75,6 +77,7 @@ impl Driver {
             need_flush: false,
             read_eof: false,
             read_pause: limit.saturating_mul(2).saturating_add(64 * 1024),
+            wake_writers: (limit / split.max(1)).saturating_add(1),
             finished: false,
             started: false,
             timer: None,
@@ -131,15 +134,15 @@ impl Driver {
         if self.read_eof {
             return Step::Idle;
         }
-        let body_len = {
+        let wanted = {
             let g = lock(&self.shared);
             if g.session.termination().is_some() || g.session.output_len() >= self.read_pause {
                 return Step::Idle;
             }
-            g.session.pending_body_len()
+            g.session.input_wanted()
         };
-        // A partial frame is completed in the same buffer (its body split off whole).
-        let missing = body_len.saturating_sub(self.read_buf.pending().len());
+        // A partial frame is completed in the same buffer.
+        let missing = wanted.saturating_sub(self.read_buf.pending().len());
         match Pin::new(&mut self.io).poll_read(cx, self.read_buf.room(missing)) {
             Poll::Pending => Step::Idle,
             Poll::Ready(Ok(0)) => {
@@ -153,10 +156,12 @@ impl Driver {
                 self.read_buf.commit(n);
                 let mut g = lock(&self.shared);
                 // A protocol error terminates the session (GoAway queued); handled below.
-                let now = Instant::now();
-                let _ = self
-                    .read_buf
-                    .decode_with(|buf| g.session.handle_bytes(buf, now));
+                if let Ok(used) = g
+                    .session
+                    .handle_input(self.read_buf.pending(), Instant::now())
+                {
+                    self.read_buf.consume(used);
+                }
                 g.dispatch();
                 Step::Progress
             }
@@ -177,12 +182,16 @@ impl Driver {
             if self.write_buf.is_empty() {
                 let mut g = lock(&self.shared);
                 if g.session.output_len() == 0 {
+                    // Nothing queued: any writer still waiting may go (a woken writer that
+                    // did not write must not strand the others).
+                    wake_all(&mut g.drained);
                     break;
                 }
                 // The emptied buffer goes back to the session: no allocation per batch.
                 g.session.swap_output(&mut self.write_buf);
                 self.taken_total = g.session.queued_total();
-                wake_all(&mut g.drained);
+                // Room for `write_buffer_limit` bytes again: enough writers to fill it.
+                wake_first(&mut g.drained, self.wake_writers);
             }
             match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
                 Poll::Pending => return Ok(if progress { Step::Progress } else { Step::Idle }),

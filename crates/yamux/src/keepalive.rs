@@ -52,6 +52,7 @@ impl Session {
     /// session with [`YamuxError::KeepAliveTimeout`] if the outstanding one is overdue.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = Some(now);
+        self.pool.trim_if_idle();
         if self.termination.is_some() {
             return;
         }

@@ -24,6 +24,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod body_pool;
 pub mod codec;
 mod config;
 mod driver;
@@ -35,7 +36,7 @@ mod shared;
 mod stream;
 mod stream_state;
 
-pub use codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header};
+pub use codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, SliceFrame};
 pub use config::{
     YamuxConfig, DEFAULT_MAX_CONNECTION_WINDOW, DEFAULT_MAX_FRAME_BODY, DEFAULT_MAX_STREAM_WINDOW,
     DEFAULT_WINDOW,

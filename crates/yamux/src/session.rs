@@ -4,15 +4,18 @@
 //! Run loop (what the async shell in `driver.rs` does):
 //! 1. call [`Session::handle_timeout`] once at start (first keep-alive / RTT ping), then
 //!    whenever [`Session::poll_timeout`] is reached;
-//! 2. feed the socket's bytes with [`Session::handle_bytes`] (or decoded frames with
-//!    [`Session::handle_frame`]); at EOF call [`Session::handle_eof`] with what is left;
+//! 2. feed the socket's bytes with [`Session::handle_input`] (a reusable slice; the driver's
+//!    way) or [`Session::handle_bytes`] (a `BytesMut`), or decoded frames with
+//!    [`Session::handle_frame`]; at EOF call [`Session::handle_eof`] with what is left;
 //! 3. drain [`Session::poll_event`] and wake whoever waits on the named stream;
 //! 4. write [`Session::take_output`] (or [`Session::swap_output`]) to the socket.
 //!
 //! Application operations ([`Session::open_stream`], [`Session::accept`], [`Session::read`],
 //! [`Session::write`], [`Session::close_write`], [`Session::reset`], [`Session::release`]) may
 //! queue output too. Data written is encoded straight into the output buffer (one copy), and
-//! received bodies are kept as the `Bytes` split off the read buffer (no copy until `read`).
+//! received bodies are kept as `Bytes` until `read`: split off the `BytesMut` given to
+//! `handle_bytes`, or copied out of the slice given to `handle_input` (into buffers recycled
+//! from bodies already read, see `body_pool.rs`, so the caller's read buffer is reused).
 //!
 //! Stream state machine: open (SYN sent / received) → acknowledged (any frame from the peer
 //! answers our SYN, ACK flag or not, for old c-ipfs peers) → half-closed by FIN each way →
@@ -28,7 +31,10 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 
-use crate::codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, HEADER_LEN};
+use crate::body_pool::BodyPool;
+use crate::codec::{
+    Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, SliceFrame, HEADER_LEN,
+};
 use crate::config::{YamuxConfig, DEFAULT_WINDOW};
 use crate::error::YamuxError;
 use crate::stream_state::{Origin, StreamState};
@@ -135,6 +141,10 @@ pub struct Session {
     keepalive: keepalive::KeepAlive,
     /// Sum over streams of `recv_window - 256 KiB` (the connection budget in use).
     window_growth: u64,
+    /// See [`Session::input_wanted`].
+    input_wanted: usize,
+    /// Recycled buffers for data bodies (see `body_pool.rs`).
+    pool: BodyPool,
 }
 
 impl Session {
@@ -164,6 +174,8 @@ impl Session {
             now: None,
             keepalive: keepalive::KeepAlive::default(),
             window_growth: 0,
+            input_wanted: 0,
+            pool: BodyPool::default(),
         }
     }
 
@@ -192,6 +204,40 @@ impl Session {
             match self.codec.decode(buf) {
                 Ok(Some(frame)) => self.handle_frame(frame, now)?,
                 Ok(None) => return Ok(()),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+    }
+
+    /// Like [`Session::handle_bytes`] over a plain slice, which is not modified: returns how
+    /// many bytes (whole frames) were consumed; the rest, a partial frame of
+    /// [`Session::input_wanted`] bytes, must be passed again with more input. Bodies are
+    /// copied out (into buffers the application gave back by reading, else exact-size
+    /// allocations), so the caller can reuse its buffer at once. After
+    /// termination all input is consumed and discarded.
+    pub fn handle_input(&mut self, input: &[u8], now: Instant) -> Result<usize, YamuxError> {
+        self.now = Some(now);
+        let mut used = 0;
+        loop {
+            if self.termination.is_some() {
+                self.input_wanted = 0;
+                return Ok(input.len());
+            }
+            let rest = input.get(used..).unwrap_or_default();
+            match self.codec.decode_slice(rest) {
+                Ok(SliceFrame::Frame { header, len }) => {
+                    let body = rest.get(HEADER_LEN..len).unwrap_or_default();
+                    let frame = Frame {
+                        header,
+                        body: self.pool.body(body),
+                    };
+                    used += len;
+                    self.handle_frame(frame, now)?;
+                }
+                Ok(SliceFrame::Incomplete(total)) => {
+                    self.input_wanted = total;
+                    return Ok(used);
+                }
                 Err(e) => return Err(self.fail(e)),
             }
         }
@@ -486,7 +532,7 @@ impl Session {
             return Ok(ReadOutcome::Data(0));
         }
         if s.buffered > 0 {
-            let n = s.copy_out(buf);
+            let n = s.copy_out(buf, &mut self.pool);
             if self.grant_due(id) {
                 let now = clock();
                 if now.is_some() {
@@ -678,11 +724,11 @@ impl Session {
         std::mem::swap(&mut self.out, buf);
     }
 
-    /// Body length of the data frame being received (its header decoded, its body not yet
-    /// complete); 0 between frames. The buffer given to [`Session::handle_bytes`] should be
-    /// able to hold that many bytes.
-    pub fn pending_body_len(&self) -> usize {
-        self.codec.pending_body_len()
+    /// Size of the incomplete frame at the front of the input [`Session::handle_input`] left
+    /// unconsumed (header included; 0 before any input): the caller's buffer should be able
+    /// to hold that many bytes contiguously.
+    pub fn input_wanted(&self) -> usize {
+        self.input_wanted
     }
 
     // ----- helpers -----

@@ -594,3 +594,47 @@ fn goaway_codes_are_reported() {
         assert_eq!(s.open_stream(), Err(YamuxError::GoingAway));
     }
 }
+
+#[test]
+fn handle_input_consumes_whole_frames_and_reports_the_partial_one() {
+    let mut p = Pair::new();
+    let id = p.open();
+    let body: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    let mut written = 0;
+    while written < body.len() {
+        written += p.client.write(id, &body[written..], usize::MAX).unwrap();
+    }
+    p.client.close_write(id).unwrap();
+    let wire = p.client.take_output();
+    // Fed in 7-byte pieces to a buffer the caller keeps, as the driver does.
+    let mut buf: Vec<u8> = Vec::new();
+    for piece in wire.chunks(7) {
+        buf.extend_from_slice(piece);
+        let used = p.server.handle_input(&buf, p.now).unwrap();
+        buf.drain(..used);
+        if !buf.is_empty() {
+            assert!(
+                p.server.input_wanted() > buf.len(),
+                "a partial frame is left"
+            );
+        }
+    }
+    assert!(buf.is_empty());
+    let (got, end) = read_all(&mut p.server, id);
+    assert_eq!(got, body);
+    assert_eq!(end, ReadOutcome::Eof);
+}
+
+#[test]
+fn handle_input_refuses_an_oversize_body_at_its_header() {
+    let mut s = Session::new(Mode::Server, YamuxConfig::default());
+    let mut header = BytesMut::new();
+    Header::new(FrameType::Data, Flags::SYN, 1, (1 << 20) + 1).encode(&mut header);
+    assert!(matches!(
+        s.handle_input(&header, Instant::now()),
+        Err(YamuxError::FrameTooLarge { .. })
+    ));
+    // GoAway(protocol error) queued, then all further input is discarded.
+    assert_eq!(s.take_output()[1], 3);
+    assert_eq!(s.handle_input(b"garbage", Instant::now()), Ok(7));
+}

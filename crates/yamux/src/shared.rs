@@ -24,8 +24,10 @@ pub(crate) struct Shared {
     pub(crate) accept: Vec<Waker>,
     /// `open_stream` callers waiting for an ACK backlog slot.
     pub(crate) open: Vec<Waker>,
-    /// Writers waiting for room in the output queue, and `close` callers (woken when the
-    /// driver takes the queue).
+    /// Writers waiting for room in the output queue, and `shutdown` callers. When the driver
+    /// takes the queue it wakes only as many as can fill it again (the oldest first), not a
+    /// herd of 100 writers of whom most would find it full; all of them once the driver finds
+    /// nothing queued (so a woken writer that never writes cannot strand the rest).
     pub(crate) drained: Vec<Waker>,
     /// Flushers: woken once `flushed_total` reaches their mark (not on every write, so many
     /// streams waiting for their flush do not all wake on each socket write).
@@ -140,6 +142,13 @@ impl Shared {
         } else {
             self.flushers.push((mark, w.clone()));
         }
+    }
+}
+
+/// Wakes the first (longest waiting) `n` wakers of `list`.
+pub(crate) fn wake_first(list: &mut Vec<Waker>, n: usize) {
+    for w in list.drain(..n.min(list.len())) {
+        w.wake();
     }
 }
 

@@ -7,7 +7,9 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
+
+use crate::body_pool::BodyPool;
 
 /// Who opened a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +82,9 @@ impl StreamState {
         self.released && self.wire_closed()
     }
 
-    /// Copies buffered data into `buf`; returns the number of bytes copied.
-    pub(crate) fn copy_out(&mut self, buf: &mut [u8]) -> usize {
+    /// Copies buffered data into `buf`; returns the number of bytes copied. Chunks read
+    /// completely go back to `pool`.
+    pub(crate) fn copy_out(&mut self, buf: &mut [u8], pool: &mut BodyPool) -> usize {
         let mut n = 0;
         while n < buf.len() {
             let Some(chunk) = self.recv_buf.front_mut() else {
@@ -89,13 +92,15 @@ impl StreamState {
             };
             let Some(dst) = buf.get_mut(n..) else { break };
             let k = dst.len().min(chunk.len());
-            let src = chunk.split_to(k);
-            if let Some(d) = dst.get_mut(..k) {
-                d.copy_from_slice(&src);
+            if let (Some(d), Some(src)) = (dst.get_mut(..k), chunk.get(..k)) {
+                d.copy_from_slice(src);
             }
+            chunk.advance(k);
             n += k;
             if chunk.is_empty() {
-                self.recv_buf.pop_front();
+                if let Some(done) = self.recv_buf.pop_front() {
+                    pool.recycle(done);
+                }
             }
         }
         self.buffered = self

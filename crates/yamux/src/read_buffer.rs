@@ -1,0 +1,124 @@
+//! The driver's read buffer: one allocation, zeroed once and reused for the life of the
+//! connection. Socket bytes are read into its free tail (no scratch copy); the session copies
+//! each frame body out (`Session::handle_input`, into a buffer recycled from a body already
+//! read, see `body_pool.rs`), so no body pins this buffer and nothing is allocated per read.
+//! Only the partial frame at the end is moved to the front when the tail runs low.
+//!
+//! Why not split bodies off a `BytesMut` (zero-copy)? Then every body pins the whole read
+//! buffer until the application reads it, so a reader that lags behind (up to its receive
+//! window, 16 MiB when tuned) forces a new large buffer per read: measured, that allocation
+//! churn above glibc's mmap threshold cost more in page faults than the body copy saves, and
+//! one small unread body would hold a whole buffer in memory.
+
+/// See the module docs.
+#[derive(Debug)]
+pub(crate) struct ReadBuffer {
+    /// Initialized bytes; `[start..end]` is input not yet consumed (a partial frame).
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Usual size (grown for a frame larger than it).
+    size: usize,
+}
+
+impl ReadBuffer {
+    /// A buffer of `size` bytes; nothing is allocated before the first read.
+    pub(crate) fn new(size: usize) -> Self {
+        ReadBuffer {
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            size: size.max(1),
+        }
+    }
+
+    /// Room to read into: at least `want` bytes (the rest of a partial frame, so it ends up
+    /// contiguous) and at least a quarter of the usual size (no tiny reads).
+    pub(crate) fn room(&mut self, want: usize) -> &mut [u8] {
+        let need = want.max(self.size / 4).max(1);
+        if self.buf.len().saturating_sub(self.end) < need {
+            // Move the partial frame to the front (at most one frame's bytes).
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            let len = self.size.max(self.end.saturating_add(need));
+            if self.buf.len() < len {
+                self.buf.resize(len, 0);
+            }
+        }
+        self.buf.get_mut(self.end..).unwrap_or_default()
+    }
+
+    /// Marks `n` bytes of [`ReadBuffer::room`] as read.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.end = self.end.saturating_add(n).min(self.buf.len());
+    }
+
+    /// Input not yet consumed.
+    pub(crate) fn pending(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// Drops `n` bytes from the front of [`ReadBuffer::pending`].
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = self.start.saturating_add(n).min(self.end);
+        if self.start == self.end {
+            // Empty: the next read starts at the front, no copy needed.
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(b: &mut ReadBuffer, want: usize, data: &[u8]) {
+        let room = b.room(want);
+        assert!(room.len() >= want.max(data.len()));
+        room[..data.len()].copy_from_slice(data);
+        b.commit(data.len());
+    }
+
+    #[test]
+    fn partial_input_stays_in_front_of_new_reads() {
+        let mut b = ReadBuffer::new(64);
+        read(&mut b, 0, b"abcdef");
+        assert_eq!(b.pending(), b"abcdef");
+        b.consume(4);
+        assert_eq!(b.pending(), b"ef");
+        read(&mut b, 0, b"gh");
+        assert_eq!(b.pending(), b"efgh");
+        b.consume(4);
+        assert!(b.pending().is_empty());
+    }
+
+    #[test]
+    fn the_allocation_is_reused_and_the_partial_moved_to_the_front() {
+        let mut b = ReadBuffer::new(64);
+        read(&mut b, 0, &[1; 60]);
+        let first = b.buf.as_ptr();
+        b.consume(58);
+        // Tail too small: the 2 partial bytes move to the front of the same allocation.
+        read(&mut b, 0, &[2; 30]);
+        assert_eq!(b.pending(), [&[1u8; 2][..], &[2; 30]].concat());
+        assert_eq!(b.buf.as_ptr(), first);
+        assert_eq!(b.buf.len(), 64);
+        b.consume(32);
+        assert_eq!((b.start, b.end), (0, 0));
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_buffer_gets_contiguous_room() {
+        let mut b = ReadBuffer::new(16);
+        read(&mut b, 0, &[7; 10]);
+        b.consume(2);
+        // 8 bytes of a 100-byte frame buffered: 92 more wanted.
+        let room = b.room(92);
+        assert!(room.len() >= 92);
+        b.commit(92);
+        assert_eq!(b.pending().len(), 100);
+        assert_eq!(&b.pending()[..8], &[7; 8]);
+    }
+}
