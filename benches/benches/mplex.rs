@@ -166,10 +166,7 @@ fn benches(c: &mut Criterion) {
     let (o, t) = {
         let _g = rt.enter();
         (
-            ours(
-                MplexConfig::default(),
-                sinks(),
-            ),
+            ours(MplexConfig::default(), sinks()),
             theirs(their_config(512), sinks()),
         )
     };

@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(canonical_muxers(DEFAULT_MUXER).unwrap(), MUXER_NAMES);
         let err = muxer_handlers("yamux,quic").err().unwrap().to_string();
         assert!(err.contains("\"quic\"") && err.contains("mplex"), "{err}");
-        let err = muxer_handlers("mplex,/mplex/6.7.0").err().unwrap().to_string();
+        let err = muxer_handlers("mplex,/mplex/6.7.0")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("twice"), "{err}");
     }
 
