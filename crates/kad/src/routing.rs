@@ -407,35 +407,35 @@ impl RoutingTable {
 
     /// Up to `n` entries closest to the digest `target`, closest first.
     ///
-    /// Visits buckets in order of distance to the target instead of sorting the whole table:
-    /// with `b` the target's bucket, every peer of bucket `b` is closer to the target than any
-    /// peer of a deeper bucket (those share exactly `b` prefix bits with it), which are all
-    /// closer than any peer of bucket `b - 1`, then `b - 2`, … down to 0.
+    /// Visits whole buckets in order of distance to the target and sorts only those (≤ k
+    /// entries each) instead of the whole table. With `D` = distance(local, target) and `b` its
+    /// bucket: peers of bucket `b` come first (they share more than `b` bits with the target);
+    /// a deeper bucket `i > b` differs from `D` exactly at bit `i`, so it is closer than every
+    /// deeper bucket if bit `i` of `D` is 1 (visited in increasing `i`), and farther than every
+    /// deeper one if it is 0 (visited in decreasing `i`); then buckets `b - 1`, …, 0.
     pub fn closest_entries(&self, target: &[u8; KEY_LEN], n: usize) -> Vec<&Entry> {
+        let mut out: Vec<(Distance, &Entry)> = Vec::with_capacity(n + self.config.k);
         if n == 0 {
             return Vec::new();
         }
-        let mut out: Vec<(Distance, &Entry)> = Vec::with_capacity(n + self.config.k);
-        let shallower = match self.bucket_index(target) {
-            Some(b) => {
-                if let Some(bucket) = self.buckets.get(b..=b) {
-                    push_group(&mut out, target, bucket);
-                }
-                if out.len() < n {
-                    if let Some(deeper) = self.buckets.get(b + 1..) {
-                        push_group(&mut out, target, deeper);
-                    }
-                }
-                b.min(self.buckets.len())
-            }
-            None => self.buckets.len(),
+        let d = Distance::between(self.local.hash(), target);
+        let len = self.buckets.len();
+        let bit = |i: &usize| {
+            d.0.get(i / 8)
+                .is_some_and(|byte| byte & (0x80 >> (i % 8)) != 0)
         };
-        for i in (0..shallower).rev() {
+        // The target itself (zero distance) has no bucket: every bucket is then `< b`.
+        let b = d.bucket_index().unwrap_or(len);
+        let order = std::iter::once(b)
+            .chain((b + 1..len).filter(|i| bit(i)))
+            .chain((b + 1..len).rev().filter(|i| !bit(i)))
+            .chain((0..b.min(len)).rev());
+        for i in order {
             if out.len() >= n {
                 break;
             }
-            if let Some(bucket) = self.buckets.get(i..=i) {
-                push_group(&mut out, target, bucket);
+            if let Some(bucket) = self.buckets.get(i) {
+                push_group(&mut out, target, &bucket.entries);
             }
         }
         out.truncate(n);
@@ -475,14 +475,15 @@ impl RoutingTable {
     }
 
     /// A random key (its preimage a well-formed PeerId) in bucket `idx`, for refresh lookups.
-    /// `None` when not found within 2^18 tries, which only happens for CPLs beyond ~17,
-    /// i.e. buckets that are empty in any network under ~100k nodes.
+    /// Instant for `idx < 16` (prefix table); deeper buckets get 1024 random tries and usually
+    /// `None`, like go-libp2p-kbucket which refreshes CPLs up to 15 only: such buckets are the
+    /// local neighbourhood, kept fresh by the lookup of our own id.
     pub fn random_key_in_bucket<R: RngCore + ?Sized>(
         &self,
         idx: usize,
         rng: &mut R,
     ) -> Option<Key> {
-        Key::random_in_bucket(self.local.hash(), idx, rng, 1 << 18)
+        Key::random_in_bucket(self.local.hash(), idx, rng, 1 << 10)
     }
 
     /// Whether a peer with public IP `groups` may enter bucket `idx` .
@@ -514,17 +515,15 @@ impl RoutingTable {
     }
 }
 
-/// Appends the entries of `buckets` with their distance to `target`, sorted among themselves.
+/// Appends `entries` with their distance to `target`, sorted among themselves.
 fn push_group<'a>(
     out: &mut Vec<(Distance, &'a Entry)>,
     target: &[u8; KEY_LEN],
-    buckets: &'a [Bucket],
+    entries: &'a [Entry],
 ) {
     let start = out.len();
-    for b in buckets {
-        for e in &b.entries {
-            out.push((Distance::between(target, &e.hash), e));
-        }
+    for e in entries {
+        out.push((Distance::between(target, &e.hash), e));
     }
     if let Some(g) = out.get_mut(start..) {
         g.sort_unstable_by_key(|(d, _)| *d);
