@@ -120,8 +120,12 @@ pub async fn reset_while_peer_reads(h: &dyn MuxerHandler, e: &Expectations) -> R
     let mut a = open(pair.dialer.as_ref(), "dialer").await?;
     let listener = pair.listener.clone();
     let p = pattern.clone();
+    // The reset must reach a stream the listener has accepted: a muxer may skip, in
+    // `accept_stream`, a stream the peer reset before it was accepted (nothing left to read).
+    let (accepted_tx, accepted_rx) = tokio::sync::oneshot::channel::<()>();
     let reader = tokio::spawn(async move {
         let mut b = accept(listener.as_ref(), "listener").await?;
+        let _ = accepted_tx.send(());
         let end = read_pattern(&mut b, &p, 0, WRITE_BEFORE_RESET).await?;
         Ok::<_, String>((b, end))
     });
@@ -138,6 +142,9 @@ pub async fn reset_while_peer_reads(h: &dyn MuxerHandler, e: &Expectations) -> R
     )
     .await?
     .map_err(io_err("dialer write"))?;
+    within(STEP, "listener accept before the reset", accepted_rx)
+        .await?
+        .map_err(|_| "listener task ended before accepting".to_string())?;
     drop(a);
     let (mut b, end) = within(
         STEP,
