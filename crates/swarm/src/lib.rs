@@ -32,16 +32,19 @@
 
 mod builder;
 mod connection;
+mod dht;
 mod event;
 mod node;
 mod upgrade;
 
 pub use builder::SwarmBuilder;
 pub use connection::{Connection, Direction};
+pub use dht::{KadOptions, KadService, SwarmNetwork};
 pub use event::SwarmEvent;
 pub use node::Swarm;
 
 pub use chain_core::identity;
+pub use kad;
 pub use chain_core::multiaddr::Multiaddr;
 pub use chain_core::{BoxStream, ChainError, NegotiatedChain, StreamHandler};
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use chain_core::identity::{Keypair, PeerId};
@@ -33,7 +33,7 @@ pub struct Swarm {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     keypair: Arc<Keypair>,
     stages: Vec<Multistream>,
     apps: Arc<Multistream>,
@@ -84,6 +84,15 @@ impl Swarm {
                 next_id: AtomicU64::new(1),
             }),
         }
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Swarm {
+        Swarm { inner }
+    }
+
+    /// A handle that does not keep the swarm alive.
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
     }
 
     /// Our PeerId.
