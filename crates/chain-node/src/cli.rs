@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::keyfile::KeyType;
 
 /// chain-node: a libp2p node built as a chain of stream handlers
-/// (tcp -> multistream -> noise -> multistream -> yamux -> ping | identify | perf).
+/// (tcp -> multistream -> noise -> multistream -> yamux -> ping | identify | perf | kad).
 #[derive(Debug, Parser)]
 #[command(name = "chain-node", version, about)]
 pub struct Cli {
@@ -43,6 +43,9 @@ pub struct CommonArgs {
     /// receive buffer is bounded and a stream that overflows it is reset.
     #[arg(long, global = true, value_name = "LIST", default_value = crate::stack::DEFAULT_MUXER)]
     pub muxer: String,
+    /// The Kademlia protocol id to serve and speak (e.g. /ipfs/lan/kad/1.0.0 for a LAN DHT).
+    #[arg(long, global = true, value_name = "ID", default_value = kad::config::DEFAULT_PROTOCOL)]
+    pub kad_protocol: String,
     /// Seconds before the command gives up (default 20; `listen` runs until Ctrl-C unless given).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,
@@ -51,7 +54,8 @@ pub struct CommonArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Listen for connections and serve ping, identify and perf until Ctrl-C or --timeout.
+    /// Listen for connections and serve ping, identify, perf and the Kademlia DHT until Ctrl-C or
+    /// --timeout.
     Listen(ListenArgs),
     /// Ping a peer over /ipfs/ping/1.0.0.
     Ping {
@@ -85,6 +89,8 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         download: u64,
     },
+    /// Query or update the Kademlia DHT, entering it through the peer at MULTIADDR.
+    Kad(KadArgs),
     /// Generate an identity key and write it to a file (libp2p protobuf private key encoding).
     Keygen {
         /// The key type.
@@ -106,13 +112,76 @@ pub struct ListenArgs {
     /// Address to listen on; repeatable (default /ip4/127.0.0.1/tcp/0).
     #[arg(long = "listen", value_name = "MULTIADDR")]
     pub listen: Vec<String>,
-    /// Peer to connect to at start; repeatable (joins its DHT once Kademlia exists).
+    /// Peer to connect to at start and join the Kademlia DHT through; repeatable.
     #[arg(long = "bootstrap", value_name = "MULTIADDR")]
     pub bootstrap: Vec<String>,
-    /// Where to keep persistent state (used once Kademlia exists).
+    /// Where to keep persistent state: the DHT record store `kad-store.redb` (default: a
+    /// per-user directory, ~/.local/share/chain-node/<peer id>).
     #[arg(long, value_name = "DIR", conflicts_with = "memory")]
     pub data_dir: Option<PathBuf>,
     /// Keep all state in memory.
     #[arg(long)]
     pub memory: bool,
+    /// Kademlia client mode: query the DHT but neither serve nor advertise it.
+    #[arg(long)]
+    pub client_mode: bool,
+}
+
+/// `chain-node kad` options.
+#[derive(Debug, Args)]
+pub struct KadArgs {
+    /// Address to listen on while the command runs (the addresses `provide` announces);
+    /// repeatable (default /ip4/127.0.0.1/tcp/0).
+    #[arg(long = "listen", value_name = "MULTIADDR", global = true)]
+    pub listen: Vec<String>,
+    /// The operation.
+    #[command(subcommand)]
+    pub op: KadOp,
+}
+
+/// `chain-node kad` operations. KEY and VALUE are UTF-8 text taken as bytes; for `provide` and
+/// `get-providers` a KEY that parses as a CID means its multihash bytes (as IPFS does).
+#[derive(Debug, Subcommand)]
+pub enum KadOp {
+    /// The k peers closest to PEER_ID.
+    FindNode {
+        /// The entry peer, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3…
+        addr: String,
+        /// The peer id to look for.
+        peer_id: String,
+    },
+    /// Store KEY = VALUE at the k peers closest to KEY.
+    Put {
+        /// The entry peer.
+        addr: String,
+        /// The record key.
+        #[arg(id = "record_key", value_name = "KEY")]
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Find the record under KEY (exit 1 if nobody has it).
+    Get {
+        /// The entry peer.
+        addr: String,
+        /// The record key.
+        #[arg(id = "record_key", value_name = "KEY")]
+        key: String,
+    },
+    /// Announce this command's peer as a provider of KEY to the k closest peers.
+    Provide {
+        /// The entry peer.
+        addr: String,
+        /// The key (a CID means its multihash).
+        #[arg(id = "record_key", value_name = "KEY")]
+        key: String,
+    },
+    /// Find the providers of KEY.
+    GetProviders {
+        /// The entry peer.
+        addr: String,
+        /// The key (a CID means its multihash).
+        #[arg(id = "record_key", value_name = "KEY")]
+        key: String,
+    },
 }

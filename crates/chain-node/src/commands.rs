@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chain_core::multiaddr::Multiaddr;
 use chain_core::LayerKind;
+use kad::node::{KadNode, Mode};
 use serde_json::json;
 use swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 
@@ -15,10 +16,15 @@ use crate::cli::{CommonArgs, ListenArgs};
 use crate::keyfile::{self, KeyType};
 use crate::output::Output;
 use crate::shutdown::Shutdown;
-use crate::{identity, stack};
+use crate::{dht, identity, stack};
 
 /// Builds the swarm the common flags describe (identity, security and muxer lists).
 pub fn build_swarm(args: &CommonArgs, serve_perf: bool) -> Result<Swarm> {
+    Ok(swarm_builder(args, serve_perf)?.build())
+}
+
+/// The builder of [`build_swarm`], for callers that add to it (Kademlia).
+pub fn swarm_builder(args: &CommonArgs, serve_perf: bool) -> Result<SwarmBuilder> {
     let mut builder = SwarmBuilder::new(identity::keypair(args)?)
         .security(stack::security_handlers(&args.security)?)
         .muxers(stack::muxer_handlers(&args.muxer)?)
@@ -29,7 +35,7 @@ pub fn build_swarm(args: &CommonArgs, serve_perf: bool) -> Result<Swarm> {
     if let Some(secs) = args.timeout {
         builder = builder.upgrade_timeout(Duration::from_secs_f64(secs));
     }
-    Ok(builder.build())
+    Ok(builder)
 }
 
 /// Parses a command-line multiaddr, with a clear message when it is not one.
@@ -47,9 +53,16 @@ pub async fn listen(
 ) -> Result<()> {
     // Before anything is printed: a signal sent right after the `listening` line must count.
     let mut shutdown = Shutdown::install()?;
-    let node = build_swarm(common, true)?;
+    let builder = swarm_builder(common, true)?;
+    let peer_id = builder.local_peer_id();
+    let (store, store_label) = dht::open_store(args, peer_id)?;
+    let mode = if args.client_mode {
+        Mode::Client
+    } else {
+        Mode::Server
+    };
+    let (node, kad) = builder.build_with_kad(dht::kad_options(common, mode, store)?)?;
     let mut events = node.subscribe();
-    let peer_id = node.local_peer_id();
     let addrs = if args.listen.is_empty() {
         vec!["/ip4/127.0.0.1/tcp/0".to_owned()]
     } else {
@@ -63,14 +76,32 @@ pub async fn listen(
             || format!("listening on {full}"),
         );
     }
-    for text in &args.bootstrap {
-        let addr = parse_addr(text)?;
-        let node = node.clone();
-        tokio::spawn(async move {
-            if let Err(e) = node.dial(&addr).await {
-                tracing::warn!(%addr, error = %e, "bootstrap dial failed");
-            }
-        });
+    kad.node().set_listen_addrs(node.listen_addrs());
+    out.emit(
+        json!({
+            "event": "kad",
+            "mode": match mode { Mode::Server => "server", Mode::Client => "client" },
+            "protocol": common.kad_protocol,
+            "store": store_label,
+        }),
+        || {
+            format!(
+                "kad {} on {} (store: {store_label})",
+                match mode {
+                    Mode::Server => "server",
+                    Mode::Client => "client",
+                },
+                common.kad_protocol
+            )
+        },
+    );
+    let bootstrap: Vec<Multiaddr> = args
+        .bootstrap
+        .iter()
+        .map(|t| parse_addr(t))
+        .collect::<Result<_>>()?;
+    if !bootstrap.is_empty() {
+        tokio::spawn(join_dht(node.clone(), kad.node().clone(), bootstrap, out));
     }
     let deadline = async {
         match until {
@@ -92,8 +123,32 @@ pub async fn listen(
             },
         }
     }
+    drop(kad);
     node.shutdown().await;
     Ok(())
+}
+
+/// Dials the `--bootstrap` peers, then bootstraps the DHT from those that answered and prints
+/// `{"event":"kad-bootstrapped","routing_table":N}`.
+async fn join_dht(swarm: Swarm, kad: KadNode, addrs: Vec<Multiaddr>, out: Output) {
+    let mut seeds = Vec::new();
+    for addr in addrs {
+        match swarm.dial(&addr).await {
+            Ok(conn) => seeds.push((conn.peer_id(), vec![conn.remote_addr().clone()])),
+            Err(e) => tracing::warn!(%addr, error = %e, "bootstrap dial failed"),
+        }
+    }
+    let size = match kad.bootstrap(seeds).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "kad bootstrap failed");
+            kad.routing_table_len()
+        }
+    };
+    out.emit(
+        json!({"event": "kad-bootstrapped", "routing_table": size}),
+        || format!("kad bootstrapped: {size} peers in the routing table"),
+    );
 }
 
 fn print_event(out: Output, event: &SwarmEvent) {

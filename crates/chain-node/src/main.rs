@@ -9,7 +9,9 @@
 
 mod cli;
 mod commands;
+mod dht;
 mod identity;
+mod kad_cmd;
 mod keyfile;
 mod output;
 mod shutdown;
@@ -106,6 +108,7 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
                 upload,
                 download,
             } => commands::perf(common, addr, *upload, *download, out).await,
+            Command::Kad(args) => kad_cmd::run(common, args, out).await,
             Command::Listen(_) | Command::Keygen { .. } => Ok(()),
         }
     };

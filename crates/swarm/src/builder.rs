@@ -42,6 +42,11 @@ impl SwarmBuilder {
         }
     }
 
+    /// The PeerId of the identity the swarm will have.
+    pub fn local_peer_id(&self) -> chain_core::identity::PeerId {
+        self.keypair.public().to_peer_id()
+    }
+
     /// Replaces the security handlers (preference order), e.g.
     /// `vec![Arc::new(SecurityLayer(NoiseConfig::new()))]`.
     pub fn security(mut self, handlers: Vec<Arc<dyn StreamHandler>>) -> Self {

@@ -177,9 +177,7 @@ impl SwarmBuilder {
             query: opts.query,
             mode: opts.mode,
             store,
-            validator: opts
-                .validator
-                .unwrap_or_else(|| Arc::new(DefaultValidator)),
+            validator: opts.validator.unwrap_or_else(|| Arc::new(DefaultValidator)),
             network: network.clone(),
         })
         .map_err(|e| ChainError::with_source(LAYER, ErrorKind::Protocol, e))?;

@@ -44,9 +44,9 @@ pub use event::SwarmEvent;
 pub use node::Swarm;
 
 pub use chain_core::identity;
-pub use kad;
 pub use chain_core::multiaddr::Multiaddr;
 pub use chain_core::{BoxStream, ChainError, NegotiatedChain, StreamHandler};
+pub use kad;
 
 /// The error layer name of this crate.
 pub(crate) const LAYER: &str = "swarm";

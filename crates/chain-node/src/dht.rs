@@ -1,0 +1,150 @@
+//! The node's Kademlia set-up, shared by `listen` and the `kad` subcommands: the record store
+//! (`--data-dir` / per-user default / `--memory`), the kad options from the common flags, and
+//! the progress printer of long lookups (stderr).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use chain_core::identity::PeerId;
+use kad::node::{LookupProgress, Mode, ProgressFn};
+use kad::store::{MemoryStore, PersistentStore, RecordStore, StoreConfig};
+use swarm::KadOptions;
+
+use crate::cli::{CommonArgs, ListenArgs};
+
+/// The store's file name inside the data directory.
+pub const STORE_FILE: &str = "kad-store.redb";
+/// Progress lines of one lookup are printed at most this often (plus one when it ends).
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// The kad options the common flags describe, in `mode`, with `store`.
+pub fn kad_options(
+    common: &CommonArgs,
+    mode: Mode,
+    store: Arc<dyn RecordStore>,
+) -> Result<KadOptions> {
+    let kad = kad::config::KadConfig::with_protocol(common.kad_protocol.clone());
+    kad.validate()
+        .with_context(|| format!("--kad-protocol {:?}", common.kad_protocol))?;
+    Ok(KadOptions {
+        kad,
+        mode,
+        store: Some(store),
+        ..KadOptions::default()
+    })
+}
+
+/// The record store of `listen`: in memory with `--memory`, else persistent in
+/// `<data dir>/kad-store.redb`. Returns it with a label for the `kad` event (the file path or
+/// `memory`).
+pub fn open_store(args: &ListenArgs, local: PeerId) -> Result<(Arc<dyn RecordStore>, String)> {
+    if args.memory {
+        return Ok((memory_store(local), "memory".to_owned()));
+    }
+    let dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => default_data_dir(&local)?,
+    };
+    let path = dir.join(STORE_FILE);
+    let store = PersistentStore::open(&path, Some(local), StoreConfig::default())
+        .with_context(|| format!("opening the record store {}", path.display()))?;
+    Ok((Arc::new(store), path.display().to_string()))
+}
+
+/// A fresh in-memory store (client commands, `--memory`).
+pub fn memory_store(local: PeerId) -> Arc<dyn RecordStore> {
+    Arc::new(MemoryStore::new(Some(local), StoreConfig::default()))
+}
+
+/// The per-user default data directory of identity `local`:
+/// `$XDG_DATA_HOME/chain-node/<peer id>` or `~/.local/share/chain-node/<peer id>` (one
+/// directory per identity, so that two nodes never share a database).
+pub fn default_data_dir(local: &PeerId) -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(home) => Path::new(&home).join(".local").join("share"),
+            None => bail!("no per-user data directory (neither XDG_DATA_HOME nor HOME is set): pass --data-dir DIR or --memory"),
+        },
+    };
+    Ok(base.join("chain-node").join(local.to_string()))
+}
+
+/// A progress callback printing long lookups to stderr: nothing during a lookup's first
+/// second, then at most one line a second, and one when a lookup that printed ends.
+pub fn progress_printer() -> ProgressFn {
+    // (when the running lookup started, when we last printed)
+    let state: Mutex<(Option<Instant>, Option<Instant>)> = Mutex::new((None, None));
+    Arc::new(move |p: &LookupProgress| {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let started = *state.0.get_or_insert(now);
+        let printed = state.1;
+        let due = now.duration_since(started) >= PROGRESS_EVERY
+            && printed.is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
+        if p.finished {
+            *state = (None, None);
+            if printed.is_none() {
+                return;
+            }
+        } else if due {
+            state.1 = Some(now);
+        } else {
+            return;
+        }
+        let s = &p.stats;
+        eprintln!(
+            "kad {}{}: {} requests, {} answers, {} failed ({} timed out), {} peers seen, {} in flight",
+            p.op,
+            if p.finished { " done" } else { "" },
+            s.requests,
+            s.responses,
+            s.failures,
+            s.timeouts,
+            s.peers_seen,
+            p.in_flight
+        );
+    })
+}
+
+/// The bytes of a `provide` / `get-providers` key: a CID's multihash, else the UTF-8 text.
+pub fn provider_key(text: &str) -> Vec<u8> {
+    match cid::Cid::try_from(text) {
+        Ok(cid) => cid.hash().to_bytes(),
+        Err(_) => text.as_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cid_keys_mean_their_multihash_and_text_stays_text() {
+        // CIDv0 and CIDv1 of the same content share one multihash.
+        let v0 = "QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n";
+        let mh = provider_key(v0);
+        assert_eq!(mh.len(), 34);
+        assert_eq!(&mh[..2], &[0x12, 0x20]);
+        let v1 = cid::Cid::try_from(v0)
+            .unwrap()
+            .into_v1()
+            .unwrap()
+            .to_string();
+        assert!(v1.starts_with("bafy"), "{v1}");
+        assert_eq!(provider_key(&v1), mh);
+        assert_eq!(provider_key("hello"), b"hello".to_vec());
+    }
+
+    #[test]
+    fn default_dir_is_per_identity() {
+        let a = PeerId::random();
+        let b = PeerId::random();
+        if let (Ok(da), Ok(db)) = (default_data_dir(&a), default_data_dir(&b)) {
+            assert_ne!(da, db);
+            assert!(da.ends_with(a.to_string()));
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! `chain-node kad …`: one DHT operation entered through the dialed peer. The command runs a
+//! kad node in client mode (it queries, never serves) with an in-memory store, dials the entry
+//! peer, checks through identify that it serves our kad protocol, seeds the routing table with
+//! it, runs the iterative lookup and prints one JSON line.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use chain_core::identity::PeerId;
+use kad::message::KadPeer;
+use kad::node::{KadNode, Mode};
+use serde_json::{json, Value};
+use swarm::{KadService, Swarm};
+
+use crate::cli::{CommonArgs, KadArgs, KadOp};
+use crate::commands::{parse_addr, swarm_builder};
+use crate::dht;
+use crate::output::Output;
+
+/// Time given to the last ADD_PROVIDER / PUT_VALUE streams to be read before we hang up.
+const LINGER: Duration = Duration::from_millis(250);
+
+/// `chain-node kad OP`.
+pub async fn run(common: &CommonArgs, args: &KadArgs, out: Output) -> Result<()> {
+    let builder = swarm_builder(common, false)?;
+    let local = builder.local_peer_id();
+    let opts = dht::kad_options(common, Mode::Client, dht::memory_store(local))?;
+    let (swarm, service) = builder.build_with_kad(opts)?;
+    let result = operate(&swarm, &service, common, args, out).await;
+    swarm.shutdown().await;
+    result
+}
+
+async fn operate(
+    swarm: &Swarm,
+    service: &KadService,
+    common: &CommonArgs,
+    args: &KadArgs,
+    out: Output,
+) -> Result<()> {
+    let node = service.node();
+    node.set_progress(Some(dht::progress_printer()));
+    if matches!(args.op, KadOp::Provide { .. }) {
+        listen(swarm, node, &args.listen).await?;
+    }
+    let entry = match &args.op {
+        KadOp::FindNode { addr, .. }
+        | KadOp::Put { addr, .. }
+        | KadOp::Get { addr, .. }
+        | KadOp::Provide { addr, .. }
+        | KadOp::GetProviders { addr, .. } => addr,
+    };
+    enter(swarm, node, &common.kad_protocol, entry).await?;
+    match &args.op {
+        KadOp::FindNode { peer_id, .. } => {
+            let target: PeerId = peer_id
+                .parse()
+                .with_context(|| format!("unparseable peer id {peer_id:?}"))?;
+            let peers = node.find_node(target).await?;
+            let listed: Vec<Value> = peers.iter().map(peer_json).collect();
+            out.emit(json!({"op": "find-node", "peers": listed}), || {
+                peers_text(&format!("closest peers to {target}"), &peers)
+            });
+        }
+        KadOp::Put { key, value, .. } => {
+            let stored = node
+                .put_value(key.as_bytes().to_vec(), value.as_bytes().to_vec())
+                .await?;
+            tokio::time::sleep(LINGER).await;
+            out.emit(
+                json!({"op": "put", "key": key, "stored_at": stored}),
+                || format!("stored {key:?} at {stored} peers"),
+            );
+            if stored == 0 {
+                bail!("no peer stored the record {key:?}");
+            }
+        }
+        KadOp::Get { key, .. } => {
+            let Some(record) = node.get_value(key.as_bytes().to_vec(), 1).await? else {
+                bail!("no record found for key {key:?}");
+            };
+            let value = String::from_utf8_lossy(&record.value).into_owned();
+            out.emit(json!({"op": "get", "key": key, "value": value}), || {
+                format!("{key} = {value}")
+            });
+        }
+        KadOp::Provide { key, .. } => {
+            let stored = node.provide(dht::provider_key(key)).await?;
+            tokio::time::sleep(LINGER).await;
+            out.emit(
+                json!({"op": "provide", "key": key, "stored_at": stored}),
+                || {
+                    format!(
+                        "announced {} as provider of {key:?} to {stored} peers",
+                        node.local_peer()
+                    )
+                },
+            );
+            if stored == 0 {
+                bail!("no peer took the provider record of {key:?}");
+            }
+        }
+        KadOp::GetProviders { key, .. } => {
+            let providers = node.get_providers(dht::provider_key(key)).await?;
+            let listed: Vec<Value> = providers.iter().map(peer_json).collect();
+            out.emit(
+                json!({"op": "get-providers", "key": key, "providers": listed}),
+                || peers_text(&format!("providers of {key:?}"), &providers),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Binds the command's listeners (the addresses `provide` announces).
+async fn listen(swarm: &Swarm, node: &KadNode, addrs: &[String]) -> Result<()> {
+    let addrs = if addrs.is_empty() {
+        vec!["/ip4/127.0.0.1/tcp/0".to_owned()]
+    } else {
+        addrs.to_vec()
+    };
+    for text in &addrs {
+        swarm.listen(&parse_addr(text)?).await?;
+    }
+    node.set_listen_addrs(swarm.listen_addrs());
+    Ok(())
+}
+
+/// Dials the entry peer, makes sure it serves `protocol` and puts it in the routing table.
+async fn enter(swarm: &Swarm, node: &KadNode, protocol: &str, addr: &str) -> Result<()> {
+    let conn = swarm.dial(&parse_addr(addr)?).await?;
+    let peer = conn.peer_id();
+    let mut stream = conn.open_stream(identify::PROTOCOL).await?;
+    let info = identify::request(&mut stream, Some(&peer)).await?;
+    if !info.protocols.iter().any(|p| p == protocol) {
+        bail!(
+            "{peer} does not serve the kad protocol {protocol} (it serves: {})",
+            info.protocols.join(", ")
+        );
+    }
+    let transport_addr = conn.remote_addr().clone();
+    node.on_peer_identified(
+        peer,
+        std::slice::from_ref(&transport_addr),
+        &info.protocols,
+        Instant::now(),
+    );
+    Ok(())
+}
+
+fn peer_json(p: &KadPeer) -> Value {
+    let addrs: Vec<String> = p.addrs.iter().map(|a| a.to_string()).collect();
+    json!({"peer_id": p.id.to_string(), "addrs": addrs})
+}
+
+fn peers_text(title: &str, peers: &[KadPeer]) -> String {
+    let mut text = format!("{title}: {}", peers.len());
+    for p in peers {
+        let addrs: Vec<String> = p.addrs.iter().map(|a| a.to_string()).collect();
+        text.push_str(&format!("\n  {} {}", p.id, addrs.join(" ")));
+    }
+    text
+}
