@@ -43,14 +43,30 @@ pub fn open_store(args: &ListenArgs, local: PeerId) -> Result<(Arc<dyn RecordSto
     if args.memory {
         return Ok((memory_store(local), "memory".to_owned()));
     }
-    let dir = match &args.data_dir {
-        Some(dir) => dir.clone(),
-        None => default_data_dir(&local)?,
-    };
-    let path = dir.join(STORE_FILE);
-    let store = PersistentStore::open(&path, Some(local), StoreConfig::default())
-        .with_context(|| format!("opening the record store {}", path.display()))?;
-    Ok((Arc::new(store), path.display().to_string()))
+    if let Some(dir) = &args.data_dir {
+        let path = dir.join(STORE_FILE);
+        let store = PersistentStore::open(&path, Some(local), StoreConfig::default())
+            .with_context(|| format!("opening the record store {}", path.display()))?;
+        return Ok((Arc::new(store), path.display().to_string()));
+    }
+    // The default directory was not asked for: if it cannot be used (e.g. another node with
+    // this identity has it open), run with memory rather than not at all, and say so.
+    let opened = default_data_dir(&local).and_then(|dir| {
+        let path = dir.join(STORE_FILE);
+        PersistentStore::open(&path, Some(local), StoreConfig::default())
+            .map(|s| (s, path.display().to_string()))
+            .with_context(|| format!("opening the record store {}", path.display()))
+    });
+    match opened {
+        Ok((store, label)) => Ok((Arc::new(store), label)),
+        Err(e) => {
+            tracing::warn!(
+                error = %format!("{e:#}"),
+                "no persistent record store in the default directory: keeping records in memory (pass --data-dir DIR)"
+            );
+            Ok((memory_store(local), "memory".to_owned()))
+        }
+    }
 }
 
 /// A fresh in-memory store (client commands, `--memory`).

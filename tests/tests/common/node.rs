@@ -42,14 +42,21 @@ pub fn chain_node_bin() -> Result<PathBuf> {
 }
 
 /// A `chain-node` command with stdin closed and stdout/stderr piped, killed when dropped.
-fn command(args: &[&str]) -> Result<Command> {
+/// The command, with a fresh per-user data directory (`XDG_DATA_HOME`) so that a `listen` without
+/// `--data-dir` keeps its default record store out of the real home and never shares it with another
+/// node of the same `--seed`. The directory lives as long as the returned guard.
+fn command(args: &[&str]) -> Result<(Command, tempfile::TempDir)> {
+    let data_home = tempfile::Builder::new()
+        .prefix("chain-node-test-home")
+        .tempdir()?;
     let mut cmd = Command::new(chain_node_bin()?);
-    cmd.args(args)
+    cmd.env("XDG_DATA_HOME", data_home.path())
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    Ok(cmd)
+    Ok((cmd, data_home))
 }
 
 /// One stdout line: parsed JSON, or the raw text if it is not JSON (a contract violation under `--json`).
@@ -62,6 +69,7 @@ pub struct NodeProcess {
     seen: Vec<Value>,
     stderr: Arc<Mutex<String>>,
     args: String,
+    _data_home: tempfile::TempDir,
 }
 
 impl Drop for NodeProcess {
@@ -84,7 +92,8 @@ async fn collect_text<R: AsyncRead + Unpin>(r: R, buf: Arc<Mutex<String>>) {
 impl NodeProcess {
     /// Starts `chain-node ARGS...`.
     pub fn spawn(args: &[&str]) -> Result<Self> {
-        let mut child = command(args)?
+        let (mut cmd, data_home) = command(args)?;
+        let mut child = cmd
             .spawn()
             .with_context(|| format!("spawning chain-node {args:?}"))?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
@@ -110,6 +119,7 @@ impl NodeProcess {
             seen: Vec::new(),
             stderr,
             args: args.join(" "),
+            _data_home: data_home,
         })
     }
 
@@ -283,7 +293,8 @@ impl NodeOutput {
 /// Runs `chain-node ARGS...` to completion; the child is killed if it outlives `deadline`.
 pub async fn run_node(args: &[&str], deadline: Duration) -> Result<NodeOutput> {
     let start = Instant::now();
-    let child = command(args)?
+    let (mut cmd, _data_home) = command(args)?;
+    let child = cmd
         .spawn()
         .with_context(|| format!("spawning chain-node {args:?}"))?;
     let out = tokio::time::timeout(deadline, child.wait_with_output())
