@@ -17,7 +17,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 fn security(i: usize) -> Vec<Arc<dyn StreamHandler>> {
     let noise: Arc<dyn StreamHandler> = Arc::new(SecurityLayer(noise::NoiseConfig::new()));
     let secio: Arc<dyn StreamHandler> = Arc::new(SecurityLayer(secio::SecioConfig::new()));
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         vec![noise, secio]
     } else {
         vec![secio, noise]
@@ -27,7 +27,7 @@ fn security(i: usize) -> Vec<Arc<dyn StreamHandler>> {
 fn muxers(i: usize) -> Vec<Arc<dyn StreamHandler>> {
     let yamux: Arc<dyn StreamHandler> = Arc::new(MuxerLayer(yamux::YamuxConfig::default()));
     let mplex: Arc<dyn StreamHandler> = Arc::new(MuxerLayer(mplex::MplexConfig::default()));
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         vec![mplex, yamux]
     } else {
         vec![yamux, mplex]
@@ -185,8 +185,10 @@ async fn only_peers_advertising_our_kad_protocol_enter_the_routing_table() {
         let other_server = start(1, Mode::Server).await;
         let plain = SwarmBuilder::new(Keypair::generate_ed25519()).build();
         let lan = {
-            let mut opts = KadOptions::default();
-            opts.kad = swarm::kad::config::KadConfig::with_protocol("/ipfs/lan/kad/1.0.0");
+            let opts = KadOptions {
+                kad: swarm::kad::config::KadConfig::with_protocol("/ipfs/lan/kad/1.0.0"),
+                ..KadOptions::default()
+            };
             let (swarm, kad) = SwarmBuilder::new(Keypair::generate_ed25519())
                 .build_with_kad(opts)
                 .unwrap();
