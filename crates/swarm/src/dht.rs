@@ -197,21 +197,33 @@ impl SwarmBuilder {
     }
 }
 
-/// Follows the swarm's events for the node: identify each new connection, record closes and
-/// listen addresses.
+/// Follows the swarm's events for the node: identify each new connection, apply identify
+/// pushes (a peer switching kad on or off), record closes and listen addresses.
 async fn feed_routing_table(swarm: Swarm, node: KadNode) {
     let mut events = swarm.subscribe();
+    let mut pushes = swarm.identify_pushes();
     let weak = swarm.downgrade();
     drop(swarm);
     loop {
-        let event = match events.recv().await {
-            Ok(e) => e,
-            Err(RecvError::Lagged(n)) => {
-                tracing::warn!(missed = n, "kad: swarm events missed");
-                continue;
-            }
-            Err(RecvError::Closed) => break,
+        let event = tokio::select! {
+            e = events.recv() => match e {
+                Ok(e) => Some(e),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "kad: swarm events missed");
+                    continue;
+                }
+                Err(RecvError::Closed) => break,
+            },
+            p = pushes.recv() => match p {
+                Ok(push) => {
+                    apply_push(&node, push);
+                    None
+                }
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            },
         };
+        let Some(event) = event else { continue };
         let Some(swarm) = weak.upgrade().map(Swarm::from_inner) else {
             break;
         };
@@ -240,6 +252,35 @@ async fn feed_routing_table(swarm: Swarm, node: KadNode) {
     }
 }
 
+/// An identify push that lists protocols re-decides the peer's place in the routing table.
+fn apply_push(node: &KadNode, push: identify::PushEvent) {
+    let Some(peer) = push.peer else { return };
+    if push.push.protocols.is_empty() {
+        if !push.push.listen_addrs.is_empty() {
+            node.add_address(peer, &dialable(&push.push.listen_addrs));
+        }
+        return;
+    }
+    let mut addrs = dialable(&push.push.listen_addrs);
+    if addrs.is_empty() {
+        addrs = node.addrs_of(&peer);
+    }
+    let outcome = node.on_peer_identified(peer, &addrs, &push.push.protocols, Instant::now());
+    tracing::debug!(%peer, ?outcome, "kad: identify push applied");
+}
+
+/// The dialable addresses among `addrs`, without `/p2p/`, deduplicated, in order.
+fn dialable<'a>(addrs: impl IntoIterator<Item = &'a Multiaddr>) -> Vec<Multiaddr> {
+    let mut out: Vec<Multiaddr> = Vec::new();
+    for a in addrs {
+        let a = without_peer(a);
+        if is_dialable(&a) && !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
 /// Asks `peer` for its identify info and offers it to the routing table. `dialed`: the address
 /// we reached it at (listed first: it is known to work).
 async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option<Multiaddr>) {
@@ -258,13 +299,7 @@ async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option
             return;
         }
     };
-    let mut addrs: Vec<Multiaddr> = Vec::new();
-    for a in dialed.iter().chain(info.listen_addrs.iter()) {
-        let a = without_peer(a);
-        if is_dialable(&a) && !addrs.contains(&a) {
-            addrs.push(a);
-        }
-    }
+    let addrs = dialable(dialed.iter().chain(info.listen_addrs.iter()));
     let outcome = node.on_peer_identified(peer, &addrs, &info.protocols, Instant::now());
     tracing::debug!(%peer, ?outcome, addrs = addrs.len(), "kad: peer identified");
 }

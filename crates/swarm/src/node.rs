@@ -90,6 +90,11 @@ impl Swarm {
         Swarm { inner }
     }
 
+    /// Identify pushes received from peers (protocol or address changes).
+    pub(crate) fn identify_pushes(&self) -> broadcast::Receiver<identify::PushEvent> {
+        self.inner.identify.subscribe()
+    }
+
     /// A handle that does not keep the swarm alive.
     pub(crate) fn downgrade(&self) -> Weak<Inner> {
         Arc::downgrade(&self.inner)
