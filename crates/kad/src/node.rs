@@ -6,6 +6,7 @@
 //! - [`server`]: answering inbound requests (sync, called by the handler);
 //! - [`lookup`]: the iterative lookups over the network and the user operations (bootstrap,
 //!   find_node, get/put value, provide, get_providers);
+//! - [`maintenance`]: periodic routing-table refresh, store expiry and republishing;
 //! - `book`: a small bounded address book of peers learned from responses.
 //!
 //! Routing-table policy: a peer enters the table only when known to be a kad server: identified
@@ -16,6 +17,7 @@
 mod book;
 mod error;
 pub mod lookup;
+pub mod maintenance;
 pub mod server;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -36,6 +38,7 @@ use crate::store::{RecordStore, RecordValidator};
 use book::AddressBook;
 pub use error::NodeError;
 pub use lookup::{LookupProgress, ProgressFn};
+pub use maintenance::{MaintenanceConfig, MaintenanceHandle, RefreshReport};
 
 /// Peers kept in the address book of peers learned from responses.
 pub const ADDRESS_BOOK_PEERS: usize = 4096;
@@ -99,6 +102,8 @@ struct Inner {
     validator: Arc<dyn RecordValidator>,
     network: Arc<dyn KadNetwork>,
     progress: Mutex<Option<ProgressFn>>,
+    /// Keys of the records we published, for republishing.
+    published: Mutex<maintenance::PublishedKeys>,
 }
 
 impl std::fmt::Debug for KadNode {
@@ -136,6 +141,7 @@ impl KadNode {
                 validator: p.validator,
                 network: p.network,
                 progress: Mutex::new(None),
+                published: Mutex::new(maintenance::PublishedKeys::new()),
             }),
         })
     }

@@ -3,14 +3,18 @@
 //! is a function call on the responder's table, time is a simulated clock. Nodes join one by
 //! one through a single bootstrap node (lookup of their own id, then one refresh lookup per
 //! bucket), then random FIND_NODE lookups are checked against the true 20 closest peers
-//! (brute force), also with 10 % of the nodes killed (they fail every request).
+//! (brute force), also with 10 % of the nodes killed (they fail every request): right after
+//! the kill (every table still names the dead; a requester drops a peer whose request failed,
+//! as the node does), then after one maintenance round of every live node (liveness check of
+//! its table peers, lookup of its own id: what `KadNode::refresh_with` does). Lookups use
+//! neighbourhood probes (see `kad::query`) unless `probe_width = 0`.
 //!
 //! `cargo test -p kad --test sim` runs 1,000 nodes (a few seconds in the dev profile); the 10,000-node benchmark is
 //! `cargo test --release -p kad --test sim -- --ignored --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use chain_core::identity::PeerId;
-use kad::key::{Distance, Key, KEY_LEN};
+use kad::key::{peer_hash, Distance, Key, KEY_LEN};
 use kad::query::value::GetValueQuery;
 use kad::query::{ClosestPeersQuery, QueryAction, QueryConfig};
 use kad::routing::{InsertOutcome, RoutingConfig, RoutingTable};
@@ -43,6 +47,7 @@ struct Net {
 #[derive(Default, Clone, Copy)]
 struct LookupStats {
     requests: usize,
+    probes: usize,
 }
 
 impl Net {
@@ -124,11 +129,20 @@ impl Net {
         let mut in_flight = std::collections::VecDeque::new();
         loop {
             match q.poll(self.now) {
-                QueryAction::Send(p) => in_flight.push_back(p),
+                QueryAction::Send(p) => in_flight.push_back((p, false)),
+                QueryAction::SendNeighbours(p) => in_flight.push_back((p, true)),
                 QueryAction::Wait => {
                     // Responses arrive one at a time, oldest request first.
-                    let p = in_flight.pop_front().expect("Wait with nothing in flight");
-                    match self.request(from, &p, target) {
+                    let (p, probe) = in_flight.pop_front().expect("Wait with nothing in flight");
+                    let key = if probe {
+                        Key::from_peer(&p)
+                    } else {
+                        target.clone()
+                    };
+                    match self.request(from, &p, &key) {
+                        Some((_, closer)) if probe => {
+                            q.on_neighbours(&p, closer, self.now);
+                        }
                         Some((_, closer)) => {
                             q.on_response(&p, closer, self.now);
                         }
@@ -140,6 +154,7 @@ impl Net {
         }
         let stats = LookupStats {
             requests: q.stats().requests,
+            probes: q.stats().probes,
         };
         let res = if self.cfg.beta >= K {
             q.result()
@@ -164,6 +179,44 @@ impl Net {
                 self.lookup(i, &key);
             }
         }
+    }
+
+    /// One maintenance round of every live node, as [`kad::node::KadNode`]'s maintenance task
+    /// runs it: a liveness check (one request) of every routing-table peer, the dead ones
+    /// removed, then a lookup of its own id (refilling the neighbourhood). Returns the
+    /// requests per node.
+    fn heal(&mut self) -> f64 {
+        let before = self.requests;
+        let mut live = 0;
+        for i in 0..self.nodes.len() {
+            if !self.nodes[i].alive {
+                continue;
+            }
+            live += 1;
+            let peers: Vec<PeerId> = self.nodes[i].table.iter().map(|e| e.peer).collect();
+            for p in peers {
+                self.requests += 1;
+                let alive = self.index.get(&p).is_some_and(|&j| self.nodes[j].alive);
+                if !alive {
+                    self.nodes[i].table.remove(&p);
+                }
+            }
+            let own = Key::from_peer(&self.nodes[i].id);
+            self.lookup(i, &own);
+        }
+        (self.requests - before) as f64 / live.max(1) as f64
+    }
+
+    /// Of the true closest live peers a lookup missed, how many rank beyond k + 1 among all
+    /// peers, dead ones included (no responder's k-list can name them while the dead are still
+    /// in every table).
+    fn rank_all(&self, from: usize, target: &Key, peer: &PeerId) -> usize {
+        let d = Distance::between(target.hash(), &peer_hash(peer));
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| *i != from && Distance::between(target.hash(), &n.hash) < d)
+            .count()
     }
 
     fn truth(&self, from: usize, target: &Key) -> Vec<PeerId> {
@@ -192,6 +245,7 @@ impl Net {
     fn measure(&mut self, lookups: usize) -> Measure {
         let mut recalls = Vec::new();
         let mut reqs = Vec::new();
+        let (mut missed, mut missed_deep, mut probes) = (0usize, 0usize, 0usize);
         for _ in 0..lookups {
             let from = self.random_alive();
             let mut t = [0u8; 32];
@@ -200,10 +254,24 @@ impl Net {
             let (res, st) = self.lookup(from, &target);
             let truth: HashSet<_> = self.truth(from, &target).into_iter().collect();
             let hit = res.iter().filter(|p| truth.contains(p)).count();
+            if hit < K {
+                let got: HashSet<_> = res.iter().collect();
+                for p in truth.iter().filter(|p| !got.contains(p)) {
+                    missed += 1;
+                    if self.rank_all(from, &target, p) > K {
+                        missed_deep += 1;
+                    }
+                }
+            }
             recalls.push(hit as f64 / K as f64);
             reqs.push(st.requests);
+            probes += st.probes;
         }
-        Measure::new(recalls, reqs)
+        let mut m = Measure::new(recalls, reqs);
+        m.missed = missed;
+        m.missed_deep = missed_deep;
+        m.mean_probes = probes as f64 / lookups.max(1) as f64;
+        m
     }
 
     /// PUT to the k closest found by a lookup, then GET (quorum 1) from another node.
@@ -229,9 +297,20 @@ impl Net {
             let mut in_flight = std::collections::VecDeque::new();
             loop {
                 match q.poll(self.now) {
-                    QueryAction::Send(p) => in_flight.push_back(p),
+                    QueryAction::Send(p) => in_flight.push_back((p, false)),
+                    QueryAction::SendNeighbours(p) => in_flight.push_back((p, true)),
                     QueryAction::Wait => {
-                        let p = in_flight.pop_front().unwrap();
+                        let (p, probe) = in_flight.pop_front().unwrap();
+                        if probe {
+                            match self.request(getter, &p, &Key::from_peer(&p)) {
+                                Some((_, closer)) => q.on_neighbours(&p, closer, self.now),
+                                None => {
+                                    q.on_failure(&p, self.now);
+                                    false
+                                }
+                            };
+                            continue;
+                        }
                         match self.request(getter, &p, &key) {
                             Some((j, closer)) => {
                                 let rec = self.nodes[j].records.contains(key.hash()).then_some(());
@@ -271,6 +350,12 @@ struct Measure {
     mean_recall: f64,
     exact: f64,
     median_requests: usize,
+    /// True closest live peers not found.
+    missed: usize,
+    /// Of those, ranked beyond k + 1 among all peers (dead included).
+    missed_deep: usize,
+    /// Neighbourhood probes per lookup (included in the requests).
+    mean_probes: f64,
 }
 
 impl Measure {
@@ -285,6 +370,9 @@ impl Measure {
             mean_recall,
             exact,
             median_requests: reqs[n / 2],
+            missed: 0,
+            missed_deep: 0,
+            mean_probes: 0.0,
         }
     }
 }
@@ -295,7 +383,29 @@ fn rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn run(n: usize, lookups: usize, cfg: QueryConfig, label: &str) -> (Measure, Measure) {
+/// Results of one run: healthy, right after killing 10 %, after one maintenance round.
+struct Run {
+    healthy: Measure,
+    churn: Measure,
+    healed: Measure,
+}
+
+fn line(name: &str, m: &Measure, get_ok: f64) -> String {
+    format!(
+        "{name}: median requests/lookup={} (probes {:.2}) median recall={:.3} mean recall={:.3} exact top-20={:.1}% \
+         missed={} (beyond rank k+1: {}) GET ok={:.1}%",
+        m.median_requests,
+        m.mean_probes,
+        m.median_recall,
+        m.mean_recall,
+        m.exact * 100.0,
+        m.missed,
+        m.missed_deep,
+        get_ok * 100.0
+    )
+}
+
+fn run(n: usize, lookups: usize, cfg: QueryConfig, label: &str) -> Run {
     let rss0 = rss_kib();
     let t0 = std::time::Instant::now();
     let mut net = Net::new(n, cfg, 42);
@@ -308,6 +418,11 @@ fn run(n: usize, lookups: usize, cfg: QueryConfig, label: &str) -> (Measure, Mea
     net.kill(0.10);
     let churn = net.measure(lookups);
     let (get_ok_churn, _) = net.put_get(lookups / 4);
+    let t_heal = std::time::Instant::now();
+    let heal_reqs = net.heal();
+    let heal_time = t_heal.elapsed();
+    let healed = net.measure(lookups);
+    let (get_ok_healed, _) = net.put_get(lookups / 4);
     let mem = match (rss0, rss1) {
         (Some(a), Some(b)) => format!(
             "{:.1} KiB/node (RSS)",
@@ -317,32 +432,35 @@ fn run(n: usize, lookups: usize, cfg: QueryConfig, label: &str) -> (Measure, Mea
     };
     println!(
         "[{label}] nodes={n} bootstrap={boot:.2?} ({boot_reqs:.0} requests/node) total={:.2?} mem≈{mem} table≈{:.0} peers/node\n  \
-         healthy: median requests/lookup={} median recall={:.3} mean recall={:.3} exact top-20={:.1}% GET ok={:.1}% (median {} req)\n  \
-         10% killed: median requests/lookup={} median recall={:.3} mean recall={:.3} exact top-20={:.1}% GET ok={:.1}%",
+         {} (GET median {get_reqs} req)\n  {}\n  maintenance round: {heal_reqs:.0} requests/node in {heal_time:.2?}\n  {}",
         t0.elapsed(),
         net.mean_table_len(),
-        healthy.median_requests,
-        healthy.median_recall,
-        healthy.mean_recall,
-        healthy.exact * 100.0,
-        get_ok * 100.0,
-        get_reqs,
-        churn.median_requests,
-        churn.median_recall,
-        churn.mean_recall,
-        churn.exact * 100.0,
-        get_ok_churn * 100.0,
+        line("healthy", &healthy, get_ok),
+        line("10% killed, right after", &churn, get_ok_churn),
+        line("10% killed, after one maintenance round", &healed, get_ok_healed),
     );
-    (healthy, churn)
+    Run {
+        healthy,
+        churn,
+        healed,
+    }
 }
 
 #[test]
 fn sim_1000_nodes_recall() {
-    let (healthy, churn) = run(1000, 100, QueryConfig::default(), "beta=k");
+    let Run {
+        healthy,
+        churn,
+        healed,
+    } = run(1000, 100, QueryConfig::default(), "beta=k");
     assert!(healthy.median_recall >= 0.95, "{healthy:?}");
     assert!(healthy.mean_recall >= 0.95, "{healthy:?}");
     assert!(churn.median_recall >= 0.90, "{churn:?}");
+    // Neighbourhood probes: right after the kill, before any table healed.
+    assert!(churn.exact >= 0.90, "{churn:?}");
+    assert!(churn.median_requests < 47, "{churn:?}");
     assert!(healthy.median_requests < 47, "{healthy:?}");
+    assert!(healed.mean_recall >= 0.99, "{healed:?}");
 }
 
 #[test]
@@ -354,4 +472,11 @@ fn sim_10000_nodes_benchmark() {
         ..QueryConfig::default()
     };
     run(10_000, 1000, go, "beta=3 (go), closest_known");
+    if std::env::var_os("KAD_SIM_COMPARE").is_some() {
+        let no_probes = QueryConfig {
+            probe_width: 0,
+            ..QueryConfig::default()
+        };
+        run(10_000, 1000, no_probes, "beta=k, no neighbourhood probes");
+    }
 }

@@ -6,7 +6,8 @@
 //! stream (rust-libp2p waits for the close after ADD_PROVIDER), all within
 //! [`KadConfig::request_timeout`](crate::config::KadConfig::request_timeout). Closer peers from
 //! answers go to the address book; a peer that answered goes to the routing table (it serves
-//! kad). Progress is reported through tracing (`debug`) and the optional [`ProgressFn`].
+//! kad), a peer whose request failed leaves it (as go-libp2p-kad-dht). Neighbourhood probes of
+//! the lookups (see [`crate::query`]) are FIND_NODE requests for the probed peer's own id. Progress is reported through tracing (`debug`) and the optional [`ProgressFn`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -52,6 +53,7 @@ trait Lookup {
     fn stats(&self) -> QueryStats;
     fn failure(&mut self, peer: &PeerId, now: Instant);
     fn response(&mut self, peer: &PeerId, closer: Vec<PeerId>, response: Response, now: Instant);
+    fn neighbours(&mut self, peer: &PeerId, closer: Vec<PeerId>, now: Instant);
 }
 
 impl Lookup for ClosestPeersQuery {
@@ -69,6 +71,9 @@ impl Lookup for ClosestPeersQuery {
     }
     fn response(&mut self, peer: &PeerId, closer: Vec<PeerId>, _: Response, now: Instant) {
         self.on_response(peer, closer, now);
+    }
+    fn neighbours(&mut self, peer: &PeerId, closer: Vec<PeerId>, now: Instant) {
+        self.on_neighbours(peer, closer, now);
     }
 }
 
@@ -109,6 +114,9 @@ impl Lookup for ValueLookup {
         };
         self.query.on_response(peer, closer, record, now);
     }
+    fn neighbours(&mut self, peer: &PeerId, closer: Vec<PeerId>, now: Instant) {
+        self.query.on_neighbours(peer, closer, now);
+    }
 }
 
 impl Lookup for GetProvidersQuery {
@@ -135,6 +143,9 @@ impl Lookup for GetProvidersQuery {
             providers.into_iter().map(|p| (p.id, p.addrs)),
             now,
         );
+    }
+    fn neighbours(&mut self, peer: &PeerId, closer: Vec<PeerId>, now: Instant) {
+        self.on_neighbours(peer, closer, now);
     }
 }
 
@@ -205,17 +216,29 @@ impl KadNode {
         }
     }
 
-    /// Runs `q` to its end, sending `request` to every peer it names.
+    /// Runs `q` to its end, sending `request` to every peer it names (and a FIND_NODE for its
+    /// own id to every peer it probes). A peer whose request fails leaves the routing table
+    /// (as go-libp2p-kad-dht's `peerStoppedDHT`): it comes back when it is seen alive again.
     async fn drive<L: Lookup>(&self, op: &'static str, q: &mut L, request: &Request) {
         let mut in_flight = FuturesUnordered::new();
+        let tagged = |probe: bool, f| async move { (probe, f.await) };
         loop {
-            let now = Instant::now();
+            // The lookup's clock is tokio's (the std clock unless tokio time is paused, as in
+            // tests), the one its timeouts are awaited with.
+            let now = tokio::time::Instant::now().into_std();
             let mut finished = false;
             loop {
                 match q.poll(now) {
                     QueryAction::Send(peer) => {
                         let addrs = self.addrs_of(&peer);
-                        in_flight.push(self.send(peer, addrs, request.clone()));
+                        in_flight.push(tagged(false, self.send(peer, addrs, request.clone())));
+                    }
+                    QueryAction::SendNeighbours(peer) => {
+                        let addrs = self.addrs_of(&peer);
+                        let probe = Request::FindNode {
+                            key: peer.to_bytes(),
+                        };
+                        in_flight.push(tagged(true, self.send(peer, addrs, probe)));
                     }
                     QueryAction::Wait => break,
                     QueryAction::Finished => {
@@ -239,23 +262,36 @@ impl KadNode {
                 }
                 None => in_flight.next().await,
             };
-            let Some((peer, addrs, result)) = next else {
+            let Some((probe, (peer, addrs, result))) = next else {
                 continue;
             };
-            let now = Instant::now();
+            let now = tokio::time::Instant::now().into_std();
             match result {
                 Ok(Some(response)) => {
                     self.on_server_seen(peer, &addrs);
                     let closer = self.learn(&response);
-                    q.response(&peer, closer, response, now);
+                    if probe {
+                        q.neighbours(&peer, closer, now);
+                    } else {
+                        q.response(&peer, closer, response, now);
+                    }
                 }
                 Ok(None) => q.failure(&peer, now),
                 Err(e) => {
                     tracing::debug!(op, %peer, error = %e, "kad request failed");
+                    self.on_request_failed(&peer);
                     q.failure(&peer, now);
                 }
             }
             self.report(op, q.stats(), in_flight.len(), false);
+        }
+    }
+
+    /// A request to `peer` failed: it leaves the routing table (a candidate waiting for its
+    /// bucket takes the slot).
+    fn on_request_failed(&self, peer: &PeerId) {
+        if lock(&self.inner.table).remove(peer).is_some() {
+            tracing::debug!(%peer, "kad peer removed from the routing table after a failed request");
         }
     }
 
@@ -285,7 +321,12 @@ impl KadNode {
     }
 
     /// The k closest peers to `target` that answered a lookup sending `request`.
-    async fn closest(&self, op: &'static str, target: Key, request: Request) -> Vec<PeerId> {
+    pub(super) async fn closest(
+        &self,
+        op: &'static str,
+        target: Key,
+        request: Request,
+    ) -> Vec<PeerId> {
         self.closest_from(op, target, request, Vec::new()).await
     }
 
@@ -303,7 +344,12 @@ impl KadNode {
                 seeds.push(p);
             }
         }
-        let mut q = ClosestPeersQuery::new(target, seeds, self.inner.query.clone(), Instant::now());
+        let mut q = ClosestPeersQuery::new(
+            target,
+            seeds,
+            self.inner.query.clone(),
+            tokio::time::Instant::now().into_std(),
+        );
         self.drive(op, &mut q, &request).await;
         q.result()
     }
@@ -431,6 +477,7 @@ impl KadNode {
             expires: self.inner.store.config().record_expiry(now),
         };
         validate_and_put(&*self.inner.store, &*self.inner.validator, record, now)?;
+        self.remember_published(&key);
         let peers = self.closest_to_key(&key).await;
         let mut wire = WireRecord::new(key, value);
         wire.publisher = Some(self.inner.local);

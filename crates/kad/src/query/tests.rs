@@ -13,7 +13,7 @@ fn peer(i: u32) -> PeerId {
 
 fn closest_in(universe: &[PeerId], target: &Key, n: usize) -> Vec<PeerId> {
     let mut v: Vec<_> = universe.to_vec();
-    v.sort_by_key(|p| target.distance(&Key::from_peer(p)));
+    v.sort_by_cached_key(|p| target.distance(&Key::from_peer(p)));
     v.truncate(n);
     v
 }
@@ -29,6 +29,10 @@ fn drive(q: &mut ClosestPeersQuery, universe: &[PeerId], dead: &HashSet<PeerId>)
             QueryAction::Send(p) => {
                 assert!(q.in_flight() <= q.config().alpha);
                 inflight.push(p);
+            }
+            QueryAction::SendNeighbours(p) => {
+                let closer = closest_in(universe, &Key::from_peer(&p), 30);
+                assert!(q.on_neighbours(&p, closer, now));
             }
             QueryAction::Wait => {
                 let live: Vec<_> = inflight.drain(..).filter(|p| !dead.contains(p)).collect();
@@ -259,3 +263,81 @@ fn get_providers_collects_and_stops() {
 }
 
 use chain_core::multiaddr::Multiaddr;
+
+/// Every peer knows every other one, dead ones included, and answers with its k closest to
+/// the asked key (itself excluded): the k-lists near the target name the dead.
+fn drive_stale(q: &mut ClosestPeersQuery, universe: &[PeerId], dead: &HashSet<PeerId>) {
+    let mut now = Instant::now();
+    let target = q.target().clone();
+    let answer = |p: &PeerId, key: &Key| -> Vec<PeerId> {
+        let mut v: Vec<_> = universe.iter().filter(|x| *x != p).copied().collect();
+        v.sort_by_cached_key(|x| key.distance(&Key::from_peer(x)));
+        v.truncate(20);
+        v
+    };
+    let mut inflight = Vec::new();
+    for _ in 0..100_000 {
+        match q.poll(now) {
+            QueryAction::Send(p) => inflight.push((p, false)),
+            QueryAction::SendNeighbours(p) => inflight.push((p, true)),
+            QueryAction::Wait => {
+                now += Duration::from_millis(1);
+                for (p, probe) in std::mem::take(&mut inflight) {
+                    if dead.contains(&p) {
+                        q.on_failure(&p, now);
+                    } else if probe {
+                        assert!(q.on_neighbours(&p, answer(&p, &Key::from_peer(&p)), now));
+                    } else {
+                        assert!(q.on_response(&p, answer(&p, &target), now));
+                    }
+                }
+            }
+            QueryAction::Finished => return,
+        }
+    }
+    panic!("lookup did not terminate");
+}
+
+#[test]
+fn neighbourhood_probes_find_live_peers_hidden_behind_dead_ones() {
+    let universe: Vec<_> = (0..2000).map(peer).collect();
+    let (mut with, mut without, mut probes) = (0, 0, 0);
+    for t in 0..40u32 {
+        let target = Key::new(&t.to_be_bytes());
+        // The 3 closest to the target are dead: every k-list near it names them.
+        let dead: HashSet<_> = closest_in(&universe, &target, 3).into_iter().collect();
+        let live: Vec<_> = universe
+            .iter()
+            .filter(|p| !dead.contains(p))
+            .copied()
+            .collect();
+        let truth = closest_in(&live, &target, 20);
+        let seeds = universe.iter().rev().take(20).copied();
+        let off = QueryConfig {
+            probe_width: 0,
+            ..QueryConfig::default()
+        };
+        let mut q = ClosestPeersQuery::new(target.clone(), seeds.clone(), off, Instant::now());
+        drive_stale(&mut q, &universe, &dead);
+        assert_eq!(q.stats().probes, 0);
+        without += usize::from(q.result() == truth);
+        let mut q = ClosestPeersQuery::new(target, seeds, QueryConfig::default(), Instant::now());
+        drive_stale(&mut q, &universe, &dead);
+        probes += q.stats().probes;
+        with += usize::from(q.result() == truth);
+    }
+    // Without probes the 21st..23rd live peers are named by nobody.
+    assert_eq!(without, 0);
+    assert!(with >= 36, "exact with probes: {with}/40");
+    assert!(probes <= 40 * 4, "{probes} probes");
+}
+
+#[test]
+fn no_probes_without_failures() {
+    let universe: Vec<_> = (0..1000).map(peer).collect();
+    let target = Key::new(b"healthy");
+    let seeds = universe.iter().rev().take(20).copied();
+    let mut q = ClosestPeersQuery::new(target, seeds, QueryConfig::default(), Instant::now());
+    drive_stale(&mut q, &universe, &HashSet::new());
+    assert_eq!(q.stats().probes, 0);
+}

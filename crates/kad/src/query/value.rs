@@ -66,6 +66,16 @@ impl<R> GetValueQuery<R> {
         true
     }
 
+    /// `peer` answered a neighbourhood probe (see [`ClosestPeersQuery::on_neighbours`]).
+    pub fn on_neighbours(
+        &mut self,
+        peer: &PeerId,
+        closer: impl IntoIterator<Item = PeerId>,
+        now: Instant,
+    ) -> bool {
+        self.inner.on_neighbours(peer, closer, now)
+    }
+
     /// The request to `peer` failed.
     pub fn on_failure(&mut self, peer: &PeerId, now: Instant) {
         self.inner.on_failure(peer, now);
@@ -153,6 +163,16 @@ impl GetProvidersQuery {
             }
         }
         true
+    }
+
+    /// `peer` answered a neighbourhood probe (see [`ClosestPeersQuery::on_neighbours`]).
+    pub fn on_neighbours(
+        &mut self,
+        peer: &PeerId,
+        closer: impl IntoIterator<Item = PeerId>,
+        now: Instant,
+    ) -> bool {
+        self.inner.on_neighbours(peer, closer, now)
     }
 
     /// The request to `peer` failed.
