@@ -12,6 +12,7 @@
 pub mod muxer;
 pub mod node;
 pub mod perf;
+pub mod rust_kad;
 pub mod rust_peer;
 
 use libp2p::identity::Keypair;
