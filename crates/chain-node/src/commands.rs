@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chain_core::multiaddr::Multiaddr;
 use chain_core::LayerKind;
-use kad::node::{KadNode, Mode};
+use kad::node::{KadNode, MaintenanceConfig, Mode};
 use serde_json::json;
 use swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 
@@ -17,6 +17,10 @@ use crate::keyfile::{self, KeyType};
 use crate::output::Output;
 use crate::shutdown::Shutdown;
 use crate::{dht, identity, stack};
+
+/// `listen` closes connections without a substream for this long (the DHT talks to many
+/// peers; their connections should not pile up).
+const IDLE_CONNECTION: Duration = Duration::from_secs(120);
 
 /// Builds the swarm the common flags describe (identity, security and muxer lists).
 pub fn build_swarm(args: &CommonArgs, serve_perf: bool) -> Result<Swarm> {
@@ -53,7 +57,7 @@ pub async fn listen(
 ) -> Result<()> {
     // Before anything is printed: a signal sent right after the `listening` line must count.
     let mut shutdown = Shutdown::install()?;
-    let builder = swarm_builder(common, true)?;
+    let builder = swarm_builder(common, true)?.idle_connection_timeout(Some(IDLE_CONNECTION));
     let peer_id = builder.local_peer_id();
     let (store, store_label) = dht::open_store(args, peer_id)?;
     let mode = if args.client_mode {
@@ -77,6 +81,7 @@ pub async fn listen(
         );
     }
     kad.node().set_listen_addrs(node.listen_addrs());
+    let maintenance = kad.node().spawn_maintenance(MaintenanceConfig::default());
     out.emit(
         json!({
             "event": "kad",
@@ -123,6 +128,7 @@ pub async fn listen(
             },
         }
     }
+    drop(maintenance);
     drop(kad);
     node.shutdown().await;
     Ok(())

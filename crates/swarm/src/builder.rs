@@ -22,6 +22,7 @@ pub struct SwarmBuilder {
     pub(crate) multistream: MultistreamConfig,
     pub(crate) tcp: TcpConfig,
     pub(crate) upgrade_timeout: Duration,
+    pub(crate) idle_connection_timeout: Option<Duration>,
     pub(crate) agent_version: String,
     pub(crate) protocol_version: String,
 }
@@ -37,6 +38,7 @@ impl SwarmBuilder {
             multistream: MultistreamConfig::default(),
             tcp: TcpConfig::default(),
             upgrade_timeout: Duration::from_secs(20),
+            idle_connection_timeout: None,
             agent_version: format!("chain-node/{}", env!("CARGO_PKG_VERSION")),
             protocol_version: "ipfs/0.1.0".to_owned(),
         }
@@ -83,6 +85,14 @@ impl SwarmBuilder {
     /// Bound on the whole chain setup of one connection (all negotiations and handshakes).
     pub fn upgrade_timeout(mut self, timeout: Duration) -> Self {
         self.upgrade_timeout = timeout;
+        self
+    }
+
+    /// Closes connections that had no substream open for `timeout` (checked every quarter of
+    /// it, at least every second). Default `None`: connections live until either side closes
+    /// them.
+    pub fn idle_connection_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_connection_timeout = timeout;
         self
     }
 

@@ -9,6 +9,8 @@ use chain_core::{BoxStream, ChainError, HandlerContext, Muxer, NegotiatedChain, 
 use multistream::{Multistream, MultistreamConfig};
 use tracing::Instrument;
 
+use crate::activity::Activity;
+
 /// Who dialed a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -43,6 +45,7 @@ struct ConnectionInner {
     chain: NegotiatedChain,
     muxer: Arc<dyn Muxer>,
     multistream: MultistreamConfig,
+    activity: Arc<Activity>,
 }
 
 impl Connection {
@@ -71,6 +74,7 @@ impl Connection {
                 chain: ctx.chain.clone(),
                 muxer,
                 multistream,
+                activity: Activity::new(),
             }),
         })
     }
@@ -105,6 +109,11 @@ impl Connection {
         &self.inner.chain
     }
 
+    /// How long the connection has had no substream open (`None` while one is).
+    pub fn idle_for(&self, now: std::time::Instant) -> Option<std::time::Duration> {
+        self.inner.activity.idle_for(now)
+    }
+
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         self.inner.muxer.is_closed()
@@ -114,7 +123,10 @@ impl Connection {
     pub async fn open_stream(&self, protocol: &str) -> Result<BoxStream, ChainError> {
         let span = tracing::debug_span!("substream", conn = self.inner.id, %protocol);
         async {
-            let raw = self.inner.muxer.open_stream().await?;
+            let raw = self
+                .inner
+                .activity
+                .track(self.inner.muxer.open_stream().await?);
             let negotiated =
                 multistream::dialer_select(raw, &[protocol.to_owned()], &self.inner.multistream)
                     .await?;
@@ -136,6 +148,7 @@ impl Connection {
         loop {
             match self.inner.muxer.accept_stream().await {
                 Ok(Some(stream)) => {
+                    let stream = self.inner.activity.track(stream);
                     let apps = apps.clone();
                     let ctx = ctx.clone();
                     let span = tracing::debug_span!("inbound-substream", conn = self.inner.id);

@@ -30,6 +30,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod activity;
 mod builder;
 mod connection;
 mod dht;

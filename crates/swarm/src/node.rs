@@ -2,7 +2,7 @@
 //! reused per peer), events.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     transport: TcpTransport,
     multistream: MultistreamConfig,
     upgrade_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    reaper_started: AtomicBool,
     connections: Mutex<HashMap<PeerId, Connection>>,
     listen_addrs: Mutex<Vec<Multiaddr>>,
     listeners: Mutex<Vec<JoinHandle<()>>>,
@@ -77,6 +79,8 @@ impl Swarm {
                 transport: TcpTransport::new(b.tcp),
                 multistream: b.multistream,
                 upgrade_timeout: b.upgrade_timeout,
+                idle_timeout: b.idle_connection_timeout,
+                reaper_started: AtomicBool::new(false),
                 connections: Mutex::new(HashMap::new()),
                 listen_addrs: Mutex::new(Vec::new()),
                 listeners: Mutex::new(Vec::new()),
@@ -141,6 +145,7 @@ impl Swarm {
     /// bound address (with the real port). A connection that fails its chain is reported as
     /// [`SwarmEvent::IncomingConnectionError`]; the listener goes on.
     pub async fn listen(&self, addr: &Multiaddr) -> Result<Multiaddr, ChainError> {
+        self.start_reaper();
         let listener = self.inner.transport.listen(addr).await?;
         let bound = listener.local_addr();
         {
@@ -207,6 +212,7 @@ impl Swarm {
     /// `/p2p/` id, an existing live connection to that peer is reused, and the authenticated
     /// peer must be that id.
     pub async fn dial(&self, addr: &Multiaddr) -> Result<Connection, ChainError> {
+        self.start_reaper();
         let (transport_addr, expected) = transport_tcp::split_peer_id(addr)?;
         if let Some(peer) = expected {
             if let Some(existing) = self.connection(&peer) {
@@ -246,6 +252,37 @@ impl Swarm {
             ChainError::new(LAYER, ErrorKind::Closed, format!("no connection to {peer}"))
         })?;
         conn.open_stream(protocol).await
+    }
+
+    /// Starts (once) the task closing idle connections, if the builder asked for it.
+    fn start_reaper(&self) {
+        let Some(timeout) = self.inner.idle_timeout else {
+            return;
+        };
+        if self.inner.reaper_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let tick = (timeout / 4).max(Duration::from_secs(1));
+        let weak = self.downgrade();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(tick).await;
+                let Some(swarm) = weak.upgrade().map(Swarm::from_inner) else {
+                    break;
+                };
+                let now = Instant::now();
+                for conn in swarm.connections() {
+                    if conn.idle_for(now).is_some_and(|idle| idle >= timeout) {
+                        tracing::debug!(peer = %conn.peer_id(), ?timeout, "closing idle connection");
+                        tokio::spawn(async move {
+                            let _ =
+                                tokio::time::timeout(Duration::from_secs(2), conn.close()).await;
+                        });
+                    }
+                }
+            }
+        });
+        lock(&self.inner.listeners).push(task);
     }
 
     /// Stops the listeners and closes every connection gracefully.
