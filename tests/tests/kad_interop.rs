@@ -14,6 +14,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 use common::node::{run_node, NodeOutput, NodeProcess};
 use common::peer_id_from_seed;
 use common::rust_kad::RustKadPeer;
+use futures::future::BoxFuture;
 use libp2p::kad::{KBucketKey, RecordKey};
 use libp2p::{Multiaddr, PeerId};
 use serde_json::Value;
@@ -146,6 +147,23 @@ async fn rust_only_five_node_dht() -> Result<()> {
     .await
 }
 
+/// Spawns `chain-node --json --seed SEED listen` on a free 127.0.0.1 port with the `store` options,
+/// bootstrapped off `boot`, for 90 s.
+fn spawn_listener(seed: u64, store: &[&str], boot: &str) -> Result<NodeProcess> {
+    let seed = seed.to_string();
+    let mut args = vec![
+        "--json",
+        "--seed",
+        &seed,
+        "listen",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+    ];
+    args.extend_from_slice(store);
+    args.extend_from_slice(&["--bootstrap", boot, "--timeout", "90"]);
+    NodeProcess::spawn(&args)
+}
+
 /// The mixed DHT: three rust-libp2p peers and three `chain-node listen --memory` nodes.
 struct Mixed {
     rust: Vec<RustKadPeer>,
@@ -170,20 +188,7 @@ impl Mixed {
             } else {
                 our_addrs[0].to_string()
             };
-            let seed = seed.to_string();
-            let mut node = NodeProcess::spawn(&[
-                "--json",
-                "--seed",
-                &seed,
-                "listen",
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--memory",
-                "--bootstrap",
-                &boot,
-                "--timeout",
-                "90",
-            ])?;
+            let mut node = spawn_listener(*seed, &["--memory"], &boot)?;
             let (id, addr) = node.listening().await?;
             let kad = node
                 .wait_json("the kad event", WAIT, |v| {
@@ -432,48 +437,52 @@ async fn rust_provide_our_get(m: &Mixed, rust_home: bool) -> Result<()> {
     Ok(())
 }
 
-#[tokio::test]
-async fn mixed_our_put_rust_get_both_homes() -> Result<()> {
+/// Starts the mixed DHT and runs `op` with the record's home on a rust peer, then on one of ours.
+async fn both_homes<F>(op: F) -> Result<()>
+where
+    F: for<'a> Fn(&'a Mixed, bool) -> BoxFuture<'a, Result<()>>,
+{
     bounded(async {
         let m = Mixed::start().await?;
-        our_put_rust_get(&m, true).await.context("home: rust")?;
-        our_put_rust_get(&m, false).await.context("home: ours")
+        op(&m, true).await.context("home: rust")?;
+        op(&m, false).await.context("home: ours")
     })
     .await
+}
+
+#[tokio::test]
+async fn mixed_our_put_rust_get_both_homes() -> Result<()> {
+    both_homes(|m, rust_home| Box::pin(our_put_rust_get(m, rust_home))).await
 }
 
 #[tokio::test]
 async fn mixed_rust_put_our_get_both_homes() -> Result<()> {
-    bounded(async {
-        let m = Mixed::start().await?;
-        rust_put_our_get(&m, true).await.context("home: rust")?;
-        rust_put_our_get(&m, false).await.context("home: ours")
-    })
-    .await
+    both_homes(|m, rust_home| Box::pin(rust_put_our_get(m, rust_home))).await
 }
 
 #[tokio::test]
 async fn mixed_our_provide_rust_get_providers_both_homes() -> Result<()> {
-    bounded(async {
-        let m = Mixed::start().await?;
-        our_provide_rust_get(&m, true, 31)
-            .await
-            .context("home: rust")?;
-        our_provide_rust_get(&m, false, 32)
-            .await
-            .context("home: ours")
+    both_homes(|m, rust_home| {
+        let client_seed = if rust_home { 31 } else { 32 };
+        Box::pin(our_provide_rust_get(m, rust_home, client_seed))
     })
     .await
 }
 
 #[tokio::test]
 async fn mixed_rust_provide_our_get_providers_both_homes() -> Result<()> {
-    bounded(async {
-        let m = Mixed::start().await?;
-        rust_provide_our_get(&m, true).await.context("home: rust")?;
-        rust_provide_our_get(&m, false).await.context("home: ours")
-    })
-    .await
+    both_homes(|m, rust_home| Box::pin(rust_provide_our_get(m, rust_home))).await
+}
+
+/// `kad find-node TARGET` through `entry` lists the target with an address.
+async fn find_node_lists_target(entry: &str, target: &str) -> Result<()> {
+    let out = cli(&["kad", "find-node", entry, target]).await?;
+    let peers = peer_list(&op_line(&out, "find-node")?, "peers")?;
+    ensure!(
+        peers.iter().any(|(p, a)| *p == target && !a.is_empty()),
+        "find-node {target} via {entry}: {peers:?}"
+    );
+    Ok(())
 }
 
 /// `kad find-node` finds a rust peer and one of ours (with addresses), through either kind of entry point;
@@ -489,14 +498,7 @@ async fn mixed_find_node() -> Result<()> {
             (m.our_ids[1], m.our_addrs[0].to_string()),
         ];
         for (target, entry) in targets {
-            let t = target.to_string();
-            let out = cli(&["kad", "find-node", &entry, &t]).await?;
-            let line = op_line(&out, "find-node")?;
-            let peers = peer_list(&line, "peers")?;
-            ensure!(
-                peers.iter().any(|(p, a)| *p == t && !a.is_empty()),
-                "find-node {t} via {entry}: {peers:?}"
-            );
+            find_node_lists_target(&entry, &target.to_string()).await?;
         }
         for (i, id) in m.our_ids.iter().enumerate() {
             let asker = &m.rust[i % m.rust.len()];
@@ -589,13 +591,7 @@ async fn mixed_find_node_of_the_rust_entry_itself() -> Result<()> {
     bounded(async {
         let m = Mixed::start().await?;
         let t = m.rust[0].peer_id.to_string();
-        let out = cli(&["kad", "find-node", &m.rust_addrs[0].to_string(), &t]).await?;
-        let peers = peer_list(&op_line(&out, "find-node")?, "peers")?;
-        ensure!(
-            peers.iter().any(|(p, a)| *p == t && !a.is_empty()),
-            "find-node {t} via itself: {peers:?}"
-        );
-        Ok(())
+        find_node_lists_target(&m.rust_addrs[0].to_string(), &t).await
     })
     .await
 }
@@ -603,21 +599,7 @@ async fn mixed_find_node_of_the_rust_entry_itself() -> Result<()> {
 /// Starts `chain-node listen` with a persistent store in `dir`, bootstrapped off `boot`; returns it and its
 /// PeerId once bootstrapped.
 async fn start_persistent(seed: u64, dir: &str, boot: &str) -> Result<(NodeProcess, PeerId)> {
-    let seed = seed.to_string();
-    let mut node = NodeProcess::spawn(&[
-        "--json",
-        "--seed",
-        &seed,
-        "listen",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--data-dir",
-        dir,
-        "--bootstrap",
-        boot,
-        "--timeout",
-        "90",
-    ])?;
+    let mut node = spawn_listener(seed, &["--data-dir", dir], boot)?;
     let (id, _) = node.listening().await?;
     let store = node
         .wait_json("the kad event", WAIT, |v| {

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use anyhow::{bail, ensure, Context as _, Result};
 use common::node::{run_node, NodeOutput, NodeProcess};
 use common::peer_id_from_seed;
 use serde_json::Value;
+use tempfile::TempDir;
 
 /// Bound of every test.
 const TEST: Duration = Duration::from_secs(60);
@@ -168,6 +170,23 @@ async fn network(seeds: &[u64], stores: &[Store<'_>], extra: &[&str]) -> Result<
     Ok(nodes)
 }
 
+/// [`network`] of nodes with persistent stores, each in a fresh temporary directory (returned: the
+/// directories live as long as the caller keeps them).
+async fn dir_network(seeds: &[u64]) -> Result<(Vec<TempDir>, Vec<KadNode>)> {
+    let dirs: Vec<TempDir> = seeds
+        .iter()
+        .map(|_| tempfile::tempdir())
+        .collect::<Result<_, _>>()?;
+    let stores: Vec<_> = dirs.iter().map(|d| Store::Dir(d.path())).collect();
+    let nodes = network(seeds, &stores, &[]).await?;
+    Ok((dirs, nodes))
+}
+
+/// Runs `test` within [`TEST`].
+async fn bounded(test: impl Future<Output = Result<()>>) -> Result<()> {
+    tokio::time::timeout(TEST, test).await?
+}
+
 /// Runs `chain-node --json [PRE...] kad ARGS...`.
 async fn kad(pre: &[&str], args: &[&str]) -> Result<NodeOutput> {
     let mut argv = vec!["--json"];
@@ -175,6 +194,13 @@ async fn kad(pre: &[&str], args: &[&str]) -> Result<NodeOutput> {
     argv.push("kad");
     argv.extend_from_slice(args);
     run_node(&argv, RUN).await
+}
+
+/// Runs `chain-node --json [PRE...] kad OP ARGS...` (`args` = `[OP, ARGS...]`) and returns its one
+/// `{"op": OP}` line (see [`single_op`]); `what` names the command in errors.
+async fn kad_ok(pre: &[&str], args: &[&str], what: &str) -> Result<Value> {
+    let op = *args.first().context("kad_ok without a subcommand")?;
+    single_op(&kad(pre, args).await?, op, what)
 }
 
 /// The one JSON line of a successful command, which must have `"op": op`.
@@ -297,59 +323,61 @@ fn check_kad_event(node: &KadNode, mode: &str, protocol: &str, store: Store<'_>)
 /// Five nodes with persistent stores: put via A, get via D; a missing key is exit 1; the kad events.
 #[tokio::test]
 async fn put_and_get_across_the_network() -> Result<()> {
-    tokio::time::timeout(TEST, async {
-        let dirs: Vec<_> = (0..5)
-            .map(|_| tempfile::tempdir())
-            .collect::<Result<_, _>>()?;
-        let stores: Vec<_> = dirs.iter().map(|d| Store::Dir(d.path())).collect();
-        let nodes = network(&[1, 2, 3, 4, 5], &stores, &[]).await?;
-        for (node, store) in nodes.iter().zip(&stores) {
-            check_kad_event(node, "server", KAD, *store)?;
+    bounded(async {
+        let (dirs, nodes) = dir_network(&[1, 2, 3, 4, 5]).await?;
+        for (node, dir) in nodes.iter().zip(&dirs) {
+            check_kad_event(node, "server", KAD, Store::Dir(dir.path()))?;
         }
         let (a, d) = (&nodes[0], &nodes[3]);
 
         let key = "e2e/greeting";
         let value = "hello from A — ünïcode too";
-        let out = kad(&[], &["put", &a.addr, key, value]).await?;
-        let line = single_op(&out, "put", "kad put via A")?;
+        let line = kad_ok(&[], &["put", &a.addr, key, value], "kad put via A").await?;
         stored_at(&line, key, 5)?;
 
-        let out = kad(&[], &["get", &d.addr, key]).await?;
-        let line = single_op(&out, "get", "kad get via D")?;
+        let line = kad_ok(&[], &["get", &d.addr, key], "kad get via D").await?;
         ensure!(line["key"] == key && line["value"] == value, "{line}");
 
         let out = kad(&[], &["get", &d.addr, "e2e/never-stored"]).await?;
         expect_exit_1(&out, "kad get of a missing key")?;
         Ok(())
     })
-    .await?
+    .await
 }
 
 /// Five nodes: provide via A (the command's `--seed` id), get-providers via C; a CID key means its multihash,
 /// so a CIDv1 provided via B is found under the CIDv0 of the same hash, and text keys stay separate.
 #[tokio::test]
 async fn provide_and_get_providers_with_text_and_cid_keys() -> Result<()> {
-    tokio::time::timeout(TEST, async {
-        let dirs: Vec<_> = (0..5)
-            .map(|_| tempfile::tempdir())
-            .collect::<Result<_, _>>()?;
-        let stores: Vec<_> = dirs.iter().map(|d| Store::Dir(d.path())).collect();
-        let nodes = network(&[11, 12, 13, 14, 15], &stores, &[]).await?;
+    bounded(async {
+        let (_dirs, nodes) = dir_network(&[11, 12, 13, 14, 15]).await?;
         let (a, b, c, d, e) = (&nodes[0], &nodes[1], &nodes[2], &nodes[3], &nodes[4]);
         let text_provider = peer_id_from_seed(100).to_string();
         let cid_provider = peer_id_from_seed(101).to_string();
 
         let key = "e2e/provided";
-        let out = kad(&["--seed", "100"], &["provide", &a.addr, key]).await?;
-        let line = single_op(&out, "provide", "kad provide via A")?;
+        let line = kad_ok(
+            &["--seed", "100"],
+            &["provide", &a.addr, key],
+            "kad provide via A",
+        )
+        .await?;
         stored_at(&line, key, 5)?;
 
-        let out = kad(&["--seed", "101"], &["provide", &b.addr, CID_V1_RAW]).await?;
-        let line = single_op(&out, "provide", "kad provide of a CID via B")?;
+        let line = kad_ok(
+            &["--seed", "101"],
+            &["provide", &b.addr, CID_V1_RAW],
+            "kad provide of a CID via B",
+        )
+        .await?;
         stored_at(&line, CID_V1_RAW, 5)?;
 
-        let out = kad(&[], &["get-providers", &c.addr, key]).await?;
-        let line = single_op(&out, "get-providers", "kad get-providers via C")?;
+        let line = kad_ok(
+            &[],
+            &["get-providers", &c.addr, key],
+            "kad get-providers via C",
+        )
+        .await?;
         ensure!(line["key"] == key, "{line}");
         provider_addrs(&line, &text_provider)?;
         ensure!(
@@ -359,37 +387,41 @@ async fn provide_and_get_providers_with_text_and_cid_keys() -> Result<()> {
             "the CID's provider is listed under an unrelated text key: {line}"
         );
 
-        let out = kad(&[], &["get-providers", &d.addr, CID_V1_RAW]).await?;
-        let line = single_op(&out, "get-providers", "kad get-providers of the CID via D")?;
+        let line = kad_ok(
+            &[],
+            &["get-providers", &d.addr, CID_V1_RAW],
+            "kad get-providers of the CID via D",
+        )
+        .await?;
         ensure!(line["key"] == CID_V1_RAW, "{line}");
         provider_addrs(&line, &cid_provider)?;
 
-        let out = kad(&[], &["get-providers", &e.addr, CID_V0]).await?;
-        let line = single_op(
-            &out,
-            "get-providers",
+        let line = kad_ok(
+            &[],
+            &["get-providers", &e.addr, CID_V0],
             "kad get-providers of the same multihash as CIDv0 via E",
-        )?;
+        )
+        .await?;
         ensure!(line["key"] == CID_V0, "{line}");
         provider_addrs(&line, &cid_provider)?;
         Ok(())
     })
-    .await?
+    .await
 }
 
 /// Five nodes: find-node for E's id via A returns E first, with E's listen address.
 #[tokio::test]
 async fn find_node_returns_the_target_first() -> Result<()> {
-    tokio::time::timeout(TEST, async {
-        let dirs: Vec<_> = (0..5)
-            .map(|_| tempfile::tempdir())
-            .collect::<Result<_, _>>()?;
-        let stores: Vec<_> = dirs.iter().map(|d| Store::Dir(d.path())).collect();
-        let nodes = network(&[21, 22, 23, 24, 25], &stores, &[]).await?;
+    bounded(async {
+        let (_dirs, nodes) = dir_network(&[21, 22, 23, 24, 25]).await?;
         let (a, e) = (&nodes[0], &nodes[4]);
 
-        let out = kad(&[], &["find-node", &a.addr, &e.peer_id]).await?;
-        let line = single_op(&out, "find-node", "kad find-node E via A")?;
+        let line = kad_ok(
+            &[],
+            &["find-node", &a.addr, &e.peer_id],
+            "kad find-node E via A",
+        )
+        .await?;
         let peers = peer_list(&line, "peers")?;
         let Some((first, addrs)) = peers.first() else {
             bail!("find-node returned no peers: {line}");
@@ -403,62 +435,76 @@ async fn find_node_returns_the_target_first() -> Result<()> {
         ensure!(peers.len() <= 20, "more than k peers: {line}");
         Ok(())
     })
-    .await?
+    .await
 }
 
 /// Records and provider records survive a restart: after SIGINT to the whole network, node A alone,
 /// restarted with the same `--seed` and `--data-dir`, serves them from its redb store.
 #[tokio::test]
 async fn restarted_node_serves_stored_records() -> Result<()> {
-    tokio::time::timeout(TEST, async {
-        let dirs: Vec<_> = (0..3)
-            .map(|_| tempfile::tempdir())
-            .collect::<Result<_, _>>()?;
-        let stores: Vec<_> = dirs.iter().map(|d| Store::Dir(d.path())).collect();
-        let mut nodes = network(&[31, 32, 33], &stores, &[]).await?;
+    bounded(async {
+        let (dirs, mut nodes) = dir_network(&[31, 32, 33]).await?;
         let a_addr = nodes[0].addr.clone();
 
         let (key, value) = ("e2e/persistent", "still here after a restart");
-        let out = kad(&[], &["put", &a_addr, key, value]).await?;
-        stored_at(&single_op(&out, "put", "kad put via A")?, key, 3)?;
+        stored_at(
+            &kad_ok(&[], &["put", &a_addr, key, value], "kad put via A").await?,
+            key,
+            3,
+        )?;
         let pkey = "e2e/persistent-provider";
-        let out = kad(&["--seed", "102"], &["provide", &a_addr, pkey]).await?;
-        stored_at(&single_op(&out, "provide", "kad provide via A")?, pkey, 3)?;
+        stored_at(
+            &kad_ok(
+                &["--seed", "102"],
+                &["provide", &a_addr, pkey],
+                "kad provide via A",
+            )
+            .await?,
+            pkey,
+            3,
+        )?;
 
         while let Some(node) = nodes.pop() {
             node.stop().await?;
         }
 
-        let a = KadNode::start(31, stores[0], None, &[]).await?;
-        check_kad_event(&a, "server", KAD, stores[0])?;
+        let store = Store::Dir(dirs[0].path());
+        let a = KadNode::start(31, store, None, &[]).await?;
+        check_kad_event(&a, "server", KAD, store)?;
 
-        let out = kad(&[], &["get", &a.addr, key]).await?;
-        let line = single_op(&out, "get", "kad get via restarted A")?;
+        let line = kad_ok(&[], &["get", &a.addr, key], "kad get via restarted A").await?;
         ensure!(line["key"] == key && line["value"] == value, "{line}");
 
-        let out = kad(&[], &["get-providers", &a.addr, pkey]).await?;
-        let line = single_op(&out, "get-providers", "kad get-providers via restarted A")?;
+        let line = kad_ok(
+            &[],
+            &["get-providers", &a.addr, pkey],
+            "kad get-providers via restarted A",
+        )
+        .await?;
         provider_addrs(&line, &peer_id_from_seed(102).to_string())?;
         Ok(())
     })
-    .await?
+    .await
 }
 
 /// The contrast: a `--memory` node serves a record, and no longer has it after a restart.
 #[tokio::test]
 async fn memory_node_forgets_records_on_restart() -> Result<()> {
-    tokio::time::timeout(TEST, async {
+    bounded(async {
         let node = KadNode::start(41, Store::Memory, None, &[]).await?;
         check_kad_event(&node, "server", KAD, Store::Memory)?;
         let (key, value) = ("e2e/ephemeral", "gone after a restart");
-        let out = kad(&[], &["put", &node.addr, key, value]).await?;
         stored_at(
-            &single_op(&out, "put", "kad put to a lone memory node")?,
+            &kad_ok(
+                &[],
+                &["put", &node.addr, key, value],
+                "kad put to a lone memory node",
+            )
+            .await?,
             key,
             1,
         )?;
-        let out = kad(&[], &["get", &node.addr, key]).await?;
-        let line = single_op(&out, "get", "kad get before the restart")?;
+        let line = kad_ok(&[], &["get", &node.addr, key], "kad get before the restart").await?;
         ensure!(line["value"] == value, "{line}");
 
         node.stop().await?;
@@ -467,14 +513,14 @@ async fn memory_node_forgets_records_on_restart() -> Result<()> {
         expect_exit_1(&out, "kad get from a restarted --memory node")?;
         Ok(())
     })
-    .await?
+    .await
 }
 
 /// A `--client-mode` node joins (it bootstraps) but is not a DHT server: lookups never return it and puts
 /// are not stored on it.
 #[tokio::test]
 async fn client_mode_node_is_not_returned_by_lookups() -> Result<()> {
-    tokio::time::timeout(TEST, async {
+    bounded(async {
         let stores = [Store::Memory; 3];
         let nodes = network(&[51, 52, 53], &stores, &[]).await?;
         let (a, b, c) = (&nodes[0], &nodes[1], &nodes[2]);
@@ -488,18 +534,22 @@ async fn client_mode_node_is_not_returned_by_lookups() -> Result<()> {
         );
 
         // Positive control: servers are found.
-        let out = kad(&[], &["find-node", &a.addr, &c.peer_id]).await?;
-        let line = single_op(&out, "find-node", "kad find-node C via A")?;
+        let line = kad_ok(
+            &[],
+            &["find-node", &a.addr, &c.peer_id],
+            "kad find-node C via A",
+        )
+        .await?;
         let peers = peer_list(&line, "peers")?;
         ensure!(peers.first().map(|p| &p.0) == Some(&c.peer_id), "{line}");
 
         for (via, name) in [(a, "A"), (b, "B")] {
-            let out = kad(&[], &["find-node", &via.addr, &client.peer_id]).await?;
-            let line = single_op(
-                &out,
-                "find-node",
+            let line = kad_ok(
+                &[],
+                &["find-node", &via.addr, &client.peer_id],
                 &format!("kad find-node client via {name}"),
-            )?;
+            )
+            .await?;
             ensure!(
                 peer_list(&line, "peers")?
                     .iter()
@@ -509,19 +559,22 @@ async fn client_mode_node_is_not_returned_by_lookups() -> Result<()> {
         }
 
         let key = "e2e/servers-only";
-        let out = kad(&[], &["put", &b.addr, key, "v"]).await?;
-        stored_at(&single_op(&out, "put", "kad put via B")?, key, 3)?;
+        stored_at(
+            &kad_ok(&[], &["put", &b.addr, key, "v"], "kad put via B").await?,
+            key,
+            3,
+        )?;
         ensure!(client.proc.is_running(), "{}", client.proc.stderr());
         Ok(())
     })
-    .await?
+    .await
 }
 
 /// `--kad-protocol /ipfs/lan/kad/1.0.0` on every node and command works; commands speaking the default
 /// protocol to that network fail with exit 1.
 #[tokio::test]
 async fn custom_kad_protocol_and_mismatch() -> Result<()> {
-    tokio::time::timeout(TEST, async {
+    bounded(async {
         let stores = [Store::Memory; 3];
         let nodes = network(&[61, 62, 63], &stores, &["--kad-protocol", LAN]).await?;
         for node in &nodes {
@@ -531,13 +584,16 @@ async fn custom_kad_protocol_and_mismatch() -> Result<()> {
         let lan = ["--kad-protocol", LAN];
 
         let (key, value) = ("e2e/lan", "local network value");
-        let out = kad(&lan, &["put", &a.addr, key, value]).await?;
-        stored_at(&single_op(&out, "put", "lan kad put via A")?, key, 3)?;
-        let out = kad(&lan, &["get", &c.addr, key]).await?;
-        let line = single_op(&out, "get", "lan kad get via C")?;
+        let line = kad_ok(&lan, &["put", &a.addr, key, value], "lan kad put via A").await?;
+        stored_at(&line, key, 3)?;
+        let line = kad_ok(&lan, &["get", &c.addr, key], "lan kad get via C").await?;
         ensure!(line["value"] == value, "{line}");
-        let out = kad(&lan, &["find-node", &b.addr, &c.peer_id]).await?;
-        let line = single_op(&out, "find-node", "lan kad find-node C via B")?;
+        let line = kad_ok(
+            &lan,
+            &["find-node", &b.addr, &c.peer_id],
+            "lan kad find-node C via B",
+        )
+        .await?;
         ensure!(
             peer_list(&line, "peers")?.first().map(|p| &p.0) == Some(&c.peer_id),
             "{line}"
@@ -556,5 +612,5 @@ async fn custom_kad_protocol_and_mismatch() -> Result<()> {
         );
         Ok(())
     })
-    .await?
+    .await
 }

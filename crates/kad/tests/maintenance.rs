@@ -1,173 +1,23 @@
-//! The node's maintenance over an in-memory network (same harness as `tests/node.rs`: every
-//! `open_stream` is a `tokio::io::duplex` pair served by the target's `KadHandler`; a dead node
-//! accepts streams and never answers): store expiry, re-announcing provider records and
-//! published records, and a refresh refilling a routing table after peers died.
+//! The node's maintenance over the in-memory network of `common` (every `open_stream` is a
+//! `tokio::io::duplex` pair served by the target's `KadHandler`; a dead node accepts streams
+//! and never answers): store expiry, re-announcing provider records and published records,
+//! and a refresh refilling a routing table after peers died.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+mod common;
+
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use async_trait::async_trait;
 use chain_core::identity::PeerId;
-use chain_core::multiaddr::Multiaddr;
-use chain_core::BoxStream;
-use kad::config::KadConfig;
-use kad::error::KadError;
-use kad::handler::KadHandler;
-use kad::key::{Distance, Key};
-use kad::node::{KadNetwork, KadNode, MaintenanceConfig, Mode, NodeParams};
+use common::{within, Net};
+use kad::node::MaintenanceConfig;
 use kad::query::QueryConfig;
 use kad::routing::RoutingConfig;
-use kad::store::{DefaultValidator, MemoryStore, ProviderRecord, Record, StoreConfig};
-use tokio::io::DuplexStream;
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use kad::store::{ProviderRecord, Record};
 
 const TIMEOUT: Duration = Duration::from_millis(100);
-
-struct Peer {
-    node: KadNode,
-    handler: KadHandler,
-    addr: Multiaddr,
-    dead: AtomicBool,
-    /// Does not add the peers that contact it to its routing table (so that its table only
-    /// changes through its own lookups and refreshes).
-    quiet: AtomicBool,
-}
-
-#[derive(Default)]
-struct Registry {
-    peers: Mutex<HashMap<PeerId, Arc<Peer>>>,
-    hung: Mutex<Vec<DuplexStream>>,
-}
-
-struct MemNet {
-    me: PeerId,
-    reg: Arc<Registry>,
-}
-
-#[async_trait]
-impl KadNetwork for MemNet {
-    async fn open_stream(&self, peer: &PeerId, _: &[Multiaddr]) -> Result<BoxStream, KadError> {
-        let (target, my_addr) = {
-            let peers = self.reg.peers.lock().unwrap();
-            let target = peers.get(peer).cloned().ok_or_else(|| {
-                KadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such peer",
-                ))
-            })?;
-            (target, peers.get(&self.me).map(|p| p.addr.clone()))
-        };
-        let (a, b) = tokio::io::duplex(64 * 1024);
-        if target.dead.load(Ordering::SeqCst) {
-            self.reg.hung.lock().unwrap().push(b);
-        } else {
-            let me = self.me;
-            if !target.quiet.load(Ordering::SeqCst) {
-                let addrs: Vec<Multiaddr> = my_addr.iter().cloned().collect();
-                let protocols = vec![target.node.kad_config().protocol_id.clone()];
-                target
-                    .node
-                    .on_peer_identified(me, &addrs, &protocols, Instant::now());
-            }
-            tokio::spawn(async move {
-                let mut b = b.compat();
-                let _ = target.handler.serve(&mut b, &me, my_addr.as_ref()).await;
-            });
-        }
-        Ok(Box::new(a.compat()))
-    }
-}
-
-struct Net {
-    reg: Arc<Registry>,
-    nodes: Vec<KadNode>,
-}
-
-impl Net {
-    fn new(n: usize) -> Net {
-        Net::with_query(n, |_| QueryConfig::default())
-    }
-
-    /// `query(i)`: the lookup settings of node `i`.
-    fn with_query(n: usize, query: impl Fn(usize) -> QueryConfig) -> Net {
-        let reg = Arc::new(Registry::default());
-        let mut nodes = Vec::new();
-        for i in 0..n {
-            let id = PeerId::random();
-            let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", 20_000 + i)
-                .parse()
-                .unwrap();
-            let node = KadNode::new(NodeParams {
-                local: id,
-                listen_addrs: vec![addr.clone()],
-                kad: KadConfig {
-                    request_timeout: TIMEOUT,
-                    ..KadConfig::default()
-                },
-                routing: RoutingConfig::default(),
-                query: QueryConfig {
-                    request_timeout: TIMEOUT,
-                    ..query(i)
-                },
-                mode: Mode::Server,
-                store: Arc::new(MemoryStore::new(Some(id), StoreConfig::default())),
-                validator: Arc::new(DefaultValidator),
-                network: Arc::new(MemNet {
-                    me: id,
-                    reg: reg.clone(),
-                }),
-            })
-            .unwrap();
-            let peer = Peer {
-                handler: node.handler().unwrap(),
-                node: node.clone(),
-                addr,
-                dead: AtomicBool::new(false),
-                quiet: AtomicBool::new(false),
-            };
-            reg.peers.lock().unwrap().insert(id, Arc::new(peer));
-            nodes.push(node);
-        }
-        Net { reg, nodes }
-    }
-
-    fn id(&self, i: usize) -> PeerId {
-        self.nodes[i].local_peer()
-    }
-
-    fn peer(&self, i: usize) -> Arc<Peer> {
-        self.reg.peers.lock().unwrap()[&self.id(i)].clone()
-    }
-
-    /// Nodes `range` join through node 0.
-    async fn bootstrap(&self, range: std::ops::Range<usize>) {
-        let seed = (self.id(0), self.nodes[0].listen_addrs());
-        for i in range {
-            let n = self.nodes[i].bootstrap(vec![seed.clone()]).await.unwrap();
-            assert!(n >= 1, "node {i} joined nobody");
-        }
-    }
-
-    /// Indices of the `n` live nodes closest to `key` (`but` left out).
-    fn closest(&self, key: &[u8], n: usize, but: usize) -> Vec<usize> {
-        let target = Key::new(key);
-        let mut v: Vec<usize> = (0..self.nodes.len())
-            .filter(|&i| i != but && !self.peer(i).dead.load(Ordering::SeqCst))
-            .collect();
-        v.sort_by_key(|&i| Distance::between(target.hash(), Key::from_peer(&self.id(i)).hash()));
-        v.truncate(n);
-        v
-    }
-}
-
-async fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .expect("test timed out")
-}
 
 fn record(key: &[u8], publisher: PeerId, expires: SystemTime) -> Record {
     Record {
@@ -181,7 +31,7 @@ fn record(key: &[u8], publisher: PeerId, expires: SystemTime) -> Record {
 #[tokio::test]
 async fn expire_store_purges_expired_records_and_providers() {
     within(10, async {
-        let net = Net::new(1);
+        let net = Net::new(1, TIMEOUT);
         let node = &net.nodes[0];
         let store = node.store().clone();
         let now = SystemTime::now();
@@ -219,7 +69,7 @@ async fn expire_store_purges_expired_records_and_providers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn maintenance_task_sweeps_the_store_and_stops_on_drop() {
     within(10, async {
-        let net = Net::new(1);
+        let net = Net::new(1, TIMEOUT);
         let node = &net.nodes[0];
         let store = node.store().clone();
         let cfg = MaintenanceConfig {
@@ -275,7 +125,7 @@ async fn maintenance_task_sweeps_the_store_and_stops_on_drop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_records_are_reannounced_to_the_k_closest() {
     within(60, async {
-        let net = Net::new(30);
+        let net = Net::new(30, TIMEOUT);
         net.bootstrap(1..30).await;
         let key = b"provided-content".to_vec();
         let me = net.id(5);
@@ -322,7 +172,7 @@ async fn provider_records_are_reannounced_to_the_k_closest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_records_are_stored_again_at_the_k_closest() {
     within(60, async {
-        let net = Net::new(30);
+        let net = Net::new(30, TIMEOUT);
         net.bootstrap(1..30).await;
         let key = b"/v/mine".to_vec();
         assert!(
@@ -371,7 +221,7 @@ async fn periodic_refresh_refills_the_table_after_peers_die() {
 /// A node's table after ten of its peers died and fifteen newcomers joined unnoticed, then one
 /// refresh (one-shot, or by the maintenance task when `periodic`).
 async fn refill_scenario(periodic: bool) {
-    let net = Net::new(40);
+    let net = Net::new(40, TIMEOUT);
     let x = 1;
     net.peer(x).quiet.store(true, Ordering::SeqCst);
     // It joins last of the first 25, so its lookups meet all of them.
@@ -444,7 +294,7 @@ async fn refill_scenario(periodic: bool) {
 async fn lookups_right_after_deaths_find_the_live_closest() {
     within(3600, async {
         let (with, without) = (1, 2);
-        let net = Net::with_query(100, |i| QueryConfig {
+        let net = Net::build(100, TIMEOUT, RoutingConfig::default(), |i| QueryConfig {
             probe_width: if i == without { 0 } else { 2 },
             ..QueryConfig::default()
         });

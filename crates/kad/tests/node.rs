@@ -1,187 +1,32 @@
-//! `KadNode` over an in-memory network: every `open_stream` is a `tokio::io::duplex` pair whose
-//! far end is served by the target node's `KadHandler` (after the target "identifies" the
-//! caller as a kad server, as the swarm would). A dead node accepts streams and never answers.
+//! `KadNode` over the in-memory network of `common`: every `open_stream` is a `tokio::io::duplex`
+//! pair whose far end is served by the target node's `KadHandler` (after the target
+//! "identifies" the caller as a kad server, as the swarm would). A dead node accepts streams
+//! and never answers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use chain_core::identity::{Keypair, PeerId};
-use chain_core::multiaddr::Multiaddr;
-use chain_core::BoxStream;
+use chain_core::identity::PeerId;
+use common::{within, Net};
 use futures::AsyncWriteExt;
-use kad::config::KadConfig;
-use kad::error::KadError;
-use kad::handler::{send_request, KadHandler};
+use kad::handler::send_request;
 use kad::key::peer_hash;
 use kad::message::{KadPeer, Request, WireRecord};
-use kad::node::{KadNetwork, KadNode, LookupProgress, Mode, NodeError, NodeParams};
+use kad::node::{LookupProgress, NodeError};
 use kad::proto::ConnectionType;
 use kad::query::QueryConfig;
 use kad::routing::{InsertOutcome, RoutingConfig};
-use kad::store::{DefaultValidator, MemoryStore, StoreConfig};
-use tokio::io::DuplexStream;
-use tokio_util::compat::TokioAsyncReadCompatExt;
 
 const TIMEOUT: Duration = Duration::from_secs(1);
-
-struct Peer {
-    node: KadNode,
-    handler: KadHandler,
-    addr: Multiaddr,
-    dead: Arc<AtomicBool>,
-}
-
-#[derive(Default)]
-struct Registry {
-    peers: Mutex<HashMap<PeerId, Arc<Peer>>>,
-    /// Far ends of streams to dead nodes, kept open so that requests hang.
-    hung: Mutex<Vec<DuplexStream>>,
-}
-
-struct MemNet {
-    me: PeerId,
-    reg: Arc<Registry>,
-}
-
-#[async_trait]
-impl KadNetwork for MemNet {
-    async fn open_stream(&self, peer: &PeerId, _: &[Multiaddr]) -> Result<BoxStream, KadError> {
-        let (target, my_addr) = {
-            let peers = self.reg.peers.lock().unwrap();
-            let target = peers.get(peer).cloned().ok_or_else(|| {
-                KadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such peer",
-                ))
-            })?;
-            (target, peers.get(&self.me).map(|p| p.addr.clone()))
-        };
-        let (a, b) = tokio::io::duplex(64 * 1024);
-        if target.dead.load(Ordering::SeqCst) {
-            self.reg.hung.lock().unwrap().push(b);
-        } else {
-            let me = self.me;
-            // What identify does on a new connection.
-            let addrs: Vec<Multiaddr> = my_addr.iter().cloned().collect();
-            let protocols = vec![target.node.kad_config().protocol_id.clone()];
-            target
-                .node
-                .on_peer_identified(me, &addrs, &protocols, Instant::now());
-            tokio::spawn(async move {
-                let mut b = b.compat();
-                let _ = target.handler.serve(&mut b, &me, my_addr.as_ref()).await;
-            });
-        }
-        Ok(Box::new(a.compat()))
-    }
-}
-
-struct Net {
-    reg: Arc<Registry>,
-    keys: Vec<Keypair>,
-    nodes: Vec<KadNode>,
-}
-
-impl Net {
-    fn new(n: usize) -> Net {
-        Net::with_routing(n, RoutingConfig::default())
-    }
-
-    fn with_routing(n: usize, routing: RoutingConfig) -> Net {
-        let reg = Arc::new(Registry::default());
-        let mut keys = Vec::new();
-        let mut nodes = Vec::new();
-        for i in 0..n {
-            let key = Keypair::generate_ed25519();
-            let id = key.public().to_peer_id();
-            let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", 10_000 + i)
-                .parse()
-                .unwrap();
-            let kad = KadConfig {
-                request_timeout: TIMEOUT,
-                ..KadConfig::default()
-            };
-            let query = QueryConfig {
-                request_timeout: TIMEOUT,
-                ..QueryConfig::default()
-            };
-            let node = KadNode::new(NodeParams {
-                local: id,
-                listen_addrs: vec![addr.clone()],
-                kad,
-                routing: routing.clone(),
-                query,
-                mode: Mode::Server,
-                store: Arc::new(MemoryStore::new(Some(id), StoreConfig::default())),
-                validator: Arc::new(DefaultValidator),
-                network: Arc::new(MemNet {
-                    me: id,
-                    reg: reg.clone(),
-                }),
-            })
-            .unwrap();
-            let handler = node.handler().unwrap();
-            let peer = Peer {
-                node: node.clone(),
-                handler,
-                addr,
-                dead: Arc::new(AtomicBool::new(false)),
-            };
-            reg.peers.lock().unwrap().insert(id, Arc::new(peer));
-            keys.push(key);
-            nodes.push(node);
-        }
-        Net { reg, keys, nodes }
-    }
-
-    fn id(&self, i: usize) -> PeerId {
-        self.nodes[i].local_peer()
-    }
-
-    fn addr(&self, i: usize) -> Multiaddr {
-        self.nodes[i].listen_addrs()[0].clone()
-    }
-
-    fn kill(&self, i: usize) {
-        let peers = self.reg.peers.lock().unwrap();
-        peers[&self.id(i)].dead.store(true, Ordering::SeqCst);
-    }
-
-    /// Every node but the first joins through node 0.
-    async fn bootstrap_all(&self) {
-        for node in &self.nodes[1..] {
-            let n = node
-                .bootstrap(vec![(self.id(0), vec![self.addr(0)])])
-                .await
-                .unwrap();
-            assert!(n >= 1);
-        }
-    }
-
-    /// A raw stream from node `from` to node `to`.
-    async fn stream(&self, from: usize, to: usize) -> BoxStream {
-        let net = MemNet {
-            me: self.id(from),
-            reg: self.reg.clone(),
-        };
-        net.open_stream(&self.id(to), &[]).await.unwrap()
-    }
-}
-
-async fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .expect("test timed out")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_fills_tables_and_find_node_finds_the_target() {
     within(60, async {
-        let net = Net::new(30);
+        let net = Net::new(30, TIMEOUT);
         let progress: Arc<Mutex<Vec<LookupProgress>>> = Arc::default();
         let sink = progress.clone();
         net.nodes[29].set_progress(Some(Arc::new(move |p: &LookupProgress| {
@@ -213,7 +58,7 @@ async fn bootstrap_fills_tables_and_find_node_finds_the_target() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_then_get_value_from_another_node() {
     within(60, async {
-        let net = Net::new(30);
+        let net = Net::new(30, TIMEOUT);
         net.bootstrap_all().await;
         let key = b"/v/hello".to_vec();
         let stored = net.nodes[3]
@@ -243,7 +88,7 @@ async fn put_then_get_value_from_another_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provide_then_get_providers_with_addrs() {
     within(60, async {
-        let net = Net::new(30);
+        let net = Net::new(30, TIMEOUT);
         net.bootstrap_all().await;
         let key = b"some-multihash".to_vec();
         let sent = net.nodes[5].provide(key.clone()).await.unwrap();
@@ -268,7 +113,7 @@ async fn provide_then_get_providers_with_addrs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_peers_cost_at_most_timeouts() {
     within(60, async {
-        let net = Net::new(30);
+        let net = Net::new(30, TIMEOUT);
         net.bootstrap_all().await;
         for i in [2, 7, 11, 19, 23] {
             net.kill(i);
@@ -299,7 +144,7 @@ async fn dead_peers_cost_at_most_timeouts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn add_provider_for_another_peer_is_ignored() {
     within(20, async {
-        let net = Net::new(3);
+        let net = Net::new(3, TIMEOUT);
         let cfg = net.nodes[0].kad_config().clone();
         let key = b"content".to_vec();
         let claim = |id: PeerId| Request::AddProvider {
@@ -359,7 +204,7 @@ async fn add_provider_for_another_peer_is_ignored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pk_records_must_match_their_key() {
     within(20, async {
-        let net = Net::new(3);
+        let net = Net::new(3, TIMEOUT);
         let mut pk_key = b"/pk/".to_vec();
         pk_key.extend(net.id(0).to_bytes());
         let wrong = net.keys[1].public().encode_protobuf();
@@ -398,7 +243,7 @@ async fn pk_records_must_match_their_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_identified_kad_servers_enter_the_routing_table() {
     within(20, async {
-        let net = Net::new(3);
+        let net = Net::new(3, TIMEOUT);
         let node = &net.nodes[0];
         let addrs = vec![net.addr(1)];
         node.on_peer_identified(
@@ -433,7 +278,7 @@ async fn only_identified_kad_servers_enter_the_routing_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_from_a_dead_seed_ends_empty_within_the_timeout() {
     within(20, async {
-        let net = Net::new(2);
+        let net = Net::new(2, TIMEOUT);
         net.kill(0);
         let start = Instant::now();
         let n = net.nodes[1]
@@ -453,7 +298,7 @@ async fn full_bucket_pings_its_oldest_peer() {
             k: 1,
             ..RoutingConfig::default()
         };
-        let net = Net::with_routing(24, routing);
+        let net = Net::build(24, TIMEOUT, routing, |_| QueryConfig::default());
         let node = &net.nodes[0];
         let bucket = |i: usize| node.with_routing_table(|t| t.bucket_index(&peer_hash(&net.id(i))));
         // Two pairs of peers sharing a bucket of node 0 (k = 1 there).

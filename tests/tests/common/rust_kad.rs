@@ -16,11 +16,11 @@ use libp2p::kad::store::{MemoryStore, RecordStore};
 use libp2p::kad::{self, GetProvidersOk, GetRecordOk, QueryId, QueryResult, Quorum, RecordKey};
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+use libp2p::{identify, ping, Multiaddr, PeerId, StreamProtocol, Swarm};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::keypair_from_seed;
+use super::rust_peer::seeded_swarm;
 
 /// The kad protocol of the rust peers (rust-libp2p's default).
 pub const KAD_PROTOCOL: &str = "/ipfs/kad/1.0.0";
@@ -30,9 +30,6 @@ pub const CMD_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// rust-libp2p query timeout (its default is 60 s).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Idle connection timeout of the swarm: longer than any test.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The behaviour of the rust kad peer.
 #[derive(NetworkBehaviour)]
@@ -102,32 +99,22 @@ impl Drop for RustKadPeer {
 impl RustKadPeer {
     /// Builds the swarm from the `--seed` convention keypair and starts its task (not listening yet).
     pub fn spawn(seed: u64) -> Result<Self> {
-        let keypair = keypair_from_seed(seed);
-        let peer_id = keypair.public().to_peer_id();
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(|key| {
-                let mut cfg = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
-                cfg.set_query_timeout(QUERY_TIMEOUT);
-                let id = key.public().to_peer_id();
-                let mut kad = kad::Behaviour::with_config(id, MemoryStore::new(id), cfg);
-                kad.set_mode(Some(kad::Mode::Server));
-                Behaviour {
-                    ping: ping::Behaviour::new(ping::Config::new()),
-                    identify: identify::Behaviour::new(identify::Config::new(
-                        "ipfs/0.1.0".to_string(),
-                        key.public(),
-                    )),
-                    kad,
-                }
-            })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
-            .build();
+        let mut swarm = seeded_swarm(seed, |key| {
+            let mut cfg = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
+            cfg.set_query_timeout(QUERY_TIMEOUT);
+            let id = key.public().to_peer_id();
+            let mut kad = kad::Behaviour::with_config(id, MemoryStore::new(id), cfg);
+            kad.set_mode(Some(kad::Mode::Server));
+            Behaviour {
+                ping: ping::Behaviour::new(ping::Config::new()),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "ipfs/0.1.0".to_string(),
+                    key.public(),
+                )),
+                kad,
+            }
+        })?;
+        let peer_id = *swarm.local_peer_id();
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move { run_swarm(&mut swarm, rx).await });
         Ok(Self {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _, Result};
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
+use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
@@ -23,6 +24,26 @@ pub const RUST_PROTOCOL_VERSION: &str = "ipfs/0.1.0";
 
 /// Idle connection timeout of the rust swarm: longer than any test.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A tokio swarm (TCP + noise + yamux, idle timeout [`IDLE_TIMEOUT`]) with the `--seed` convention keypair
+/// of `seed` and the behaviour `behaviour` builds from it.
+pub fn seeded_swarm<B: NetworkBehaviour>(
+    seed: u64,
+    behaviour: impl FnOnce(&Keypair) -> B,
+) -> Result<Swarm<B>> {
+    Ok(
+        libp2p::SwarmBuilder::with_existing_identity(keypair_from_seed(seed))
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )?
+            .with_behaviour(behaviour)?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
+            .build(),
+    )
+}
 
 /// The behaviour of the rust peer.
 #[derive(NetworkBehaviour)]
@@ -126,25 +147,15 @@ impl Drop for RustPeer {
 impl RustPeer {
     /// Builds the swarm from the `--seed` convention keypair, starts its task and a `/perf/1.0.0` server.
     pub fn spawn(seed: u64) -> Result<Self> {
-        let keypair = keypair_from_seed(seed);
-        let peer_id = keypair.public().to_peer_id();
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(|key| Behaviour {
-                ping: ping::Behaviour::new(ping::Config::new()),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    RUST_PROTOCOL_VERSION.to_string(),
-                    key.public(),
-                )),
-                stream: libp2p_stream::Behaviour::new(),
-            })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
-            .build();
+        let mut swarm = seeded_swarm(seed, |key| Behaviour {
+            ping: ping::Behaviour::new(ping::Config::new()),
+            identify: identify::Behaviour::new(identify::Config::new(
+                RUST_PROTOCOL_VERSION.to_string(),
+                key.public(),
+            )),
+            stream: libp2p_stream::Behaviour::new(),
+        })?;
+        let peer_id = *swarm.local_peer_id();
         let mut control = swarm.behaviour().stream.new_control();
         let incoming = control
             .accept(StreamProtocol::new(PERF_PROTOCOL))

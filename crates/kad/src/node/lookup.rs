@@ -383,20 +383,8 @@ impl KadNode {
         let extra = seeds.into_iter().map(|(p, _)| p).collect();
         self.closest_from("bootstrap", self.inner.local_key.clone(), request, extra)
             .await;
-        let now = Instant::now();
-        let buckets = lock(&self.inner.table).buckets_to_refresh(now, Duration::ZERO);
-        for idx in buckets {
-            let key = {
-                let mut t = lock(&self.inner.table);
-                t.mark_refreshed(idx, now);
-                t.random_key_in_bucket(idx, &mut rand::thread_rng())
-            };
-            let Some(key) = key else { continue };
-            let request = Request::FindNode {
-                key: key.preimage().to_vec(),
-            };
-            self.closest("refresh", key, request).await;
-        }
+        self.lookup_stale_buckets(Instant::now(), Duration::ZERO)
+            .await;
         Ok(self.routing_table_len())
     }
 

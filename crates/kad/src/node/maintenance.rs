@@ -222,8 +222,18 @@ impl KadNode {
                 .await;
             report.lookups += 1;
         }
-        let now = clock();
-        let buckets = lock(&self.inner.table).buckets_to_refresh(now, cfg.refresh_interval);
+        report.lookups += self
+            .lookup_stale_buckets(clock(), cfg.refresh_interval)
+            .await;
+        report.table_len = self.routing_table_len();
+        report
+    }
+
+    /// Looks up a random key of every bucket not refreshed within `interval` at `now` (all of
+    /// them for a zero interval), marking each refreshed at `now`. Returns the lookups run.
+    pub(super) async fn lookup_stale_buckets(&self, now: Instant, interval: Duration) -> usize {
+        let buckets = lock(&self.inner.table).buckets_to_refresh(now, interval);
+        let mut lookups = 0;
         for idx in buckets {
             let key = {
                 let mut t = lock(&self.inner.table);
@@ -235,10 +245,9 @@ impl KadNode {
                 key: key.preimage().to_vec(),
             };
             self.closest("refresh", key, request).await;
-            report.lookups += 1;
+            lookups += 1;
         }
-        report.table_len = self.routing_table_len();
-        report
+        lookups
     }
 
     /// Liveness checks of the table peers not seen within `stale` (at most `max`, least

@@ -10,6 +10,36 @@ use chain_core::identity::PeerId;
 use chain_core::multiaddr::Multiaddr;
 use std::time::Instant;
 
+/// The methods both lookups pass straight through to their `inner` [`ClosestPeersQuery`].
+macro_rules! delegate_to_inner {
+    () => {
+        /// `peer` answered a neighbourhood probe (see [`ClosestPeersQuery::on_neighbours`]).
+        pub fn on_neighbours(
+            &mut self,
+            peer: &PeerId,
+            closer: impl IntoIterator<Item = PeerId>,
+            now: Instant,
+        ) -> bool {
+            self.inner.on_neighbours(peer, closer, now)
+        }
+
+        /// The request to `peer` failed.
+        pub fn on_failure(&mut self, peer: &PeerId, now: Instant) {
+            self.inner.on_failure(peer, now);
+        }
+
+        /// The underlying closest-peers lookup.
+        pub fn inner(&self) -> &ClosestPeersQuery {
+            &self.inner
+        }
+
+        /// Counters so far.
+        pub fn stats(&self) -> &QueryStats {
+            self.inner.stats()
+        }
+    };
+}
+
 /// GET_VALUE: collect records from the peers asked, stop once `quorum` were found.
 #[derive(Clone, Debug)]
 pub struct GetValueQuery<R> {
@@ -66,21 +96,6 @@ impl<R> GetValueQuery<R> {
         true
     }
 
-    /// `peer` answered a neighbourhood probe (see [`ClosestPeersQuery::on_neighbours`]).
-    pub fn on_neighbours(
-        &mut self,
-        peer: &PeerId,
-        closer: impl IntoIterator<Item = PeerId>,
-        now: Instant,
-    ) -> bool {
-        self.inner.on_neighbours(peer, closer, now)
-    }
-
-    /// The request to `peer` failed.
-    pub fn on_failure(&mut self, peer: &PeerId, now: Instant) {
-        self.inner.on_failure(peer, now);
-    }
-
     /// Records found so far (at most `quorum`), with the peer that sent each.
     pub fn records(&self) -> &[(PeerId, R)] {
         &self.records
@@ -91,15 +106,7 @@ impl<R> GetValueQuery<R> {
         &self.without_record
     }
 
-    /// The underlying closest-peers lookup.
-    pub fn inner(&self) -> &ClosestPeersQuery {
-        &self.inner
-    }
-
-    /// Counters so far.
-    pub fn stats(&self) -> &QueryStats {
-        self.inner.stats()
-    }
+    delegate_to_inner!();
 }
 
 /// GET_PROVIDERS: collect distinct providers, stop once `want` were found (`usize::MAX`: run
@@ -165,33 +172,10 @@ impl GetProvidersQuery {
         true
     }
 
-    /// `peer` answered a neighbourhood probe (see [`ClosestPeersQuery::on_neighbours`]).
-    pub fn on_neighbours(
-        &mut self,
-        peer: &PeerId,
-        closer: impl IntoIterator<Item = PeerId>,
-        now: Instant,
-    ) -> bool {
-        self.inner.on_neighbours(peer, closer, now)
-    }
-
-    /// The request to `peer` failed.
-    pub fn on_failure(&mut self, peer: &PeerId, now: Instant) {
-        self.inner.on_failure(peer, now);
-    }
-
     /// Providers found so far.
     pub fn providers(&self) -> &[(PeerId, Vec<Multiaddr>)] {
         &self.providers
     }
 
-    /// The underlying closest-peers lookup.
-    pub fn inner(&self) -> &ClosestPeersQuery {
-        &self.inner
-    }
-
-    /// Counters so far.
-    pub fn stats(&self) -> &QueryStats {
-        self.inner.stats()
-    }
+    delegate_to_inner!();
 }
