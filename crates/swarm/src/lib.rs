@@ -31,6 +31,7 @@
 )]
 
 mod activity;
+mod addrs;
 mod builder;
 mod connection;
 mod dht;

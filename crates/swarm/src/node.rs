@@ -119,7 +119,8 @@ impl Swarm {
         self.inner.events.subscribe()
     }
 
-    /// The addresses we listen on (without `/p2p/`).
+    /// The addresses we listen on (without `/p2p/`), as announced: a listener on `0.0.0.0` or
+    /// `::` is listed at each interface address of its family.
     pub fn listen_addrs(&self) -> Vec<Multiaddr> {
         lock(&self.inner.listen_addrs).clone()
     }
@@ -150,7 +151,11 @@ impl Swarm {
         let bound = listener.local_addr();
         {
             let mut addrs = lock(&self.inner.listen_addrs);
-            addrs.push(bound.clone());
+            for a in crate::addrs::announceable(&bound) {
+                if !addrs.contains(&a) {
+                    addrs.push(a);
+                }
+            }
             self.inner.identify.set_listen_addrs(addrs.clone());
         }
         let _ = self.inner.events.send(SwarmEvent::Listening {
