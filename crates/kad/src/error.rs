@@ -104,6 +104,10 @@ pub enum KadError {
     /// The configuration is inconsistent.
     #[error("invalid kad config: {0}")]
     InvalidConfig(String),
+    /// The server turned the request down (e.g. a PUT_VALUE its validator or store refused, or
+    /// a worse record than the one it holds); the stream is reset, as go and rust-libp2p do.
+    #[error("request refused: {0}")]
+    Refused(String),
     /// An I/O error of the stream.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -132,6 +136,7 @@ impl KadError {
                 ErrorKind::InvalidInput
             }
             KadError::UnknownProtocol(_) => ErrorKind::Unsupported,
+            KadError::Refused(_) => ErrorKind::Protocol,
             KadError::Io(_) => ErrorKind::Io,
         }
     }

@@ -31,15 +31,16 @@ const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 /// Answers inbound requests. Called by [`KadHandler`] once per request, in order per stream.
 pub trait KadServer: Send + Sync {
     /// The answer to `request` from the authenticated peer `from` (connected from `from_addr`,
-    /// when known). `None` for ADD_PROVIDER (which has no response); `None` to any other
-    /// request sends nothing and waits for the next one, as go does. The answer must be of the
-    /// request's type, or the stream is reset.
+    /// when known). `Ok(None)` for ADD_PROVIDER (which has no response); `Ok(None)` to any
+    /// other request sends nothing and waits for the next one, as go does. An error (e.g.
+    /// [`KadError::Refused`]) ends the stream with a reset, so the requester fails at once. The
+    /// answer must be of the request's type, or the stream is reset.
     fn handle(
         &self,
         from: &PeerId,
         from_addr: Option<&Multiaddr>,
         request: Request,
-    ) -> Option<Response>;
+    ) -> Result<Option<Response>, KadError>;
 }
 
 /// How an inbound stream ended without error.
@@ -208,7 +209,7 @@ impl KadHandler {
                 _ => Vec::new(),
             };
             let expects = request.expects_response();
-            let Some(response) = self.inner.server.handle(peer, peer_addr, request) else {
+            let Some(response) = self.inner.server.handle(peer, peer_addr, request)? else {
                 continue;
             };
             if !expects {

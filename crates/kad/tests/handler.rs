@@ -42,12 +42,12 @@ impl KadServer for TestServer {
         from: &PeerId,
         from_addr: Option<&Multiaddr>,
         request: Request,
-    ) -> Option<Response> {
+    ) -> Result<Option<Response>, KadError> {
         self.calls
             .lock()
             .unwrap()
             .push((*from, from_addr.cloned(), request.clone()));
-        match request {
+        Ok(match request {
             Request::FindNode { .. } => Some(Response::FindNode {
                 closer: vec![some_peer()],
             }),
@@ -62,7 +62,7 @@ impl KadServer for TestServer {
             }),
             Request::AddProvider { .. } => None,
             Request::Ping => Some(Response::Ping),
-        }
+        })
     }
 }
 
@@ -297,10 +297,15 @@ async fn bad_requests_reset_the_stream_with_a_typed_error() {
 async fn long_answers_are_cut_to_the_response_limit() {
     struct Many;
     impl KadServer for Many {
-        fn handle(&self, _: &PeerId, _: Option<&Multiaddr>, _: Request) -> Option<Response> {
-            Some(Response::FindNode {
+        fn handle(
+            &self,
+            _: &PeerId,
+            _: Option<&Multiaddr>,
+            _: Request,
+        ) -> Result<Option<Response>, KadError> {
+            Ok(Some(Response::FindNode {
                 closer: (0..500).map(|_| some_peer()).collect(),
-            })
+            }))
         }
     }
     within(async {

@@ -3,8 +3,8 @@
 //!
 //! The requester is never added to the routing table here (its mode is unknown until identify
 //! says so: [`KadNode::on_peer_identified`]). A PUT_VALUE the validator or the store refuses
-//! is answered with a PING response, which makes the handler reset the stream: the sender sees
-//! a failure at once, as with go and rust-libp2p (both reset), instead of a timeout.
+//! is answered with [`KadError::Refused`], which makes the handler reset the stream: the sender
+//! sees a failure at once, as with go and rust-libp2p (both reset), instead of a timeout.
 
 use std::time::SystemTime;
 
@@ -12,6 +12,7 @@ use chain_core::identity::PeerId;
 use chain_core::multiaddr::Multiaddr;
 
 use super::{lock, KadNode};
+use crate::error::KadError;
 use crate::handler::KadServer;
 use crate::key::Key;
 use crate::message::{KadPeer, Request, Response, WireRecord};
@@ -24,9 +25,9 @@ impl KadServer for KadNode {
         from: &PeerId,
         from_addr: Option<&Multiaddr>,
         request: Request,
-    ) -> Option<Response> {
+    ) -> Result<Option<Response>, KadError> {
         let now = SystemTime::now();
-        match request {
+        Ok(match request {
             Request::FindNode { key } => Some(Response::FindNode {
                 closer: self.closer_peers(&key, from),
             }),
@@ -55,11 +56,13 @@ impl KadServer for KadNode {
                     Ok(true) => Some(Response::PutValue { record }),
                     Ok(false) => {
                         tracing::debug!(%from, "kad PUT_VALUE: the stored record is better");
-                        Some(Response::Ping)
+                        return Err(KadError::Refused(
+                            "the record held is better than the one sent".into(),
+                        ));
                     }
                     Err(e) => {
                         tracing::debug!(%from, error = %e, "kad PUT_VALUE refused");
-                        Some(Response::Ping)
+                        return Err(KadError::Refused(e.to_string()));
                     }
                 }
             }
@@ -88,7 +91,7 @@ impl KadServer for KadNode {
                 })
             }
             Request::Ping => Some(Response::Ping),
-        }
+        })
     }
 }
 
