@@ -126,7 +126,7 @@ impl KadNode {
         p.kad.validate()?;
         let local_key = Key::from_peer(&p.local);
         let book = AddressBook::new(ADDRESS_BOOK_PEERS, p.routing.max_addrs_per_peer);
-        Ok(Self {
+        let node = Self {
             inner: Arc::new(Inner {
                 local: p.local,
                 table: Mutex::new(RoutingTable::new(local_key.clone(), p.routing.clone())),
@@ -143,7 +143,21 @@ impl KadNode {
                 progress: Mutex::new(None),
                 published: Mutex::new(maintenance::PublishedKeys::new()),
             }),
-        })
+        };
+        // Records we published before a restart are ours to keep republishing.
+        match node
+            .inner
+            .store
+            .published_by(&node.inner.local, std::time::SystemTime::now())
+        {
+            Ok(records) => {
+                for r in &records {
+                    node.remember_published(&r.key);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "kad: cannot list our published records"),
+        }
+        Ok(node)
     }
 
     /// The stream handler serving this node's protocol id with this node as its server.

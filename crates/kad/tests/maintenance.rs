@@ -337,3 +337,44 @@ async fn lookups_right_after_deaths_find_the_live_closest() {
     })
     .await;
 }
+
+/// A network that reaches nobody (the node below only needs to be built).
+struct NoNet;
+
+#[async_trait::async_trait]
+impl kad::node::KadNetwork for NoNet {
+    async fn open_stream(
+        &self,
+        _: &PeerId,
+        _: &[chain_core::multiaddr::Multiaddr],
+    ) -> Result<chain_core::BoxStream, kad::error::KadError> {
+        Err(kad::error::KadError::Closed)
+    }
+}
+
+#[test]
+fn a_restarted_node_finds_its_published_records_in_the_store() {
+    use kad::node::{KadNode, Mode, NodeParams};
+    use kad::store::{DefaultValidator, MemoryStore, RecordStore, StoreConfig};
+    let me = PeerId::random();
+    let store: Arc<dyn RecordStore> = Arc::new(MemoryStore::new(Some(me), StoreConfig::default()));
+    let now = SystemTime::now();
+    let later = now + Duration::from_secs(3600);
+    store.put(record(b"/v/mine", me, later), now).unwrap();
+    store
+        .put(record(b"/v/theirs", PeerId::random(), later), now)
+        .unwrap();
+    let node = KadNode::new(NodeParams {
+        local: me,
+        listen_addrs: Vec::new(),
+        kad: Default::default(),
+        routing: RoutingConfig::default(),
+        query: QueryConfig::default(),
+        mode: Mode::Server,
+        store,
+        validator: Arc::new(DefaultValidator),
+        network: Arc::new(NoNet),
+    })
+    .unwrap();
+    assert_eq!(node.published_keys(), vec![b"/v/mine".to_vec()]);
+}

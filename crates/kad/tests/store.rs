@@ -423,6 +423,21 @@ fn shared_across_threads(make: Make) {
     assert_eq!((st.provider_keys, st.provider_records), (4, 80));
 }
 
+fn records_published_by(make: Make) {
+    let me = PeerId::random();
+    let s = make(Some(me), StoreConfig::default()).store;
+    let mut mine = record(b"/v/mine", b"1", at(100));
+    mine.publisher = Some(me);
+    let mut old = record(b"/v/old", b"2", at(5));
+    old.publisher = Some(me);
+    s.put(mine.clone(), t0()).unwrap();
+    s.put(old, t0()).unwrap();
+    s.put(record(b"/v/theirs", b"3", at(100)), t0()).unwrap();
+    // Only our live records.
+    assert_eq!(s.published_by(&me, at(10)).unwrap(), vec![mine]);
+    assert!(s.published_by(&PeerId::random(), t0()).unwrap().is_empty());
+}
+
 macro_rules! suite {
     ($name:ident, $make:expr) => {
         mod $name {
@@ -455,6 +470,10 @@ macro_rules! suite {
             #[test]
             fn validator_hook() {
                 super::validator_hook($make);
+            }
+            #[test]
+            fn records_published_by() {
+                super::records_published_by($make);
             }
             #[test]
             fn shared_across_threads() {
@@ -509,6 +528,13 @@ fn restart_keeps_records_and_providers() {
     let mut mine = s.provided_by(&local, t0()).unwrap();
     mine.sort_by(|a, b| a.key.cmp(&b.key));
     assert_eq!(mine, provs);
+    // Records we published are found again, so a restarted node keeps republishing them.
+    let mut ours = record(b"/v/ours", b"x", at(100));
+    ours.publisher = Some(local);
+    s.put(ours.clone(), t0()).unwrap();
+    drop(s);
+    let s = PersistentStore::open(&path, Some(local), StoreConfig::default()).unwrap();
+    assert_eq!(s.published_by(&local, t0()).unwrap(), vec![ours]);
 }
 
 #[test]

@@ -328,8 +328,8 @@ impl KadNode {
     /// Stores again, at the k closest peers and locally with a fresh expiry, every record we
     /// published with `put_value` that our store still holds as ours (keys whose record expired
     /// or was replaced by another publisher's are forgotten). Returns how many records reached
-    /// at least one peer. The list of published keys lives in memory: after a restart, records
-    /// are republished only once `put_value` is called again.
+    /// at least one peer. The published keys are found again in the store after a restart
+    /// (records whose publisher is us).
     pub async fn republish_records(&self) -> usize {
         let keys: Vec<Vec<u8>> = lock(&self.inner.published).iter().cloned().collect();
         let local = self.inner.local;

@@ -211,6 +211,16 @@ impl RecordStore for MemoryStore {
             .collect())
     }
 
+    fn published_by(&self, publisher: &PeerId, now: SystemTime) -> Result<Vec<Record>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .records
+            .values()
+            .filter(|r| r.publisher.as_ref() == Some(publisher) && r.expires > now)
+            .cloned()
+            .collect())
+    }
+
     fn expire(&self, now: SystemTime) -> Result<usize, StoreError> {
         Ok(self.lock().purge(now))
     }

@@ -130,6 +130,10 @@ pub trait RecordStore: Send + Sync {
         now: SystemTime,
     ) -> Result<Vec<ProviderRecord>, StoreError>;
 
+    /// Every live record whose publisher is `publisher` (for us: the records to keep
+    /// republishing, also after a restart). Scans all records.
+    fn published_by(&self, publisher: &PeerId, now: SystemTime) -> Result<Vec<Record>, StoreError>;
+
     /// Purges every record and provider record expired at `now`; how many were removed.
     fn expire(&self, now: SystemTime) -> Result<usize, StoreError>;
 

@@ -421,6 +421,20 @@ impl RecordStore for PersistentStore {
         Ok(out)
     }
 
+    fn published_by(&self, publisher: &PeerId, now: SystemTime) -> Result<Vec<Record>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let t = txn.open_table(RECORDS).map_err(StoreError::db)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(StoreError::db)? {
+            let (k, v) = item.map_err(StoreError::db)?;
+            let r = decode_record(k.value(), v.value())?;
+            if r.publisher.as_ref() == Some(publisher) && r.expires > now {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
     fn expire(&self, now: SystemTime) -> Result<usize, StoreError> {
         let mut counts = self.lock();
         self.purge(&mut counts, now)
