@@ -6,10 +6,10 @@
 //! and calls [`IdentifyHandler::set_listen_addrs`] / [`IdentifyHandler::set_protocols`] as it
 //! learns them; every later answer uses the new values.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use async_trait::async_trait;
-use chain_core::identity::PeerId;
+use chain_core::identity::{Keypair, PeerId};
 use chain_core::multiaddr::Multiaddr;
 use chain_core::{BoxStream, ChainError, HandlerContext, Next, StreamHandler};
 use tokio::sync::broadcast;
@@ -35,9 +35,20 @@ pub struct IdentifyHandler {
     shared: Arc<Shared>,
 }
 
+/// A signed peer record we made, kept until our addresses change.
+#[derive(Debug)]
+struct SignedRecord {
+    signer: PeerId,
+    addrs: Vec<Multiaddr>,
+    seq: u64,
+    bytes: Vec<u8>,
+}
+
 #[derive(Debug)]
 struct Shared {
     local: RwLock<LocalInfo>,
+    /// Our last signed peer record: (signer, addresses, seq, bytes).
+    record: Mutex<Option<SignedRecord>>,
     config: IdentifyConfig,
     pushes: broadcast::Sender<PushEvent>,
 }
@@ -54,6 +65,7 @@ impl IdentifyHandler {
         IdentifyHandler {
             shared: Arc::new(Shared {
                 local: RwLock::new(local),
+                record: Mutex::new(None),
                 config,
                 pushes,
             }),
@@ -101,13 +113,54 @@ impl IdentifyHandler {
     /// What we answer on a connection: our info, our key and the remote's observed address.
     pub fn info_for(&self, ctx: &HandlerContext) -> IdentifyInfo {
         let local = self.local_info();
+        let signed_peer_record = self.signed_record(&ctx.local_key, &local.listen_addrs);
         IdentifyInfo {
+            signed_peer_record,
             public_key: ctx.local_key.public(),
             protocol_version: local.protocol_version,
             agent_version: local.agent_version,
             listen_addrs: local.listen_addrs,
             protocols: local.protocols,
             observed_addr: ctx.remote_addr.clone(),
+        }
+    }
+
+    /// Our signed peer record for `addrs`, re-signed (with a larger sequence number: the
+    /// current Unix time in seconds, or the previous one plus one) only when the addresses or
+    /// the key changed. `None` without addresses or if signing fails.
+    fn signed_record(&self, key: &Keypair, addrs: &[Multiaddr]) -> Option<Vec<u8>> {
+        if addrs.is_empty() {
+            return None;
+        }
+        let signer = key.public().to_peer_id();
+        let mut cached = self
+            .shared
+            .record
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = cached.as_ref() {
+            if c.signer == signer && c.addrs == addrs {
+                return Some(c.bytes.clone());
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let seq = cached.as_ref().map_or(now, |c| now.max(c.seq + 1));
+        match crate::record::sign(key, seq, addrs) {
+            Ok(bytes) => {
+                *cached = Some(SignedRecord {
+                    signer,
+                    addrs: addrs.to_vec(),
+                    seq,
+                    bytes: bytes.clone(),
+                });
+                Some(bytes)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "identify: no signed peer record");
+                None
+            }
         }
     }
 

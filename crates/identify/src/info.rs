@@ -24,6 +24,9 @@ pub struct IdentifyInfo {
     pub protocols: Vec<String>,
     /// Our address as the peer sees it, if it said and it parsed.
     pub observed_addr: Option<Multiaddr>,
+    /// The peer's signed peer record as received (an RFC 0002 envelope), if any; check it with
+    /// [`IdentifyInfo::verified_record`].
+    pub signed_peer_record: Option<Vec<u8>>,
 }
 
 /// A pushed update (`/ipfs/id/push/1.0.0`): absent fields, and empty lists, mean "unchanged"
@@ -73,6 +76,7 @@ impl IdentifyInfo {
         msg: Identify,
         expected_peer: Option<&PeerId>,
     ) -> Result<Self, IdentifyError> {
+        let signed_peer_record = msg.signed_peer_record.clone();
         let push = PushInfo::from_proto(msg, expected_peer)?;
         Ok(IdentifyInfo {
             public_key: push.public_key.ok_or(IdentifyError::MissingPublicKey)?,
@@ -81,7 +85,20 @@ impl IdentifyInfo {
             listen_addrs: push.listen_addrs,
             protocols: push.protocols,
             observed_addr: push.observed_addr,
+            signed_peer_record,
         })
+    }
+
+    /// The signed peer record, verified against the public key of this info: `None` if the
+    /// peer sent none.
+    pub fn verified_record(
+        &self,
+    ) -> Option<Result<crate::record::PeerRecord, crate::record::RecordError>> {
+        let bytes = self.signed_peer_record.as_ref()?;
+        Some(crate::record::verify(
+            bytes,
+            Some(&self.public_key.to_peer_id()),
+        ))
     }
 
     /// Our message, trimmed to at most `max` encoded bytes by dropping listen addresses, then
@@ -94,9 +111,14 @@ impl IdentifyInfo {
             observed_addr: self.observed_addr.as_ref().map(|a| a.to_vec()),
             protocol_version: Some(self.protocol_version.clone()),
             agent_version: Some(self.agent_version.clone()),
-            signed_peer_record: None,
+            signed_peer_record: self.signed_peer_record.clone(),
         };
         let mut len = msg.encoded_len();
+        if len > max {
+            // The record repeats the addresses: the first thing to go.
+            msg.signed_peer_record = None;
+            len = msg.encoded_len();
+        }
         let (mut dropped_addrs, mut dropped_protocols) = (0, 0);
         while len > max {
             // Each repeated entry costs: tag byte + uvarint length + the bytes.
@@ -203,6 +225,7 @@ mod tests {
                 .map(|i| format!("/proto/{i}/1.0.0"))
                 .collect(),
             observed_addr: Some("/ip4/1.2.3.4/tcp/5".parse().unwrap()),
+            signed_peer_record: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`IdentifyHandler`]: the listener side of both ids, with our updatable [`LocalInfo`] and
 //!   a channel of received pushes ([`IdentifyHandler::subscribe`]).
 //! - [`request`] / [`push`]: the dialer side.
+//! - [`record`]: our signed peer record (RFC 0002/0003) and checking a peer's.
 //! - [`proto`] (hand-written prost mirror of `src/identify.proto`), [`codec`] (framing),
 //!   [`info`] (decoded views, address parsing, trimming): no I/O.
 //! - Errors are [`chain_core::ChainError`]s of layer [`LAYER`] whose source is an
@@ -25,6 +26,7 @@ mod error;
 mod handler;
 pub mod info;
 pub mod proto;
+pub mod record;
 
 pub use client::{push, read_merged, request, request_with_config, write_and_close};
 pub use config::{IdentifyConfig, LocalInfo};

@@ -59,6 +59,7 @@ fn example_info() -> IdentifyInfo {
             "/ipfs/kad/1.0.0".into(),
         ],
         observed_addr: Some(ma("/ip4/192.168.0.2/tcp/54321")),
+        signed_peer_record: None,
     }
 }
 
@@ -134,6 +135,10 @@ async fn handler_answers_with_info_updated_after_construction() {
         info.agent_version,
         format!("chain-node/{}", env!("CARGO_PKG_VERSION"))
     );
+    // Our listen addresses also travel signed (RFC 0003 peer record in an RFC 0002 envelope).
+    let record = info.verified_record().unwrap().unwrap();
+    assert_eq!(record.peer, peer);
+    assert_eq!(record.addrs, vec![ma("/ip4/127.0.0.1/tcp/4001")]);
     assert!(matches!(task.await.unwrap(), Ok(Next::Done)));
 }
 
@@ -351,4 +356,30 @@ async fn unknown_protocol_id_is_unsupported() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
+}
+
+/// Signed peer records against rust-libp2p's own code (libp2p-core 0.44): it reads ours with its
+/// standard-form reader (what go writes); its identify uses the legacy form, whose reader
+/// refuses ours (so rust-libp2p falls back to `listenAddrs`); we read both of its forms.
+#[test]
+fn signed_peer_records_interoperate_with_rust_libp2p() {
+    let key = Keypair::generate_ed25519();
+    let addrs = vec![ma("/ip4/127.0.0.1/tcp/4001"), ma("/ip6/::1/tcp/4002")];
+    let ours = identify::record::sign(&key, 42, &addrs).unwrap();
+    let envelope = libp2p_core::SignedEnvelope::from_protobuf_encoding(&ours).unwrap();
+    let theirs = libp2p_core::PeerRecord::from_signed_envelope_interop(envelope.clone()).unwrap();
+    assert_eq!(theirs.peer_id(), key.public().to_peer_id());
+    assert_eq!(theirs.seq(), 42);
+    assert_eq!(theirs.addresses(), addrs.as_slice());
+    assert!(libp2p_core::PeerRecord::from_signed_envelope(envelope).is_err());
+
+    let me = key.public().to_peer_id();
+    for made_by_rust in [
+        libp2p_core::PeerRecord::new(&key, addrs.clone()).unwrap(),
+        libp2p_core::PeerRecord::new_interop(&key, addrs.clone()).unwrap(),
+    ] {
+        let bytes = made_by_rust.into_signed_envelope().into_protobuf_encoding();
+        let read = identify::record::verify(&bytes, Some(&me)).unwrap();
+        assert_eq!(read.addrs, addrs);
+    }
 }
