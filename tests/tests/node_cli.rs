@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
-use common::node::{run_node, NodeProcess};
+use common::node::{json_strs, run_node, NodeProcess};
 use common::peer_id_from_seed;
 use common::rust_peer::RustPeer;
 
@@ -190,54 +190,25 @@ async fn ours_to_ours() -> Result<()> {
         )
         .await?;
         out.expect_success("ours-to-ours ping")?;
-        let pings = out.ops("ping");
-        ensure!(pings.len() == 2, "{:?}", out.json);
         let listener_id = peer_id_from_seed(41).to_string();
-        ensure!(
-            pings.iter().all(|p| p["peer_id"] == listener_id.as_str()),
-            "{:?}",
-            out.json
-        );
+        out.expect_pings(2, &listener_id)?;
 
         let dialer_id = peer_id_from_seed(42).to_string();
-        let conn = node
-            .wait_json("the connection event", Duration::from_secs(5), |v| {
-                (v["event"] == "connection" && v["peer_id"] == dialer_id.as_str())
-                    .then(|| v.clone())
-            })
+        node.expect_inbound_connection(&dialer_id, "/yamux/1.0.0", Duration::from_secs(5))
             .await?;
-        ensure!(conn["direction"] == "inbound", "{conn}");
-        ensure!(
-            conn["chain"]
-                == serde_json::json!([
-                    "/multistream/1.0.0",
-                    "/noise",
-                    "/multistream/1.0.0",
-                    "/yamux/1.0.0"
-                ]),
-            "{conn}"
-        );
 
         let out = run_node(&["identify", &addr, "--json"], RUN).await?;
         out.expect_success("ours-to-ours identify")?;
-        let ids = out.ops("identify");
-        let [id] = ids.as_slice() else {
-            anyhow::bail!("expected one identify line: {:?}", out.json);
-        };
+        let id = out.one("identify")?;
         ensure!(id["peer_id"] == listener_id.as_str(), "{id}");
-        let protocols: Vec<&str> = id["protocols"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
-            .unwrap_or_default();
+        let protocols = json_strs(&id["protocols"]);
         for want in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
-            ensure!(protocols.contains(&want), "{id}");
+            ensure!(protocols.iter().any(|p| p == want), "{id}");
         }
 
         let out = run_node(&["inspect", &addr, "--json"], RUN).await?;
         out.expect_success("ours-to-ours inspect")?;
-        let lines = out.ops("inspect");
-        ensure!(lines.len() == 1, "{:?}", out.json);
-        let chain = &lines[0]["chain"];
+        let chain = &out.one("inspect")?["chain"];
         ensure!(
             chain[1]["protocol"] == "/noise" && chain[2]["protocol"] == "/yamux/1.0.0",
             "{chain}"
@@ -258,18 +229,9 @@ async fn ours_to_ours() -> Result<()> {
         )
         .await?;
         out.expect_success("ours-to-ours perf")?;
-        let lines = out.ops("perf");
-        ensure!(lines.len() == 1, "{:?}", out.json);
-        ensure!(
-            lines[0]["upload_bytes"].as_u64() == Some(1 << 20),
-            "{}",
-            lines[0]
-        );
-        ensure!(
-            lines[0]["download_bytes"].as_u64() == Some(1 << 20),
-            "{}",
-            lines[0]
-        );
+        let line = out.one("perf")?;
+        ensure!(line["upload_bytes"].as_u64() == Some(1 << 20), "{line}");
+        ensure!(line["download_bytes"].as_u64() == Some(1 << 20), "{line}");
         Ok(())
     })
     .await?

@@ -7,60 +7,43 @@ mod common;
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
-use common::node::run_node;
-use common::rust_peer::{RustPeer, RUST_PROTOCOL_VERSION};
+use common::node::{inspect_layers, json_strs, run_node, NodeOutput};
+use common::rust_peer::{RustMuxer, RustPeer, RUST_PROTOCOL_VERSION};
 use common::PERF_BYTES;
 use libp2p::Multiaddr;
-use serde_json::Value;
 
 const RUN: Duration = Duration::from_secs(30);
 
-/// A rust peer listening on 127.0.0.1 and its full `/ip4/…/tcp/…/p2p/…` address.
+/// A rust peer (noise + yamux) listening on 127.0.0.1 and its full `/ip4/…/tcp/…/p2p/…` address.
 async fn rust_listener(seed: u64) -> Result<(RustPeer, Multiaddr)> {
-    let mut rust = RustPeer::spawn(seed)?;
-    let addr = rust.listen().await?;
-    Ok((rust, addr))
+    RustPeer::listener(seed, RustMuxer::Yamux).await
 }
 
-fn strs(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+/// Runs `chain-node OP <addr> ARGS...` against a new rust listener of `seed` and checks it exited 0;
+/// returns the rust peer, its address and chain-node's output.
+async fn node_op_against_rust(
+    seed: u64,
+    op: &str,
+    args: &[&str],
+) -> Result<(RustPeer, String, NodeOutput)> {
+    let (rust, addr) = rust_listener(seed).await?;
+    let addr = addr.to_string();
+    let argv: Vec<&str> = [op, addr.as_str()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    let out = run_node(&argv, RUN).await?;
+    out.expect_success(&format!("chain-node {op}"))?;
+    Ok((rust, addr, out))
 }
 
 /// `chain-node ping ADDR --count 3`: three RTT lines from the right peer; rust sees an inbound connection.
 #[tokio::test]
 async fn node_pings_rust() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (mut rust, addr) = rust_listener(11).await?;
-        let addr_s = addr.to_string();
-        let out = run_node(
-            &["ping", &addr_s, "--count", "3", "--json", "--seed", "22"],
-            RUN,
-        )
-        .await?;
-        out.expect_success("chain-node ping")?;
-        let pings = out.ops("ping");
-        ensure!(
-            pings.len() == 3,
-            "expected 3 ping lines, got {:?}",
-            out.json
-        );
-        for p in &pings {
-            ensure!(
-                p["peer_id"] == rust.peer_id.to_string().as_str(),
-                "ping line {p}"
-            );
-            let rtt = p["rtt_us"].as_u64();
-            ensure!(
-                rtt.is_some_and(|r| r < 5_000_000),
-                "ping line without a plausible rtt_us: {p}"
-            );
-        }
+        let (mut rust, _, out) =
+            node_op_against_rust(11, "ping", &["--count", "3", "--json", "--seed", "22"]).await?;
+        out.expect_pings(3, &rust.peer_id.to_string())?;
         let dialer = rust
             .wait_connected(common::peer_id_from_seed(22), Duration::from_secs(5))
             .await?;
@@ -77,19 +60,14 @@ async fn node_pings_rust() -> Result<()> {
 #[tokio::test]
 async fn node_identifies_rust() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (rust, addr) = rust_listener(12).await?;
-        let addr_s = addr.to_string();
-        let out = run_node(&["identify", &addr_s, "--json", "--seed", "21"], RUN).await?;
-        out.expect_success("chain-node identify")?;
-        let ids = out.ops("identify");
-        let [id] = ids.as_slice() else {
-            anyhow::bail!("expected one identify line, got {:?}", out.json);
-        };
+        let (rust, addr_s, out) =
+            node_op_against_rust(12, "identify", &["--json", "--seed", "21"]).await?;
+        let id = out.one("identify")?;
         ensure!(id["peer_id"] == rust.peer_id.to_string().as_str(), "{id}");
         ensure!(id["protocol_version"] == RUST_PROTOCOL_VERSION, "{id}");
         let agent = id["agent_version"].as_str().unwrap_or_default();
         ensure!(agent.starts_with("rust-libp2p/"), "agent_version {agent:?}");
-        let protocols = strs(&id["protocols"]);
+        let protocols = json_strs(&id["protocols"]);
         for want in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0"] {
             ensure!(
                 protocols.iter().any(|p| p == want),
@@ -98,7 +76,7 @@ async fn node_identifies_rust() -> Result<()> {
         }
         // rust reports its listen address; the tcp part must be there.
         let tcp_part: String = addr_s.split("/p2p/").next().unwrap_or_default().to_string();
-        let listen = strs(&id["listen_addrs"]);
+        let listen = json_strs(&id["listen_addrs"]);
         ensure!(
             listen.iter().any(|a| a.starts_with(&tcp_part)),
             "listen_addrs {listen:?} lack {tcp_part}"
@@ -117,35 +95,25 @@ async fn node_identifies_rust() -> Result<()> {
 #[tokio::test]
 async fn node_inspects_rust() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (rust, addr) = rust_listener(13).await?;
-        let addr_s = addr.to_string();
-        let out = run_node(&["inspect", &addr_s, "--json"], RUN).await?;
-        out.expect_success("chain-node inspect")?;
-        let lines = out.ops("inspect");
-        let [line] = lines.as_slice() else {
-            anyhow::bail!("expected one inspect line, got {:?}", out.json);
-        };
+        let (rust, _, out) = node_op_against_rust(13, "inspect", &["--json"]).await?;
+        let line = out.one("inspect")?;
         ensure!(
             line["peer_id"] == rust.peer_id.to_string().as_str(),
             "{line}"
         );
-        let chain = line["chain"].as_array().cloned().unwrap_or_default();
-        ensure!(chain.len() == 3, "chain: {line}");
-        let layers: Vec<(&str, &str)> = chain
-            .iter()
-            .map(|l| {
-                (
-                    l["layer"].as_str().unwrap_or_default(),
-                    l["protocol"].as_str().unwrap_or_default(),
-                )
-            })
-            .collect();
+        let layers = inspect_layers(line);
+        ensure!(layers.len() == 3, "chain: {line}");
         ensure!(layers[0].0 == "transport", "{line}");
         ensure!(layers[0].1.starts_with("/ip4/127.0.0.1/tcp/"), "{line}");
-        ensure!(layers[1] == ("security", "/noise"), "{line}");
-        ensure!(layers[2] == ("muxer", "/yamux/1.0.0"), "{line}");
+        ensure!(layers[1] == ("security".into(), "/noise".into()), "{line}");
         ensure!(
-            chain.iter().all(|l| l["us"].as_u64().is_some()),
+            layers[2] == ("muxer".into(), "/yamux/1.0.0".into()),
+            "{line}"
+        );
+        ensure!(
+            line["chain"]
+                .as_array()
+                .is_some_and(|chain| chain.iter().all(|l| l["us"].as_u64().is_some())),
             "every layer needs a duration in us: {line}"
         );
         Ok(())
@@ -157,24 +125,16 @@ async fn node_inspects_rust() -> Result<()> {
 #[tokio::test]
 async fn node_protocol_lists_against_rust() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let (_rust, addr) = rust_listener(14).await?;
-        let addr_s = addr.to_string();
-        let out = run_node(
-            &[
-                "ping",
-                &addr_s,
-                "--count",
-                "1",
-                "--json",
-                "--security",
-                "/noise",
-                "--muxer",
-                "/yamux/1.0.0",
-            ],
-            RUN,
-        )
-        .await?;
-        out.expect_success("chain-node ping with explicit lists")?;
+        let explicit = [
+            "--count",
+            "1",
+            "--json",
+            "--security",
+            "/noise",
+            "--muxer",
+            "/yamux/1.0.0",
+        ];
+        let (_rust, addr_s, out) = node_op_against_rust(14, "ping", &explicit).await?;
         ensure!(out.ops("ping").len() == 1, "{:?}", out.json);
 
         let out = run_node(
@@ -212,10 +172,7 @@ async fn node_perf_against_rust_64mib_each_way() -> Result<()> {
         )
         .await?;
         out.expect_success("chain-node perf")?;
-        let lines = out.ops("perf");
-        let [line] = lines.as_slice() else {
-            anyhow::bail!("expected one perf line, got {:?}", out.json);
-        };
+        let line = out.one("perf")?;
         ensure!(line["upload_bytes"].as_u64() == Some(PERF_BYTES), "{line}");
         ensure!(line["download_bytes"].as_u64() == Some(PERF_BYTES), "{line}");
         let secs = line["seconds"].as_f64().unwrap_or(0.0);

@@ -8,28 +8,17 @@ mod common;
 
 use std::time::Duration;
 
-use anyhow::{bail, ensure, Result};
-use common::muxer::{MuxPeer, RustMuxer};
-use common::node::{run_node, NodeProcess};
+use anyhow::{ensure, Result};
+use common::node::{inspect_layers, json_strs, run_node, NodeProcess};
 use common::peer_id_from_seed;
+use common::rust_peer::{RustMuxer, RustPeer};
 use libp2p::{Multiaddr, PeerId};
-use serde_json::Value;
 
 const MPLEX: &str = "/mplex/6.7.0";
 const WAIT: Duration = Duration::from_secs(15);
 const RUN: Duration = Duration::from_secs(30);
 /// Perf transfer each way: enough to cross many mplex frames and buffers, small enough for a dev build.
 const PERF_BYTES: u64 = 16 * 1024 * 1024;
-
-fn protocols(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// `chain-node listen --muxer mplex`; rust (mplex only) dials it: connection chain, ping, identify and
 /// a perf run each way of [`PERF_BYTES`].
@@ -53,40 +42,22 @@ async fn rust_mplex_dials_listener_with_muxer_mplex() -> Result<()> {
         ensure!(node_id == peer_id_from_seed(31), "--seed 31 gave {node_id}");
         let addr: Multiaddr = addr.parse()?;
 
-        let mut rust = MuxPeer::spawn(32, RustMuxer::Mplex, &[])?;
+        let mut rust = RustPeer::spawn_muxed(32, RustMuxer::Mplex)?;
         rust.dial(addr).await?;
         ensure!(
-            rust.wait_connected(node_id, WAIT).await?,
+            rust.wait_connected_strict(node_id, WAIT).await?,
             "rust should be the dialer"
         );
 
-        let rust_id = rust.peer_id.to_string();
-        let conn = node
-            .wait_json("the inbound connection event", WAIT, |v| {
-                (v["event"] == "connection" && v["peer_id"] == rust_id.as_str()).then(|| v.clone())
-            })
+        node.expect_inbound_connection(&rust.peer_id.to_string(), MPLEX, WAIT)
             .await?;
-        ensure!(conn["direction"] == "inbound", "connection event: {conn}");
-        let chain = protocols(&conn["chain"]);
-        ensure!(
-            chain == ["/multistream/1.0.0", "/noise", "/multistream/1.0.0", MPLEX],
-            "connection event chain: {conn}"
-        );
 
-        let rtt = rust.wait_ping(node_id, WAIT).await?;
-        ensure!(rtt < Duration::from_secs(5), "implausible RTT {rtt:?}");
-        let info = rust.wait_identified(node_id, WAIT).await?;
-        ensure!(
-            info.public_key.to_peer_id() == node_id,
-            "identify public key does not match the peer id"
-        );
-        for want in ["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0", "/perf/1.0.0"] {
-            ensure!(
-                info.protocols.iter().any(|p| p.as_ref() == want),
-                "identify protocols {:?} lack {want}",
-                info.protocols
-            );
-        }
+        rust.expect_ping_and_identify(
+            node_id,
+            WAIT,
+            &["/ipfs/ping/1.0.0", "/ipfs/id/1.0.0", "/perf/1.0.0"],
+        )
+        .await?;
 
         let stats = rust.perf(node_id, PERF_BYTES, PERF_BYTES).await?;
         ensure!(stats.upload == PERF_BYTES, "uploaded {}", stats.upload);
@@ -111,9 +82,8 @@ async fn rust_mplex_dials_listener_with_muxer_mplex() -> Result<()> {
 }
 
 /// A rust peer that speaks only mplex, listening on 127.0.0.1, and its `/p2p/` address.
-async fn rust_mplex_listener(seed: u64) -> Result<(MuxPeer, String)> {
-    let mut rust = MuxPeer::spawn(seed, RustMuxer::Mplex, &[])?;
-    let addr = rust.listen().await?;
+async fn rust_mplex_listener(seed: u64) -> Result<(RustPeer, String)> {
+    let (rust, addr) = RustPeer::listener(seed, RustMuxer::Mplex).await?;
     Ok((rust, addr.to_string()))
 }
 
@@ -125,22 +95,8 @@ async fn node_with_muxer_mplex_inspects_and_pings_rust() -> Result<()> {
 
         let out = run_node(&["inspect", &addr, "--json", "--muxer", "mplex"], RUN).await?;
         out.expect_success("chain-node inspect --muxer mplex")?;
-        let lines = out.ops("inspect");
-        let [line] = lines.as_slice() else {
-            bail!("expected one inspect line, got {:?}", out.json);
-        };
-        let layers: Vec<(String, String)> = line["chain"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|l| {
-                (
-                    l["layer"].as_str().unwrap_or_default().to_string(),
-                    l["protocol"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
+        let line = out.one("inspect")?;
+        let layers = inspect_layers(line);
         ensure!(
             layers.iter().any(|(k, p)| k == "muxer" && p == MPLEX),
             "inspect chain lacks the mplex muxer: {line}"
@@ -158,24 +114,9 @@ async fn node_with_muxer_mplex_inspects_and_pings_rust() -> Result<()> {
         )
         .await?;
         out.expect_success("chain-node ping --muxer mplex")?;
-        let pings = out.ops("ping");
-        ensure!(
-            pings.len() == 3,
-            "expected 3 ping lines, got {:?}",
-            out.json
-        );
-        for p in &pings {
-            ensure!(
-                p["peer_id"] == rust.peer_id.to_string().as_str(),
-                "ping line {p}"
-            );
-            ensure!(
-                p["rtt_us"].as_u64().is_some_and(|r| r < 5_000_000),
-                "ping line without a plausible rtt_us: {p}"
-            );
-        }
+        out.expect_pings(3, &rust.peer_id.to_string())?;
         let dialer = rust
-            .wait_connected(peer_id_from_seed(34), Duration::from_secs(5))
+            .wait_connected_strict(peer_id_from_seed(34), Duration::from_secs(5))
             .await?;
         ensure!(!dialer, "rust should have seen an inbound connection");
         Ok(())
@@ -190,14 +131,11 @@ async fn node_with_muxer_mplex_identifies_rust() -> Result<()> {
         let (rust, addr) = rust_mplex_listener(35).await?;
         let out = run_node(&["identify", &addr, "--json", "--muxer", "mplex"], RUN).await?;
         out.expect_success("chain-node identify --muxer mplex")?;
-        let ids = out.ops("identify");
-        let [id] = ids.as_slice() else {
-            bail!("expected one identify line, got {:?}", out.json);
-        };
+        let id = out.one("identify")?;
         ensure!(id["peer_id"] == rust.peer_id.to_string().as_str(), "{id}");
         let agent = id["agent_version"].as_str().unwrap_or_default();
         ensure!(agent.starts_with("rust-libp2p/"), "agent_version {agent:?}");
-        let protocols = protocols(&id["protocols"]);
+        let protocols = json_strs(&id["protocols"]);
         ensure!(
             protocols.iter().any(|p| p == "/perf/1.0.0"),
             "protocols {protocols:?} lack /perf/1.0.0"
@@ -233,10 +171,7 @@ async fn node_with_muxer_mplex_perf_against_rust() -> Result<()> {
         )
         .await?;
         out.expect_success("chain-node perf --muxer mplex")?;
-        let lines = out.ops("perf");
-        let [line] = lines.as_slice() else {
-            bail!("expected one perf line, got {:?}", out.json);
-        };
+        let line = out.one("perf")?;
         ensure!(line["upload_bytes"].as_u64() == Some(PERF_BYTES), "{line}");
         ensure!(
             line["download_bytes"].as_u64() == Some(PERF_BYTES),
@@ -262,8 +197,8 @@ async fn node_with_muxer_mplex_perf_against_rust() -> Result<()> {
 #[tokio::test]
 async fn node_with_muxer_mplex_against_yamux_only_rust_fails_cleanly() -> Result<()> {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let mut rust = MuxPeer::spawn(38, RustMuxer::Yamux, &[])?;
-        let addr = rust.listen().await?.to_string();
+        let (_rust, addr) = RustPeer::listener(38, RustMuxer::Yamux).await?;
+        let addr = addr.to_string();
         let out = run_node(
             &["ping", &addr, "--count", "1", "--json", "--muxer", "mplex"],
             RUN,

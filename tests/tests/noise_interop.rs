@@ -3,10 +3,13 @@
 //! both ways (including writes that span several noise frames).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use chain_core::{BoxStream, HandlerContext, Role, SecurityHandler};
+use chain_core::{HandlerContext, Role, SecurityHandler};
+use common::security;
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
 use libp2p::identity::Keypair;
@@ -20,62 +23,19 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Writes `send` while reading `expect_len` bytes on the same stream; returns what was read.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    io: S,
-    send: Vec<u8>,
-    expect_len: usize,
-) -> Vec<u8> {
-    let (mut r, mut w) = io.split();
-    let mut got = vec![0u8; expect_len];
-    tokio::join!(
-        async {
-            w.write_all(&send).await.unwrap();
-            w.flush().await.unwrap();
-        },
-        async { r.read_exact(&mut got).await.unwrap() }
-    );
-    got
-}
-
 async fn run(ours_role: Role, ours_key: Keypair, theirs_key: Keypair, len: usize) {
-    let (a, b) = tokio::io::duplex(256 * 1024);
-    let ours_io: BoxStream = Box::new(a.compat());
-    let theirs_io = b.compat();
-    let mut ctx = HandlerContext::new(ours_role, Arc::new(ours_key.clone()));
-    if ours_role == Role::Dialer {
-        ctx.remote_peer = Some(theirs_key.public().to_peer_id());
-    }
-    let cfg = noise::NoiseConfig::new();
     let theirs_cfg = libp2p::noise::Config::new(&theirs_key).unwrap();
-    let theirs = async move {
-        match ours_role {
-            Role::Dialer => theirs_cfg.upgrade_inbound(theirs_io, "/noise").await,
-            Role::Listener => theirs_cfg.upgrade_outbound(theirs_io, "/noise").await,
-        }
-    };
-    let (ours, theirs) = tokio::join!(cfg.secure(ours_io, &ctx), theirs);
-    let ours = ours.unwrap();
-    let (their_view, their_stream) = theirs.unwrap();
-    assert_eq!(
-        ours.remote_peer,
-        theirs_key.public().to_peer_id(),
-        "our view of them"
-    );
-    assert_eq!(ours.remote_key, theirs_key.public());
-    assert_eq!(
-        their_view,
-        ours_key.public().to_peer_id(),
-        "their view of us"
-    );
-
-    let (to_them, to_us) = (pattern(len, 3), pattern(len + 17, 5));
-    let (got_them, got_us) = tokio::join!(
-        exchange(their_stream, to_us.clone(), len),
-        exchange(ours.io, to_them.clone(), len + 17)
-    );
-    assert_eq!(got_them, to_them, "bytes they received from us");
-    assert_eq!(got_us, to_us, "bytes we received from them");
+    let (ours, theirs) = security::handshake(
+        &noise::NoiseConfig::new(),
+        ours_role,
+        &ours_key,
+        &theirs_key,
+        theirs_cfg,
+        "/noise",
+        256 * 1024,
+    )
+    .await;
+    security::exchange_both_ways(ours, theirs, pattern(len, 3), pattern(len + 17, 5)).await;
 }
 
 #[tokio::test]

@@ -5,67 +5,35 @@
 //! messages are larger, cannot use plaintext with it at all.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use chain_core::{BoxStream, ErrorKind, HandlerContext, Role, SecurityHandler};
-use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
+use chain_core::{ErrorKind, HandlerContext, Role, SecurityHandler};
+use common::security;
+use libp2p::core::upgrade::InboundConnectionUpgrade;
 use libp2p::identity::Keypair;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 const BOUND: Duration = Duration::from_secs(20);
 const PROTOCOL: &str = "/plaintext/2.0.0";
 
-/// Writes `send` while reading `expect_len` bytes on the same stream; returns what was read.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    io: S,
-    send: Vec<u8>,
-    expect_len: usize,
-) -> Vec<u8> {
-    let (mut r, mut w) = io.split();
-    let mut got = vec![0u8; expect_len];
-    tokio::join!(
-        async {
-            w.write_all(&send).await.unwrap();
-            w.flush().await.unwrap();
-        },
-        async { r.read_exact(&mut got).await.unwrap() }
-    );
-    got
-}
-
 async fn run(ours_role: Role, ours_key: Keypair, theirs_key: Keypair) {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let ours_io: BoxStream = Box::new(a.compat());
-    let theirs_io = b.compat();
-    let mut ctx = HandlerContext::new(ours_role, Arc::new(ours_key.clone()));
-    if ours_role == Role::Dialer {
-        ctx.remote_peer = Some(theirs_key.public().to_peer_id());
-    }
-    let cfg = plaintext::PlaintextConfig::new();
     let theirs_cfg = libp2p::plaintext::Config::new(&theirs_key);
-    let theirs = async move {
-        match ours_role {
-            Role::Dialer => theirs_cfg.upgrade_inbound(theirs_io, PROTOCOL).await,
-            Role::Listener => theirs_cfg.upgrade_outbound(theirs_io, PROTOCOL).await,
-        }
-    };
-    let (ours, theirs) = tokio::join!(cfg.secure(ours_io, &ctx), theirs);
-    let ours = ours.unwrap();
-    let (their_view, their_stream) = theirs.unwrap();
-    assert_eq!(ours.remote_peer, theirs_key.public().to_peer_id());
-    assert_eq!(ours.remote_key, theirs_key.public());
-    assert_eq!(their_view, ours_key.public().to_peer_id());
-
+    let (ours, theirs) = security::handshake(
+        &plaintext::PlaintextConfig::new(),
+        ours_role,
+        &ours_key,
+        &theirs_key,
+        theirs_cfg,
+        PROTOCOL,
+        64 * 1024,
+    )
+    .await;
     let to_them: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let to_us: Vec<u8> = (0..70_001u32).map(|i| (i % 241) as u8).collect();
-    let (got_them, got_us) = tokio::join!(
-        exchange(their_stream, to_us.clone(), to_them.len()),
-        exchange(ours.io, to_them.clone(), to_us.len())
-    );
-    assert_eq!(got_them, to_them, "bytes they received from us");
-    assert_eq!(got_us, to_us, "bytes we received from them");
+    security::exchange_both_ways(ours, theirs, to_them, to_us).await;
 }
 
 #[tokio::test]

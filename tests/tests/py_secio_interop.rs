@@ -20,10 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context as _, Result};
-use common::node::{run_node, NodeProcess};
+use common::node::{capture_output, run_node, NodeProcess};
 use common::peer_id_from_seed;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
@@ -88,17 +87,6 @@ fn py_command(py: &(PathBuf, PathBuf), args: &[&str]) -> Command {
     cmd
 }
 
-/// Copies every line of `r` into `buf`.
-async fn collect_text<R: AsyncRead + Unpin>(r: R, buf: Arc<Mutex<String>>) {
-    let mut lines = BufReader::new(r).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if let Ok(mut b) = buf.lock() {
-            b.push_str(&line);
-            b.push('\n');
-        }
-    }
-}
-
 /// A running `peer.py listen`: its address, its stdout lines, its stderr. Killed on drop.
 struct PyListener {
     child: Child,
@@ -133,19 +121,7 @@ impl PyListener {
         )
         .spawn()
         .with_context(|| format!("spawning {}", py.0.display()))?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let stderr_pipe = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
-        let stderr = Arc::new(Mutex::new(String::new()));
-        tokio::spawn(collect_text(stderr_pipe, stderr.clone()));
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if !line.trim().is_empty() && tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let (rx, stderr) = capture_output(&mut child)?;
         let mut me = Self {
             child,
             addr: String::new(),

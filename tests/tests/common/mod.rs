@@ -5,6 +5,9 @@
 //! - [`node`]: locating and running the `chain-node` binary (long-running `listen` with a kill-on-drop guard,
 //!   one-shot subcommands with their exit status, JSON stdout and stderr).
 //! - [`perf`]: the `/perf/1.0.0` client and server over a raw stream.
+//! - [`muxer`]: a rust peer with a chosen muxer and per-stream byte patterns.
+//! - [`security`]: one handshake of our security handler against a rust-libp2p upgrade, and a
+//!   two-way exchange over it.
 //!
 //! Every test file uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
@@ -14,6 +17,7 @@ pub mod node;
 pub mod perf;
 pub mod rust_kad;
 pub mod rust_peer;
+pub mod security;
 
 use libp2p::identity::Keypair;
 use libp2p::PeerId;

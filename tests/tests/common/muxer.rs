@@ -7,279 +7,51 @@
 //! streams must each use their own protocol id; every registered protocol is drained at once into
 //! [`MuxPeer::next_inbound`].
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _, Result};
-use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
-use libp2p::core::ConnectedPoint;
-use libp2p::multiaddr::Protocol;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, Stream, StreamProtocol, Swarm};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use anyhow::{bail, Context as _, Result};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::{PeerId, Stream};
+use tokio::sync::mpsc;
 
-use super::keypair_from_seed;
-use super::perf::{self, PERF_PROTOCOL};
-use super::rust_peer::{PeerEvent, RUST_PROTOCOL_VERSION};
+pub use super::rust_peer::RustMuxer;
+use super::rust_peer::RustPeer;
 
-/// Idle connection timeout of the rust swarm: longer than any test.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// Which muxer the rust peer runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RustMuxer {
-    /// `libp2p-yamux` 0.48 (rust-yamux 0.13), `/yamux/1.0.0`.
-    Yamux,
-    /// `libp2p-mplex` 0.44 with its default config, `/mplex/6.7.0`.
-    Mplex,
-}
-
-impl RustMuxer {
-    /// The muxer's protocol id.
-    pub fn protocol(self) -> &'static str {
-        match self {
-            RustMuxer::Yamux => "/yamux/1.0.0",
-            RustMuxer::Mplex => "/mplex/6.7.0",
-        }
-    }
-}
-
-/// The behaviour of the rust peer.
-#[derive(NetworkBehaviour)]
-struct Behaviour {
-    ping: ping::Behaviour,
-    identify: identify::Behaviour,
-    stream: libp2p_stream::Behaviour,
-}
-
-/// Commands to the swarm task.
-enum Command {
-    Listen(Multiaddr, oneshot::Sender<Result<Multiaddr>>),
-    Dial(Multiaddr, oneshot::Sender<Result<()>>),
-}
-
-/// A running rust-libp2p peer with a chosen muxer. Dropping it stops its tasks.
+/// A running rust-libp2p peer with a chosen muxer: a [`RustPeer`] (whose methods it derefs to) that
+/// accepts streams of extra protocols. Dropping it stops its tasks.
 pub struct MuxPeer {
-    /// Its PeerId.
-    pub peer_id: PeerId,
-    commands: mpsc::UnboundedSender<Command>,
-    events: mpsc::UnboundedReceiver<PeerEvent>,
-    history: Vec<PeerEvent>,
-    control: libp2p_stream::Control,
+    peer: RustPeer,
     inbound: mpsc::UnboundedReceiver<(String, PeerId, Stream)>,
-    tasks: Vec<JoinHandle<()>>,
 }
 
-impl Drop for MuxPeer {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+impl Deref for MuxPeer {
+    type Target = RustPeer;
+
+    fn deref(&self) -> &RustPeer {
+        &self.peer
     }
 }
 
-fn build_swarm(seed: u64, muxer: RustMuxer) -> Result<Swarm<Behaviour>> {
-    let keypair = keypair_from_seed(seed);
-    let behaviour = |key: &libp2p::identity::Keypair| Behaviour {
-        ping: ping::Behaviour::new(ping::Config::new()),
-        identify: identify::Behaviour::new(identify::Config::new(
-            RUST_PROTOCOL_VERSION.to_string(),
-            key.public(),
-        )),
-        stream: libp2p_stream::Behaviour::new(),
-    };
-    let builder = libp2p::SwarmBuilder::with_existing_identity(keypair).with_tokio();
-    // The two muxer upgrades have different types, hence two builder chains.
-    Ok(match muxer {
-        RustMuxer::Yamux => builder
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(behaviour)?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
-            .build(),
-        RustMuxer::Mplex => builder
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                libp2p_mplex::Config::default,
-            )?
-            .with_behaviour(behaviour)?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
-            .build(),
-    })
+impl DerefMut for MuxPeer {
+    fn deref_mut(&mut self) -> &mut RustPeer {
+        &mut self.peer
+    }
 }
 
 impl MuxPeer {
     /// Builds the swarm from the `--seed` keypair, serves `/perf/1.0.0`, and accepts inbound streams of
     /// every protocol in `protocols` into [`MuxPeer::next_inbound`].
     pub fn spawn(seed: u64, muxer: RustMuxer, protocols: &[String]) -> Result<Self> {
-        let mut swarm = build_swarm(seed, muxer)?;
-        let peer_id = *swarm.local_peer_id();
-        let mut control = swarm.behaviour().stream.new_control();
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-        let (in_tx, in_rx) = mpsc::unbounded_channel();
-        let mut tasks = Vec::new();
-        let perf_incoming = control
-            .accept(StreamProtocol::new(PERF_PROTOCOL))
-            .map_err(|e| anyhow!("registering {PERF_PROTOCOL}: {e}"))?;
-        tasks.push(tokio::spawn(perf_server(perf_incoming, ev_tx.clone())));
-        for p in protocols {
-            let proto = StreamProtocol::try_from_owned(p.clone())
-                .map_err(|e| anyhow!("protocol {p:?}: {e}"))?;
-            let mut incoming = control
-                .accept(proto)
-                .map_err(|e| anyhow!("registering {p}: {e}"))?;
-            let tx = in_tx.clone();
-            let name = p.clone();
-            // Drain the one-slot libp2p-stream channel at once.
-            tasks.push(tokio::spawn(async move {
-                while let Some((peer, stream)) = incoming.next().await {
-                    if tx.send((name.clone(), peer, stream)).is_err() {
-                        return;
-                    }
-                }
-            }));
-        }
-        tasks.push(tokio::spawn(async move {
-            run_swarm(&mut swarm, cmd_rx, ev_tx).await
-        }));
-        Ok(Self {
-            peer_id,
-            commands: cmd_tx,
-            events: ev_rx,
-            history: Vec::new(),
-            control,
-            inbound: in_rx,
-            tasks,
-        })
+        let mut peer = RustPeer::spawn_muxed(seed, muxer)?;
+        let inbound = peer.accept(protocols)?;
+        Ok(Self { peer, inbound })
     }
 
-    /// Listens on `/ip4/127.0.0.1/tcp/0`; returns the bound address with `/p2p/<id>` appended.
-    pub async fn listen(&mut self) -> Result<Multiaddr> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Listen("/ip4/127.0.0.1/tcp/0".parse()?, tx))
-            .map_err(|_| anyhow!("rust swarm task is gone"))?;
-        let bound = tokio::time::timeout(Duration::from_secs(10), rx)
-            .await
-            .context("rust peer did not report its listen address")??;
-        Ok(bound?.with(Protocol::P2p(self.peer_id)))
-    }
-
-    /// Starts a dial (the outcome arrives as a `Connected` or `DialFailed` event).
-    pub async fn dial(&self, addr: Multiaddr) -> Result<()> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Dial(addr, tx))
-            .map_err(|_| anyhow!("rust swarm task is gone"))?;
-        rx.await?
-    }
-
-    /// Waits up to `timeout` for an event (already seen or new) for which `pick` returns `Some`.
-    pub async fn wait_for<T>(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        mut pick: impl FnMut(&PeerEvent) -> Option<T>,
-    ) -> Result<T> {
-        if let Some(found) = self.history.iter().find_map(&mut pick) {
-            return Ok(found);
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let ev = match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(ev)) => ev,
-                Ok(None) => bail!("rust swarm stopped while waiting for {what}"),
-                Err(_) => bail!(
-                    "timed out after {timeout:?} waiting for {what}; rust peer saw: {:#?}",
-                    self.history
-                ),
-            };
-            let found = pick(&ev);
-            self.history.push(ev);
-            if let Some(found) = found {
-                return Ok(found);
-            }
-        }
-    }
-
-    /// Waits for a connection with `peer`; returns whether we were the dialer. Fails on a dial error.
+    /// Waits for a connection with `peer`; returns whether we were the dialer. Fails on a dial error and
+    /// on an inbound connection failing its upgrade.
     pub async fn wait_connected(&mut self, peer: PeerId, timeout: Duration) -> Result<bool> {
-        self.wait_for("a connection", timeout, |ev| match ev {
-            PeerEvent::Connected {
-                peer: p, dialer, ..
-            } if *p == peer => Some(Ok(*dialer)),
-            PeerEvent::DialFailed { error, .. } => Some(Err(error.clone())),
-            PeerEvent::IncomingFailed { error } => Some(Err(error.clone())),
-            _ => None,
-        })
-        .await?
-        .map_err(|e| anyhow!("rust connection with {peer} failed: {e}"))
-    }
-
-    /// Waits for the first ping result with `peer` and returns the RTT.
-    pub async fn wait_ping(&mut self, peer: PeerId, timeout: Duration) -> Result<Duration> {
-        self.wait_for("a ping result", timeout, |ev| match ev {
-            PeerEvent::Ping { peer: p, rtt } if *p == peer => Some(rtt.clone()),
-            _ => None,
-        })
-        .await?
-        .map_err(|e| anyhow!("ping with {peer} failed: {e}"))
-    }
-
-    /// Waits for identify info from `peer`. Fails on an identify error.
-    pub async fn wait_identified(
-        &mut self,
-        peer: PeerId,
-        timeout: Duration,
-    ) -> Result<identify::Info> {
-        self.wait_for("identify info", timeout, |ev| match ev {
-            PeerEvent::Identified { peer: p, info } if *p == peer => Some(Ok((**info).clone())),
-            PeerEvent::IdentifyError { peer: p, error } if *p == peer => Some(Err(error.clone())),
-            _ => None,
-        })
-        .await?
-        .map_err(|e| anyhow!("identify of {peer} failed: {e}"))
-    }
-
-    /// Waits for the perf server to finish a run for `peer`.
-    pub async fn wait_perf_served(
-        &mut self,
-        peer: PeerId,
-        timeout: Duration,
-    ) -> Result<perf::PerfStats> {
-        self.wait_for("a served perf run", timeout, |ev| match ev {
-            PeerEvent::PerfServed { peer: p, stats } if *p == peer => Some(stats.clone()),
-            _ => None,
-        })
-        .await?
-        .map_err(|e| anyhow!("perf server run for {peer} failed: {e}"))
-    }
-
-    /// Opens a stream for `protocol` to `peer` (which must be connected or dialable).
-    pub async fn open(&self, peer: PeerId, protocol: &str) -> Result<Stream> {
-        let proto = StreamProtocol::try_from_owned(protocol.to_string())
-            .map_err(|e| anyhow!("protocol {protocol:?}: {e}"))?;
-        self.control
-            .clone()
-            .open_stream(peer, proto)
-            .await
-            .map_err(|e| anyhow!("rust opening {protocol} to {peer}: {e}"))
-    }
-
-    /// A handle for opening streams from other tasks.
-    pub fn control(&self) -> libp2p_stream::Control {
-        self.control.clone()
-    }
-
-    /// Runs a perf client over a new `/perf/1.0.0` stream to `peer`.
-    pub async fn perf(&self, peer: PeerId, upload: u64, download: u64) -> Result<perf::PerfStats> {
-        let stream = self.open(peer, PERF_PROTOCOL).await?;
-        Ok(perf::client(stream, upload, download).await?)
+        self.peer.wait_connected_strict(peer, timeout).await
     }
 
     /// The next inbound stream of one of the extra protocols: `(protocol, remote, stream)`.
@@ -290,102 +62,6 @@ impl MuxPeer {
             Err(_) => bail!("no inbound stream on the rust peer within {timeout:?}"),
         }
     }
-}
-
-/// Serves every inbound `/perf/1.0.0` stream in its own task and reports the result.
-async fn perf_server(
-    mut incoming: libp2p_stream::IncomingStreams,
-    events: mpsc::UnboundedSender<PeerEvent>,
-) {
-    while let Some((peer, stream)) = incoming.next().await {
-        let events = events.clone();
-        tokio::spawn(async move {
-            let stats = perf::serve(stream).await.map_err(|e| e.to_string());
-            let _ = events.send(PeerEvent::PerfServed { peer, stats });
-        });
-    }
-}
-
-/// The swarm loop: executes commands and forwards the interesting events.
-async fn run_swarm(
-    swarm: &mut Swarm<Behaviour>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-    events: mpsc::UnboundedSender<PeerEvent>,
-) {
-    let mut pending_listen: Vec<oneshot::Sender<Result<Multiaddr>>> = Vec::new();
-    loop {
-        tokio::select! {
-            cmd = commands.recv() => match cmd {
-                None => return,
-                Some(Command::Listen(addr, reply)) => match swarm.listen_on(addr) {
-                    Ok(_) => pending_listen.push(reply),
-                    Err(e) => { let _ = reply.send(Err(anyhow!("listen_on: {e}"))); }
-                },
-                Some(Command::Dial(addr, reply)) => {
-                    let _ = reply.send(swarm.dial(addr).map_err(|e| anyhow!("dial: {e}")));
-                }
-            },
-            ev = swarm.select_next_some() => {
-                if let SwarmEvent::NewListenAddr { address, .. } = &ev {
-                    for reply in pending_listen.drain(..) {
-                        let _ = reply.send(Ok(address.clone()));
-                    }
-                }
-                if let Some(ev) = translate(ev) {
-                    let _ = events.send(ev);
-                }
-            }
-        }
-    }
-}
-
-/// Maps a swarm event to a [`PeerEvent`] (None for the uninteresting ones).
-fn translate(ev: SwarmEvent<BehaviourEvent>) -> Option<PeerEvent> {
-    Some(match ev {
-        SwarmEvent::ConnectionEstablished {
-            peer_id, endpoint, ..
-        } => {
-            let (dialer, addr) = match endpoint {
-                ConnectedPoint::Dialer { address, .. } => (true, address),
-                ConnectedPoint::Listener { send_back_addr, .. } => (false, send_back_addr),
-            };
-            PeerEvent::Connected {
-                peer: peer_id,
-                dialer,
-                addr,
-            }
-        }
-        SwarmEvent::ConnectionClosed { peer_id, cause, .. } => PeerEvent::Closed {
-            peer: peer_id,
-            cause: cause.map(|c| c.to_string()),
-        },
-        SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => PeerEvent::DialFailed {
-            peer: peer_id,
-            error: error.to_string(),
-        },
-        SwarmEvent::IncomingConnectionError { error, .. } => PeerEvent::IncomingFailed {
-            error: error.to_string(),
-        },
-        SwarmEvent::Behaviour(BehaviourEvent::Ping(ping::Event { peer, result, .. })) => {
-            PeerEvent::Ping {
-                peer,
-                rtt: result.map_err(|e| e.to_string()),
-            }
-        }
-        SwarmEvent::Behaviour(BehaviourEvent::Identify(ev)) => match ev {
-            identify::Event::Received { peer_id, info, .. } => PeerEvent::Identified {
-                peer: peer_id,
-                info: Box::new(info),
-            },
-            identify::Event::Sent { peer_id, .. } => PeerEvent::IdentifySent { peer: peer_id },
-            identify::Event::Error { peer_id, error, .. } => PeerEvent::IdentifyError {
-                peer: peer_id,
-                error: error.to_string(),
-            },
-            identify::Event::Pushed { .. } => return None,
-        },
-        _ => return None,
-    })
 }
 
 /// Period of a [`Pattern`]: a prime, so a chunk delivered at the wrong offset never matches.

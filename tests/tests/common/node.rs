@@ -9,7 +9,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{anyhow, bail, ensure, Context as _, Result};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -59,13 +59,10 @@ fn command(args: &[&str]) -> Result<(Command, tempfile::TempDir)> {
     Ok((cmd, data_home))
 }
 
-/// One stdout line: parsed JSON, or the raw text if it is not JSON (a contract violation under `--json`).
-type Line = Result<Value, String>;
-
 /// A running `chain-node` (typically `listen`). Killed on drop.
 pub struct NodeProcess {
     child: Child,
-    lines: mpsc::UnboundedReceiver<Line>,
+    lines: mpsc::UnboundedReceiver<String>,
     seen: Vec<Value>,
     stderr: Arc<Mutex<String>>,
     args: String,
@@ -76,6 +73,27 @@ impl Drop for NodeProcess {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
+}
+
+/// Takes the piped stdout and stderr of `child`: every non-empty stdout line arrives on the returned
+/// channel, and stderr collects in the returned buffer.
+pub fn capture_output(
+    child: &mut Child,
+) -> Result<(mpsc::UnboundedReceiver<String>, Arc<Mutex<String>>)> {
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let stderr_pipe = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
+    let stderr = Arc::new(Mutex::new(String::new()));
+    tokio::spawn(collect_text(stderr_pipe, stderr.clone()));
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if !line.trim().is_empty() && tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    Ok((rx, stderr))
 }
 
 /// Copies every line of `r` into `buf`.
@@ -96,23 +114,7 @@ impl NodeProcess {
         let mut child = cmd
             .spawn()
             .with_context(|| format!("spawning chain-node {args:?}"))?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let stderr_pipe = child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?;
-        let stderr = Arc::new(Mutex::new(String::new()));
-        tokio::spawn(collect_text(stderr_pipe, stderr.clone()));
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let parsed = serde_json::from_str::<Value>(&line).map_err(|_| line);
-                if tx.send(parsed).is_err() {
-                    return;
-                }
-            }
-        });
+        let (rx, stderr) = capture_output(&mut child)?;
         Ok(Self {
             child,
             lines: rx,
@@ -160,9 +162,10 @@ impl NodeProcess {
                     self.stderr()
                 ),
             };
-            let value = line.map_err(|raw| {
+            // A non-JSON line is a contract violation under `--json`.
+            let value = serde_json::from_str::<Value>(&line).map_err(|_| {
                 anyhow!(
-                    "`chain-node {}` printed a non-JSON stdout line under --json: {raw:?}",
+                    "`chain-node {}` printed a non-JSON stdout line under --json: {line:?}",
                     self.args
                 )
             })?;
@@ -185,6 +188,28 @@ impl NodeProcess {
             })
         })
         .await
+    }
+
+    /// Waits for the `connection` event of `peer` and checks it is inbound over
+    /// `/multistream/1.0.0 /noise /multistream/1.0.0 <muxer>`; returns the event.
+    pub async fn expect_inbound_connection(
+        &mut self,
+        peer: &str,
+        muxer: &str,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let conn = self
+            .wait_json("the inbound connection event", timeout, |v| {
+                (v["event"] == "connection" && v["peer_id"] == peer).then(|| v.clone())
+            })
+            .await?;
+        ensure!(conn["direction"] == "inbound", "connection event: {conn}");
+        ensure!(
+            conn["chain"]
+                == serde_json::json!(["/multistream/1.0.0", "/noise", "/multistream/1.0.0", muxer]),
+            "connection event chain: {conn}"
+        );
+        Ok(conn)
     }
 
     /// True while the process has not exited.
@@ -241,6 +266,33 @@ impl NodeOutput {
         self.json.iter().filter(|v| v["op"] == op).collect()
     }
 
+    /// The one line with `"op": op`; fails unless there is exactly one.
+    pub fn one(&self, op: &str) -> Result<&Value> {
+        match self.ops(op).as_slice() {
+            [line] => Ok(line),
+            _ => bail!("expected one {op} line, got {:?}", self.json),
+        }
+    }
+
+    /// Checks that there are exactly `count` ping lines, each from `peer` with a plausible `rtt_us`
+    /// (under 5 s).
+    pub fn expect_pings(&self, count: usize, peer: &str) -> Result<()> {
+        let pings = self.ops("ping");
+        ensure!(
+            pings.len() == count,
+            "expected {count} ping lines, got {:?}",
+            self.json
+        );
+        for p in &pings {
+            ensure!(p["peer_id"] == peer, "ping line {p}");
+            ensure!(
+                p["rtt_us"].as_u64().is_some_and(|r| r < 5_000_000),
+                "ping line without a plausible rtt_us: {p}"
+            );
+        }
+        Ok(())
+    }
+
     /// Fails (with stdout and stderr in the message) unless the exit status is 0.
     pub fn expect_success(&self, what: &str) -> Result<()> {
         if !self.status.success() {
@@ -288,6 +340,35 @@ impl NodeOutput {
         }
         Ok((*error).to_string())
     }
+}
+
+/// The strings of the JSON array `v` (empty if it is not an array; non-strings skipped).
+pub fn json_strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `(layer, protocol)` pairs of an `inspect` line's `chain`.
+pub fn inspect_layers(line: &Value) -> Vec<(String, String)> {
+    line["chain"]
+        .as_array()
+        .map(|chain| {
+            chain
+                .iter()
+                .map(|l| {
+                    (
+                        l["layer"].as_str().unwrap_or_default().to_string(),
+                        l["protocol"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Runs `chain-node ARGS...` to completion; the child is killed if it outlives `deadline`.

@@ -1,4 +1,5 @@
-//! A rust-libp2p 0.57 peer for the interop tests: TCP + noise + yamux, ping + identify + `/perf/1.0.0`.
+//! A rust-libp2p 0.57 peer for the interop tests: TCP + noise + yamux (or mplex), ping + identify +
+//! `/perf/1.0.0`, and `libp2p-stream` streams of any protocol.
 //!
 //! The swarm runs in its own tokio task; the test talks to it through commands (listen, dial) and reads an
 //! append-only history of [`PeerEvent`]s with [`RustPeer::wait_for`], so waiting for one event never loses
@@ -6,13 +7,13 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{anyhow, bail, ensure, Context as _, Result};
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, Stream, StreamProtocol, Swarm};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -25,24 +26,55 @@ pub const RUST_PROTOCOL_VERSION: &str = "ipfs/0.1.0";
 /// Idle connection timeout of the rust swarm: longer than any test.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// Which muxer the rust peer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RustMuxer {
+    /// `libp2p-yamux` 0.48 (rust-yamux 0.13), `/yamux/1.0.0`.
+    Yamux,
+    /// `libp2p-mplex` 0.44 with its default config, `/mplex/6.7.0`.
+    Mplex,
+}
+
+impl RustMuxer {
+    /// The muxer's protocol id.
+    pub fn protocol(self) -> &'static str {
+        match self {
+            RustMuxer::Yamux => "/yamux/1.0.0",
+            RustMuxer::Mplex => "/mplex/6.7.0",
+        }
+    }
+}
+
 /// A tokio swarm (TCP + noise + yamux, idle timeout [`IDLE_TIMEOUT`]) with the `--seed` convention keypair
 /// of `seed` and the behaviour `behaviour` builds from it.
 pub fn seeded_swarm<B: NetworkBehaviour>(
     seed: u64,
     behaviour: impl FnOnce(&Keypair) -> B,
 ) -> Result<Swarm<B>> {
-    Ok(
-        libp2p::SwarmBuilder::with_existing_identity(keypair_from_seed(seed))
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default(),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(behaviour)?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
-            .build(),
-    )
+    muxed_swarm(seed, RustMuxer::Yamux, behaviour)
+}
+
+/// [`seeded_swarm`] with the muxer `muxer`.
+pub fn muxed_swarm<B: NetworkBehaviour>(
+    seed: u64,
+    muxer: RustMuxer,
+    behaviour: impl FnOnce(&Keypair) -> B,
+) -> Result<Swarm<B>> {
+    // The muxer upgrades have different types, hence one builder chain per muxer.
+    macro_rules! build {
+        ($muxer_config:expr) => {
+            libp2p::SwarmBuilder::with_existing_identity(keypair_from_seed(seed))
+                .with_tokio()
+                .with_tcp(tcp::Config::default(), noise::Config::new, $muxer_config)?
+                .with_behaviour(behaviour)?
+                .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
+                .build()
+        };
+    }
+    Ok(match muxer {
+        RustMuxer::Yamux => build!(yamux::Config::default),
+        RustMuxer::Mplex => build!(libp2p_mplex::Config::default),
+    })
 }
 
 /// The behaviour of the rust peer.
@@ -145,9 +177,15 @@ impl Drop for RustPeer {
 }
 
 impl RustPeer {
-    /// Builds the swarm from the `--seed` convention keypair, starts its task and a `/perf/1.0.0` server.
+    /// Builds the swarm (noise + yamux) from the `--seed` convention keypair, starts its task and a
+    /// `/perf/1.0.0` server.
     pub fn spawn(seed: u64) -> Result<Self> {
-        let mut swarm = seeded_swarm(seed, |key| Behaviour {
+        Self::spawn_muxed(seed, RustMuxer::Yamux)
+    }
+
+    /// [`RustPeer::spawn`] with the muxer `muxer`.
+    pub fn spawn_muxed(seed: u64, muxer: RustMuxer) -> Result<Self> {
+        let mut swarm = muxed_swarm(seed, muxer, |key| Behaviour {
             ping: ping::Behaviour::new(ping::Config::new()),
             identify: identify::Behaviour::new(identify::Config::new(
                 RUST_PROTOCOL_VERSION.to_string(),
@@ -172,6 +210,14 @@ impl RustPeer {
             control,
             tasks: vec![swarm_task, perf_task],
         })
+    }
+
+    /// [`RustPeer::spawn_muxed`], listening on 127.0.0.1; returns it and its full `/ip4/…/tcp/…/p2p/…`
+    /// address.
+    pub async fn listener(seed: u64, muxer: RustMuxer) -> Result<(Self, Multiaddr)> {
+        let mut peer = Self::spawn_muxed(seed, muxer)?;
+        let addr = peer.listen().await?;
+        Ok((peer, addr))
     }
 
     /// Listens on `/ip4/127.0.0.1/tcp/0`; returns the bound address with `/p2p/<our id>` appended.
@@ -226,15 +272,32 @@ impl RustPeer {
 
     /// Waits for a connection with `peer`; returns whether we were the dialer. Fails on a dial error.
     pub async fn wait_connected(&mut self, peer: PeerId, timeout: Duration) -> Result<bool> {
+        self.wait_connection(peer, timeout, false).await
+    }
+
+    /// [`RustPeer::wait_connected`] that also fails on an inbound connection failing its upgrade.
+    pub async fn wait_connected_strict(&mut self, peer: PeerId, timeout: Duration) -> Result<bool> {
+        self.wait_connection(peer, timeout, true).await
+    }
+
+    /// Waits for a connection with `peer`; fails on a dial error, and on an inbound upgrade error if
+    /// `inbound_fails`.
+    async fn wait_connection(
+        &mut self,
+        peer: PeerId,
+        timeout: Duration,
+        inbound_fails: bool,
+    ) -> Result<bool> {
         self.wait_for("a connection", timeout, |ev| match ev {
             PeerEvent::Connected {
                 peer: p, dialer, ..
             } if *p == peer => Some(Ok(*dialer)),
             PeerEvent::DialFailed { error, .. } => Some(Err(error.clone())),
+            PeerEvent::IncomingFailed { error } if inbound_fails => Some(Err(error.clone())),
             _ => None,
         })
         .await?
-        .map_err(|e| anyhow!("rust dial to {peer} failed: {e}"))
+        .map_err(|e| anyhow!("rust connection with {peer} failed: {e}"))
     }
 
     /// Waits for the first ping result with `peer` (ours or theirs) and returns the RTT.
@@ -262,6 +325,31 @@ impl RustPeer {
         .map_err(|e| anyhow!("identify of {peer} failed: {e}"))
     }
 
+    /// Waits for a ping with `node` (RTT under 5 s) and its identify info, whose key must be `node`'s and
+    /// whose protocols must include each of `protocols`; returns the info.
+    pub async fn expect_ping_and_identify(
+        &mut self,
+        node: PeerId,
+        timeout: Duration,
+        protocols: &[&str],
+    ) -> Result<identify::Info> {
+        let rtt = self.wait_ping(node, timeout).await?;
+        ensure!(rtt < Duration::from_secs(5), "implausible RTT {rtt:?}");
+        let info = self.wait_identified(node, timeout).await?;
+        ensure!(
+            info.public_key.to_peer_id() == node,
+            "identify public key does not match the peer id"
+        );
+        for want in protocols {
+            ensure!(
+                info.protocols.iter().any(|p| p.as_ref() == *want),
+                "identify protocols {:?} lack {want}",
+                info.protocols
+            );
+        }
+        Ok(info)
+    }
+
     /// Waits for the perf server to finish a run for `peer`.
     pub async fn wait_perf_served(&mut self, peer: PeerId, timeout: Duration) -> Result<PerfStats> {
         self.wait_for("a served perf run", timeout, |ev| match ev {
@@ -282,12 +370,52 @@ impl RustPeer {
 
     /// Runs a perf client over a new `/perf/1.0.0` stream to `peer` (connected or dialable).
     pub async fn perf(&self, peer: PeerId, upload: u64, download: u64) -> Result<PerfStats> {
-        let mut control = self.control.clone();
-        let stream = control
-            .open_stream(peer, StreamProtocol::new(PERF_PROTOCOL))
-            .await
-            .map_err(|e| anyhow!("opening {PERF_PROTOCOL} to {peer}: {e}"))?;
+        let stream = self.open(peer, PERF_PROTOCOL).await?;
         Ok(perf::client(stream, upload, download).await?)
+    }
+
+    /// Opens a stream for `protocol` to `peer` (which must be connected or dialable).
+    pub async fn open(&self, peer: PeerId, protocol: &str) -> Result<Stream> {
+        let proto = StreamProtocol::try_from_owned(protocol.to_string())
+            .map_err(|e| anyhow!("protocol {protocol:?}: {e}"))?;
+        self.control
+            .clone()
+            .open_stream(peer, proto)
+            .await
+            .map_err(|e| anyhow!("rust opening {protocol} to {peer}: {e}"))
+    }
+
+    /// A handle for opening streams from other tasks.
+    pub fn control(&self) -> libp2p_stream::Control {
+        self.control.clone()
+    }
+
+    /// Accepts inbound streams of every protocol in `protocols`; returns the channel they all arrive on
+    /// as `(protocol, remote, stream)`. libp2p-stream hands them over through a channel with one slot per
+    /// protocol and resets a stream that finds it full, so each protocol is drained at once.
+    pub fn accept(
+        &mut self,
+        protocols: &[String],
+    ) -> Result<mpsc::UnboundedReceiver<(String, PeerId, Stream)>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        for p in protocols {
+            let proto = StreamProtocol::try_from_owned(p.clone())
+                .map_err(|e| anyhow!("protocol {p:?}: {e}"))?;
+            let mut incoming = self
+                .control
+                .accept(proto)
+                .map_err(|e| anyhow!("registering {p}: {e}"))?;
+            let tx = tx.clone();
+            let name = p.clone();
+            self.tasks.push(tokio::spawn(async move {
+                while let Some((peer, stream)) = incoming.next().await {
+                    if tx.send((name.clone(), peer, stream)).is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        Ok(rx)
     }
 }
 
