@@ -1,7 +1,8 @@
 //! Noise framing, sans-IO: every handshake and transport message travels as
 //! `u16 big-endian length ‖ noise message`, the message being at most 65535 bytes.
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::BytesMut;
+use framing::{LengthPrefix, Oversize};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::NoiseError;
@@ -17,48 +18,31 @@ pub const MAX_FRAME_PLAINTEXT: usize = MAX_NOISE_MSG_LEN - TAG_LEN;
 /// Largest frame on the wire, header included.
 pub const MAX_FRAME_LEN: usize = HEADER_LEN + MAX_NOISE_MSG_LEN;
 
-/// Looks for one complete frame at the start of `buf`.
-///
-/// Returns `Ok(None)` if more bytes are needed, else the frame's total length (header
-/// included); the message is `buf[HEADER_LEN..total]`. A length above `max` is an
-/// [`NoiseError::Oversize`] error, reported as soon as the header is in.
+/// The `u16` big-endian length prefix.
+type Prefix = LengthPrefix<HEADER_LEN>;
+
+fn oversize(Oversize { len, max }: Oversize) -> NoiseError {
+    NoiseError::Oversize { len, max }
+}
+
+/// The total length (header included) of the frame at the start of `buf` once it is all in
+/// (the message is `buf[HEADER_LEN..total]`); see [`LengthPrefix::parse_frame`]. A message
+/// above `max` is [`NoiseError::Oversize`], reported from the header alone.
+#[inline]
 pub fn parse_frame(buf: &[u8], max: usize) -> Result<Option<usize>, NoiseError> {
-    let [hi, lo, ..] = *buf else {
-        return Ok(None);
-    };
-    let len = usize::from(u16::from_be_bytes([hi, lo]));
-    if len > max {
-        return Err(NoiseError::Oversize { len, max });
-    }
-    let total = HEADER_LEN + len;
-    Ok((buf.len() >= total).then_some(total))
+    Prefix::parse_frame(buf, max).map_err(oversize)
 }
 
-/// How many bytes the frame at the start of `buf` needs in total (header included), if the
-/// header is in; used to report truncation.
+/// Bytes the frame at the start of `buf` needs, header included (to report truncation).
 pub fn needed(buf: &[u8]) -> usize {
-    match *buf {
-        [hi, lo, ..] => HEADER_LEN + usize::from(u16::from_be_bytes([hi, lo])),
-        _ => HEADER_LEN,
-    }
+    Prefix::needed(buf)
 }
 
-/// Writes the header of a `len`-byte message into `out[..2]`.
+/// Writes the `u16` header of a `len`-byte message into `out[..2]`; a `len` above 65535 is
+/// [`NoiseError::Oversize`].
+#[inline]
 pub fn write_header(out: &mut [u8], len: usize) -> Result<(), NoiseError> {
-    let n = u16::try_from(len).map_err(|_| NoiseError::Oversize {
-        len,
-        max: MAX_NOISE_MSG_LEN,
-    })?;
-    match out.get_mut(..HEADER_LEN) {
-        Some(h) => {
-            h.copy_from_slice(&n.to_be_bytes());
-            Ok(())
-        }
-        None => Err(NoiseError::Oversize {
-            len: HEADER_LEN,
-            max: out.len(),
-        }),
-    }
+    Prefix::write_header(out, len).map_err(oversize)
 }
 
 /// A length-delimited frame codec for noise messages (not encrypted), with a configurable
@@ -88,17 +72,7 @@ impl Decoder for FrameCodec {
     type Error = NoiseError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, NoiseError> {
-        match parse_frame(src, self.max)? {
-            Some(total) => {
-                let mut frame = src.split_to(total);
-                frame.advance(HEADER_LEN);
-                Ok(Some(frame))
-            }
-            None => {
-                src.reserve(needed(src).saturating_sub(src.len()));
-                Ok(None)
-            }
-        }
+        Prefix::decode(src, self.max).map_err(oversize)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, NoiseError> {
@@ -117,18 +91,7 @@ impl Encoder<&[u8]> for FrameCodec {
     type Error = NoiseError;
 
     fn encode(&mut self, msg: &[u8], dst: &mut BytesMut) -> Result<(), NoiseError> {
-        if msg.len() > self.max {
-            return Err(NoiseError::Oversize {
-                len: msg.len(),
-                max: self.max,
-            });
-        }
-        let mut header = [0u8; HEADER_LEN];
-        write_header(&mut header, msg.len())?;
-        dst.reserve(HEADER_LEN + msg.len());
-        dst.put_slice(&header);
-        dst.put_slice(msg);
-        Ok(())
+        Prefix::encode(msg, dst, self.max).map_err(oversize)
     }
 }
 

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use chain_core::identity::{DecodingError, PeerId};
-use chain_core::{ChainError, ErrorKind};
+use chain_core::ErrorKind;
 
-/// The layer name used in [`ChainError`]s from this crate.
+/// The layer name used in [`ChainError`](chain_core::ChainError)s from this crate.
 pub const LAYER: &str = "noise";
 
 /// Everything that can go wrong in the noise layer.
@@ -110,30 +110,6 @@ impl NoiseError {
             NoiseError::Failed | NoiseError::Io(_) => ErrorKind::Io,
         }
     }
-
-    /// Wraps into a [`ChainError`] of layer `noise`. An I/O error that already carries a lower
-    /// layer's [`ChainError`] is passed through unchanged.
-    pub fn into_chain(self) -> ChainError {
-        match self {
-            NoiseError::Io(e) => ChainError::from_io(LAYER, e),
-            other => {
-                let kind = other.kind();
-                ChainError::with_source(LAYER, kind, other)
-            }
-        }
-    }
-
-    /// Converts into an `std::io::Error` carrying the [`ChainError`], for `AsyncRead`/`AsyncWrite`.
-    pub fn into_io(self) -> std::io::Error {
-        match self {
-            NoiseError::Io(e) => e,
-            other => other.into_chain().into_io(),
-        }
-    }
 }
 
-impl From<NoiseError> for ChainError {
-    fn from(e: NoiseError) -> Self {
-        e.into_chain()
-    }
-}
+framing::impl_chain_error!(NoiseError, LAYER, into_io);

@@ -16,7 +16,6 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-mod buffer;
 pub mod codec;
 mod config;
 mod error;

@@ -14,9 +14,9 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use chain_core::BoxStream;
+use framing::{FailLatch, RecvBuf, SendBuf};
 use futures::io::{AsyncRead, AsyncWrite};
 
-use crate::buffer::ReadBuffer;
 use crate::codec::{
     needed, parse_frame, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PLAINTEXT, MAX_NOISE_MSG_LEN,
 };
@@ -33,20 +33,18 @@ pub const COALESCE_BELOW: usize = 16 * 1024;
 pub struct NoiseStream<T = BoxStream> {
     io: T,
     transport: Transport,
-    rb: ReadBuffer,
+    rb: RecvBuf,
     plain: Vec<u8>,
     pstart: usize,
     pend: usize,
-    read_failed: bool,
-    wbuf: Vec<u8>,
-    wpos: usize,
-    wend: usize,
+    read_failed: FailLatch,
+    wbuf: SendBuf,
     stage: Vec<u8>,
-    write_failed: bool,
+    write_failed: FailLatch,
 }
 
 impl<T> NoiseStream<T> {
-    pub(crate) fn new(io: T, transport: Transport, rb: ReadBuffer) -> Self {
+    pub(crate) fn new(io: T, transport: Transport, rb: RecvBuf) -> Self {
         NoiseStream {
             io,
             transport,
@@ -54,12 +52,10 @@ impl<T> NoiseStream<T> {
             plain: Vec::new(),
             pstart: 0,
             pend: 0,
-            read_failed: false,
-            wbuf: Vec::new(),
-            wpos: 0,
-            wend: 0,
+            read_failed: FailLatch::new(),
+            wbuf: SendBuf::new(),
             stage: Vec::new(),
-            write_failed: false,
+            write_failed: FailLatch::new(),
         }
     }
 
@@ -114,9 +110,9 @@ impl<T: AsyncRead + Unpin> NoiseStream<T> {
                 continue;
             }
             // Only empty frames, or no whole frame: read more.
-            let n = ready!(self.rb.poll_fill(&mut self.io, cx))?;
+            let n = ready!(self.rb.poll_fill(&mut self.io, cx, MAX_FRAME_LEN))?;
             if n == 0 {
-                if self.rb.len() == 0 {
+                if self.rb.is_empty() {
                     return Poll::Ready(Ok(0));
                 }
                 return Poll::Ready(Err(NoiseError::FrameTruncated {
@@ -131,37 +127,24 @@ impl<T: AsyncRead + Unpin> NoiseStream<T> {
 impl<T: AsyncWrite + Unpin> NoiseStream<T> {
     /// Writes out pending ciphertext.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.wpos < self.wend {
-            let pending = self.wbuf.get(self.wpos..self.wend).unwrap_or_default();
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, pending))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.wpos += n;
-        }
-        self.wpos = 0;
-        self.wend = 0;
-        Poll::Ready(Ok(()))
+        self.wbuf.poll_drain(&mut self.io, cx)
     }
 
     /// Seals the collected small writes (if any), then up to [`WRITE_FRAMES`] frames of `buf`,
     /// into the (drained) send buffer; returns how many bytes of `buf` were taken.
     fn encrypt_batch(&mut self, buf: &[u8]) -> Result<usize, NoiseError> {
-        if self.wbuf.is_empty() {
-            self.wbuf = vec![0u8; (1 + WRITE_FRAMES) * MAX_FRAME_LEN];
-        }
+        let wbuf = self.wbuf.space((1 + WRITE_FRAMES) * MAX_FRAME_LEN);
         let (mut off, mut taken) = (0, 0);
         if !self.stage.is_empty() {
-            off += self.transport.encrypt_frame(&self.stage, &mut self.wbuf)?;
+            off += self.transport.encrypt_frame(&self.stage, wbuf)?;
             self.stage.clear();
         }
         for chunk in buf.chunks(MAX_FRAME_PLAINTEXT).take(WRITE_FRAMES) {
-            let out = self.wbuf.get_mut(off..).unwrap_or_default();
+            let out = wbuf.get_mut(off..).unwrap_or_default();
             off += self.transport.encrypt_frame(chunk, out)?;
             taken += chunk.len();
         }
-        self.wpos = 0;
-        self.wend = off;
+        self.wbuf.filled(off);
         Ok(taken)
     }
 }
@@ -169,15 +152,13 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
 impl<T: AsyncWrite + Unpin> NoiseStream<T> {
     /// Writes out pending ciphertext, then seals and writes the collected small writes.
     fn poll_send_all(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.write_failed {
+        if self.write_failed.is_tripped() {
             return Poll::Ready(Err(failed()));
         }
         ready!(self.poll_drain(cx))?;
         if !self.stage.is_empty() {
-            if let Err(e) = self.encrypt_batch(&[]) {
-                self.write_failed = true;
-                return Poll::Ready(Err(e.into_io()));
-            }
+            let sealed = self.encrypt_batch(&[]);
+            self.write_failed.check(sealed, NoiseError::into_io)?;
             ready!(self.poll_drain(cx))?;
         }
         Poll::Ready(Ok(()))
@@ -195,17 +176,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for NoiseStream<T> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.read_failed {
+        if this.read_failed.is_tripped() {
             return Poll::Ready(Err(failed()));
         }
-        match this.read_inner(cx, buf) {
-            Poll::Ready(Err(e)) => {
-                this.read_failed = true;
-                Poll::Ready(Err(e.into_io()))
-            }
-            Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
-            Poll::Pending => Poll::Pending,
-        }
+        let read = this.read_inner(cx, buf);
+        this.read_failed.check_poll(read, NoiseError::into_io)
     }
 }
 
@@ -216,7 +191,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.write_failed {
+        if this.write_failed.is_tripped() {
             return Poll::Ready(Err(failed()));
         }
         if buf.is_empty() {
@@ -230,18 +205,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
             this.stage.extend_from_slice(buf);
             return Poll::Ready(Ok(buf.len()));
         }
-        let taken = match this.encrypt_batch(buf) {
-            Ok(n) => n,
-            Err(e) => {
-                this.write_failed = true;
-                return Poll::Ready(Err(e.into_io()));
-            }
-        };
+        let sealed = this.encrypt_batch(buf);
+        let taken = this.write_failed.check(sealed, NoiseError::into_io)?;
         // Start sending now; if the stream below is busy the bytes stay queued (they are
         // accepted) and go out on the next write, flush or close.
         if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
-            this.write_failed = true;
-            return Poll::Ready(Err(e));
+            return Poll::Ready(Err(this.write_failed.trip(e)));
         }
         Poll::Ready(Ok(taken))
     }
@@ -264,7 +233,7 @@ impl<T> std::fmt::Debug for NoiseStream<T> {
         f.debug_struct("NoiseStream")
             .field("transport", &self.transport)
             .field("buffered_in", &self.rb.len())
-            .field("pending_out", &(self.wend - self.wpos))
+            .field("pending_out", &self.wbuf.pending())
             .field("collected_out", &self.stage.len())
             .finish_non_exhaustive()
     }

@@ -7,12 +7,11 @@ use std::future::poll_fn;
 use async_trait::async_trait;
 use chain_core::identity::{Keypair, PeerId};
 use chain_core::{BoxStream, ChainError, HandlerContext, Role, SecuredStream, SecurityHandler};
-use futures::future::{select, Either};
 use futures::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use futures_timer::Delay;
 
-use crate::buffer::ReadBuffer;
-use crate::codec::{needed, parse_frame, HEADER_LEN};
+use framing::RecvBuf;
+
+use crate::codec::{needed, parse_frame, HEADER_LEN, MAX_FRAME_LEN};
 use crate::config::NoiseConfig;
 use crate::error::NoiseError;
 use crate::handshake::{Handshake, RemoteIdentity, NOISE_PARAMS};
@@ -34,18 +33,18 @@ impl NoiseConfig {
     {
         let local = self.static_key(identity)?;
         let hs = Handshake::new(initiator, &local, expected, self.max_handshake_message)?;
-        let run = Box::pin(run_handshake(io, hs, ReadBuffer::new(self.read_buffer)));
-        match select(run, Delay::new(self.handshake_timeout)).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => Err(NoiseError::HandshakeTimeout(self.handshake_timeout)),
-        }
+        // at least two maximal frames, so one always fits after compaction
+        let rb = RecvBuf::new(self.read_buffer.max(2 * MAX_FRAME_LEN));
+        framing::within(self.handshake_timeout, run_handshake(io, hs, rb))
+            .await
+            .unwrap_or(Err(NoiseError::HandshakeTimeout(self.handshake_timeout)))
     }
 }
 
 async fn run_handshake<T>(
     mut io: T,
     mut hs: Handshake,
-    mut rb: ReadBuffer,
+    mut rb: RecvBuf,
 ) -> Result<(NoiseStream<T>, RemoteIdentity), NoiseError>
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -70,14 +69,14 @@ where
 /// Reads until one whole frame is buffered; returns its total length.
 async fn read_frame<T: AsyncRead + Unpin>(
     io: &mut T,
-    rb: &mut ReadBuffer,
+    rb: &mut RecvBuf,
     max: usize,
 ) -> Result<usize, NoiseError> {
     loop {
         if let Some(total) = parse_frame(rb.data(), max)? {
             return Ok(total);
         }
-        if poll_fn(|cx| rb.poll_fill(io, cx)).await? == 0 {
+        if poll_fn(|cx| rb.poll_fill(io, cx, MAX_FRAME_LEN)).await? == 0 {
             return Err(match rb.len() {
                 0 => NoiseError::ClosedDuringHandshake,
                 have => NoiseError::FrameTruncated {

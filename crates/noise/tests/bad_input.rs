@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chain_core::identity::Keypair;
@@ -10,20 +11,7 @@ use chain_core::{ChainError, ErrorKind, Role, SecurityHandler};
 use common::*;
 use futures::io::AsyncReadExt;
 use noise::{NoiseConfig, NoiseError};
-use tokio::io::AsyncWriteExt;
-
-/// Runs `f` and checks it ended within `BOUND`.
-async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, f)
-        .await
-        .expect("test exceeded its time bound")
-}
-
-fn noise_err(e: &ChainError) -> &NoiseError {
-    assert_eq!(e.layer().as_str(), "noise", "{e}");
-    e.downcast_ref::<NoiseError>()
-        .unwrap_or_else(|| panic!("no typed cause in {e}"))
-}
+use tokio::io::{AsyncWriteExt, DuplexStream};
 
 /// Upgrades `ours` as initiator against a hand-driven raw peer; the caller drives the peer.
 async fn dial(
@@ -32,6 +20,53 @@ async fn dial(
     cfg: NoiseConfig,
 ) -> Result<chain_core::SecuredStream, ChainError> {
     cfg.secure(ours, &ctx(Role::Dialer, key)).await
+}
+
+/// Dials a raw peer that reads message 1, answers with the raw bytes `reply`, and then
+/// closes its side if `close`; returns the dial's error.
+async fn dial_error_after_reply(reply: &'static [u8], close: bool) -> ChainError {
+    let (ours, mut raw) = raw_pipe();
+    let key = Keypair::generate_ed25519();
+    let peer = async move {
+        let _msg1 = read_frame(&mut raw).await;
+        raw.write_all(reply).await.unwrap();
+        if close {
+            raw.shutdown().await.unwrap();
+        }
+        raw
+    };
+    let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
+    res.unwrap_err()
+}
+
+/// Completes a handshake with a hand-driven honest responder, which then runs `then` with its
+/// transport state and raw end (returned, so it stays open); returns our secured stream.
+async fn secured_against<F, Fut>(then: F) -> (chain_core::SecuredStream, DuplexStream)
+where
+    F: FnOnce(snow::TransportState, DuplexStream) -> Fut,
+    Fut: Future<Output = DuplexStream>,
+{
+    let (ours, mut raw) = raw_pipe();
+    let (key, peer_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+    let peer = async move {
+        let t = manual_responder(&mut raw, &peer_key).await;
+        then(t, raw).await
+    };
+    let (res, raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
+    (res.unwrap(), raw)
+}
+
+/// Encrypts `msg` as one transport message (ciphertext only, no length prefix).
+fn seal(t: &mut snow::TransportState, msg: &[u8]) -> Vec<u8> {
+    let mut ct = vec![0u8; msg.len() + 16];
+    let n = t.write_message(msg, &mut ct).unwrap();
+    ct.truncate(n);
+    ct
+}
+
+/// The error of the next read on `s`.
+async fn read_error(s: &mut chain_core::SecuredStream) -> ChainError {
+    ChainError::from_io("test", s.io.read(&mut [0u8; 100]).await.unwrap_err())
 }
 
 #[tokio::test]
@@ -88,85 +123,6 @@ async fn unexpected_peer_id_fails_and_names_both() {
 }
 
 #[tokio::test]
-async fn eof_mid_transport_frame_is_truncation_not_eof() {
-    bounded(async {
-        let (ours, mut raw) = raw_pipe();
-        let (key, peer_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
-        let peer = async move {
-            let _t = manual_responder(&mut raw, &peer_key).await;
-            raw.write_all(&[0x00, 0x40, 1, 2, 3]).await.unwrap(); // claims 64 bytes, sends 3
-            raw.shutdown().await.unwrap();
-            raw
-        };
-        let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
-        let mut s = res.unwrap();
-        let mut buf = [0u8; 100];
-        let err = ChainError::from_io("test", s.io.read(&mut buf).await.unwrap_err());
-        assert_eq!(err.kind(), ErrorKind::Closed);
-        assert!(
-            matches!(
-                noise_err(&err),
-                NoiseError::FrameTruncated { have: 5, need: 66 }
-            ),
-            "{err}"
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn eof_mid_handshake_frame_is_truncation() {
-    bounded(async {
-        let (ours, mut raw) = raw_pipe();
-        let key = Keypair::generate_ed25519();
-        let peer = async move {
-            let _msg1 = read_frame(&mut raw).await;
-            raw.write_all(&[0x00, 0xc8, 9, 9]).await.unwrap();
-            raw.shutdown().await.unwrap();
-            raw
-        };
-        let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
-        let err = res.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Closed);
-        assert!(
-            matches!(
-                noise_err(&err),
-                NoiseError::FrameTruncated { have: 4, need: 202 }
-            ),
-            "{err}"
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn garbage_length_over_the_handshake_limit_is_rejected_at_the_header() {
-    bounded(async {
-        let (ours, mut raw) = raw_pipe();
-        let key = Keypair::generate_ed25519();
-        let peer = async move {
-            let _msg1 = read_frame(&mut raw).await;
-            raw.write_all(&[0xff, 0xff]).await.unwrap(); // 65535 bytes announced, none sent
-            raw
-        };
-        let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
-        let err = res.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::LimitExceeded);
-        assert!(
-            matches!(
-                noise_err(&err),
-                NoiseError::Oversize {
-                    len: 65535,
-                    max: 8192
-                }
-            ),
-            "{err}"
-        );
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn first_message_with_a_payload_is_rejected() {
     bounded(async {
         let (ours, mut raw) = raw_pipe();
@@ -209,26 +165,78 @@ async fn silent_peer_times_out_the_handshake() {
 }
 
 #[tokio::test]
+async fn eof_mid_handshake_frame_is_truncation() {
+    bounded(async {
+        let err = dial_error_after_reply(&[0x00, 0xc8, 9, 9], true).await;
+        assert_eq!(err.kind(), ErrorKind::Closed);
+        assert!(
+            matches!(
+                noise_err(&err),
+                NoiseError::FrameTruncated { have: 4, need: 202 }
+            ),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn garbage_length_over_the_handshake_limit_is_rejected_at_the_header() {
+    bounded(async {
+        // 65535 bytes announced, none sent, the connection left open
+        let err = dial_error_after_reply(&[0xff, 0xff], false).await;
+        assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+        assert!(
+            matches!(
+                noise_err(&err),
+                NoiseError::Oversize {
+                    len: 65535,
+                    max: 8192
+                }
+            ),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eof_mid_transport_frame_is_truncation_not_eof() {
+    bounded(async {
+        let (mut s, _raw) = secured_against(|_t, mut raw| async move {
+            raw.write_all(&[0x00, 0x40, 1, 2, 3]).await.unwrap(); // claims 64 bytes, sends 3
+            raw.shutdown().await.unwrap();
+            raw
+        })
+        .await;
+        let err = read_error(&mut s).await;
+        assert_eq!(err.kind(), ErrorKind::Closed);
+        assert!(
+            matches!(
+                noise_err(&err),
+                NoiseError::FrameTruncated { have: 5, need: 66 }
+            ),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn tampered_transport_frame_fails_to_decrypt() {
     bounded(async {
-        let (ours, mut raw) = raw_pipe();
-        let (key, peer_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
-        let peer = async move {
-            let mut t = manual_responder(&mut raw, &peer_key).await;
-            let mut ct = vec![0u8; 64];
-            let n = t.write_message(b"hello", &mut ct).unwrap();
+        let (mut s, _raw) = secured_against(|mut t, mut raw| async move {
+            let mut ct = seal(&mut t, b"hello");
             ct[0] ^= 1; // flip one ciphertext bit
-            write_frame(&mut raw, &ct[..n]).await;
+            write_frame(&mut raw, &ct).await;
             raw
-        };
-        let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
-        let mut s = res.unwrap();
-        let mut buf = [0u8; 100];
-        let err = ChainError::from_io("test", s.io.read(&mut buf).await.unwrap_err());
+        })
+        .await;
+        let err = read_error(&mut s).await;
         assert_eq!(err.kind(), ErrorKind::Protocol);
         assert!(matches!(noise_err(&err), NoiseError::Decrypt), "{err}");
         // the stream stays failed
-        assert!(s.io.read(&mut buf).await.is_err());
+        assert!(s.io.read(&mut [0u8; 100]).await.is_err());
     })
     .await;
 }
@@ -236,16 +244,12 @@ async fn tampered_transport_frame_fails_to_decrypt() {
 #[tokio::test]
 async fn frame_shorter_than_a_tag_fails_to_decrypt() {
     bounded(async {
-        let (ours, mut raw) = raw_pipe();
-        let (key, peer_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
-        let peer = async move {
-            let _t = manual_responder(&mut raw, &peer_key).await;
+        let (mut s, _raw) = secured_against(|_t, mut raw| async move {
             write_frame(&mut raw, &[1, 2, 3]).await;
             raw
-        };
-        let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
-        let mut s = res.unwrap();
-        let err = ChainError::from_io("test", s.io.read(&mut [0u8; 100]).await.unwrap_err());
+        })
+        .await;
+        let err = read_error(&mut s).await;
         assert!(matches!(noise_err(&err), NoiseError::Decrypt), "{err}");
     })
     .await;
@@ -254,19 +258,13 @@ async fn frame_shorter_than_a_tag_fails_to_decrypt() {
 #[tokio::test]
 async fn empty_transport_frame_is_no_data_not_eof() {
     bounded(async {
-        let (ours, mut raw) = raw_pipe();
-        let (key, peer_key) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
-        let peer = async move {
-            let mut t = manual_responder(&mut raw, &peer_key).await;
-            let mut ct = vec![0u8; 64];
+        let (mut s, _raw) = secured_against(|mut t, mut raw| async move {
             for msg in [&b""[..], b"", b"after"] {
-                let n = t.write_message(msg, &mut ct).unwrap();
-                write_frame(&mut raw, &ct[..n]).await;
+                write_frame(&mut raw, &seal(&mut t, msg)).await;
             }
             raw
-        };
-        let (res, _raw) = tokio::join!(dial(ours, &key, NoiseConfig::new()), peer);
-        let mut s = res.unwrap();
+        })
+        .await;
         let mut buf = [0u8; 100];
         let n = s.io.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"after");

@@ -53,12 +53,6 @@ async fn exchange(io: chain_core::BoxStream, send: Vec<u8>) -> Vec<u8> {
     got
 }
 
-async fn bounded(f: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(BOUND, f)
-        .await
-        .expect("test exceeded its time bound");
-}
-
 #[tokio::test]
 async fn ed25519_both_roles_small_and_multi_frame() {
     bounded(handshake_and_exchange(

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use chain_core::identity::{DecodingError, ParseError, PeerId};
-use chain_core::{ChainError, ErrorKind};
+use chain_core::ErrorKind;
 
-/// The layer name used in [`ChainError`]s from this crate.
+/// The layer name used in [`ChainError`](chain_core::ChainError)s from this crate.
 pub const LAYER: &str = "plaintext";
 
 /// Everything that can go wrong in the plaintext handshake.
@@ -89,22 +89,6 @@ impl PlaintextError {
             PlaintextError::Io(_) => ErrorKind::Io,
         }
     }
-
-    /// Wraps into a [`ChainError`] of layer `plaintext`. An I/O error that already carries a
-    /// lower layer's [`ChainError`] is passed through unchanged.
-    pub fn into_chain(self) -> ChainError {
-        match self {
-            PlaintextError::Io(e) => ChainError::from_io(LAYER, e),
-            other => {
-                let kind = other.kind();
-                ChainError::with_source(LAYER, kind, other)
-            }
-        }
-    }
 }
 
-impl From<PlaintextError> for ChainError {
-    fn from(e: PlaintextError) -> Self {
-        e.into_chain()
-    }
-}
+framing::impl_chain_error!(PlaintextError, LAYER);

@@ -5,9 +5,7 @@
 use async_trait::async_trait;
 use chain_core::identity::{PeerId, PublicKey};
 use chain_core::{BoxStream, ChainError, HandlerContext, SecuredStream, SecurityHandler};
-use futures::future::{select, Either};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use futures_timer::Delay;
 
 use crate::codec::{parse_prefix, MAX_PREFIX_LEN};
 use crate::config::PlaintextConfig;
@@ -28,11 +26,12 @@ impl PlaintextConfig {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let run = Box::pin(exchange(io, local, expected, self.max_message_len));
-        match select(run, Delay::new(self.handshake_timeout)).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => Err(PlaintextError::HandshakeTimeout(self.handshake_timeout)),
-        }
+        let run = exchange(io, local, expected, self.max_message_len);
+        framing::within(self.handshake_timeout, run)
+            .await
+            .unwrap_or(Err(PlaintextError::HandshakeTimeout(
+                self.handshake_timeout,
+            )))
     }
 }
 

@@ -3,29 +3,17 @@
 //! remotes (wrong peer, oversize message, truncated message, silence, id/key mismatch).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chain_core::identity::Keypair;
-use chain_core::{BoxStream, ErrorKind, HandlerContext, Role, SecurityHandler};
+use chain_core::{ErrorKind, Role, SecurityHandler};
+use framing::testing::{boxed_pipe as pipe, ctx};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use plaintext::{PlaintextConfig, PlaintextError};
 use prost::Message;
-use tokio_util::compat::TokioAsyncReadCompatExt;
-
-fn pipe() -> (BoxStream, BoxStream) {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    (Box::new(a.compat()), Box::new(b.compat()))
-}
-
-fn ctx(role: Role, key: &Keypair) -> HandlerContext {
-    HandlerContext::new(role, Arc::new(key.clone()))
-}
 
 async fn bounded<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(10), f)
-        .await
-        .expect("test took too long")
+    framing::testing::bounded(Duration::from_secs(10), f).await
 }
 
 #[tokio::test]

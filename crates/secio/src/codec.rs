@@ -2,7 +2,8 @@
 //! `u32 big-endian length ‖ body`; the length is checked against the limit before anything is
 //! allocated.
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::BytesMut;
+use framing::{LengthPrefix, Oversize};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::SecioError;
@@ -12,52 +13,38 @@ pub const HEADER_LEN: usize = 4;
 /// Default limit on a frame body: 8 MiB (go-msgio and rust-libp2p's default).
 pub const MAX_FRAME_LEN: usize = 8 * 1024 * 1024;
 
+/// The `u32` big-endian length prefix.
+type Prefix = LengthPrefix<HEADER_LEN>;
+
+fn oversize(Oversize { len, max }: Oversize) -> SecioError {
+    SecioError::Oversize { len, max }
+}
+
 /// Looks for one complete frame at the start of `buf`.
 ///
 /// Returns `Ok(None)` if more bytes are needed, else the frame's total length (header
 /// included); the body is `buf[HEADER_LEN..total]`. A length above `max` is
 /// [`SecioError::Oversize`], reported as soon as the header is in.
+#[inline]
 pub fn parse_frame(buf: &[u8], max: usize) -> Result<Option<usize>, SecioError> {
-    let Some(len) = body_len(buf) else {
-        return Ok(None);
-    };
-    if len > max {
-        return Err(SecioError::Oversize { len, max });
-    }
-    let total = HEADER_LEN + len;
-    Ok((buf.len() >= total).then_some(total))
+    Prefix::parse_frame(buf, max).map_err(oversize)
 }
 
 /// The announced body length, once the header is in.
 pub fn body_len(buf: &[u8]) -> Option<usize> {
-    match *buf {
-        [a, b, c, d, ..] => usize::try_from(u32::from_be_bytes([a, b, c, d])).ok(),
-        _ => None,
-    }
+    Prefix::body_len(buf)
 }
 
 /// How many bytes the frame at the start of `buf` needs in total (header included), to
 /// report truncation.
 pub fn needed(buf: &[u8]) -> usize {
-    body_len(buf).map_or(HEADER_LEN, |l| l.saturating_add(HEADER_LEN))
+    Prefix::needed(buf)
 }
 
 /// Writes the header of a `len`-byte body into `out[..4]`.
+#[inline]
 pub fn write_header(out: &mut [u8], len: usize) -> Result<(), SecioError> {
-    let n = u32::try_from(len).map_err(|_| SecioError::Oversize {
-        len,
-        max: MAX_FRAME_LEN,
-    })?;
-    match out.get_mut(..HEADER_LEN) {
-        Some(h) => {
-            h.copy_from_slice(&n.to_be_bytes());
-            Ok(())
-        }
-        None => Err(SecioError::Oversize {
-            len: HEADER_LEN,
-            max: out.len(),
-        }),
-    }
+    Prefix::write_header(out, len).map_err(oversize)
 }
 
 /// A length-prefixed frame codec (frame bodies, not decrypted) with a body limit.
@@ -84,18 +71,7 @@ impl Decoder for FrameCodec {
     type Error = SecioError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, SecioError> {
-        match parse_frame(src, self.max)? {
-            Some(total) => {
-                src.advance(HEADER_LEN);
-                Ok(Some(src.split_to(total - HEADER_LEN)))
-            }
-            None => {
-                if let Some(len) = body_len(src) {
-                    src.reserve(HEADER_LEN + len - src.len().min(HEADER_LEN + len));
-                }
-                Ok(None)
-            }
-        }
+        Prefix::decode(src, self.max).map_err(oversize)
     }
 }
 
@@ -103,23 +79,14 @@ impl<B: AsRef<[u8]>> Encoder<B> for FrameCodec {
     type Error = SecioError;
 
     fn encode(&mut self, body: B, dst: &mut BytesMut) -> Result<(), SecioError> {
-        let body = body.as_ref();
-        if body.len() > self.max {
-            return Err(SecioError::Oversize {
-                len: body.len(),
-                max: self.max,
-            });
-        }
-        dst.reserve(HEADER_LEN + body.len());
-        dst.put_u32(body.len() as u32);
-        dst.put_slice(body);
-        Ok(())
+        Prefix::encode(body.as_ref(), dst, self.max).map_err(oversize)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BufMut;
 
     #[test]
     fn round_trip_in_pieces() {

@@ -23,7 +23,6 @@
 )]
 
 pub mod algo;
-mod buffer;
 pub mod cipher;
 pub mod codec;
 mod config;

@@ -14,9 +14,9 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use chain_core::BoxStream;
+use framing::{FailLatch, RecvBuf, SendBuf};
 use futures::io::{AsyncRead, AsyncWrite};
 
-use crate::buffer::RecvBuf;
 use crate::cipher::CipherState;
 use crate::codec::{needed, parse_frame, write_header, HEADER_LEN};
 use crate::error::SecioError;
@@ -33,11 +33,9 @@ pub struct SecioStream<T = BoxStream> {
     pstart: usize,
     pend: usize,
     ftotal: usize,
-    read_failed: bool,
-    wbuf: Vec<u8>,
-    wpos: usize,
-    wend: usize,
-    write_failed: bool,
+    read_failed: FailLatch,
+    wbuf: SendBuf,
+    write_failed: FailLatch,
 }
 
 impl<T> SecioStream<T> {
@@ -57,11 +55,9 @@ impl<T> SecioStream<T> {
             pstart: 0,
             pend: 0,
             ftotal: 0,
-            read_failed: false,
-            wbuf: Vec::new(),
-            wpos: 0,
-            wend: 0,
-            write_failed: false,
+            read_failed: FailLatch::new(),
+            wbuf: SendBuf::new(),
+            write_failed: FailLatch::new(),
         }
     }
 
@@ -122,7 +118,7 @@ impl<T: AsyncRead + Unpin> SecioStream<T> {
             let need = needed(self.rb.data());
             let n = ready!(self.rb.poll_fill(&mut self.io, cx, need))?;
             if n == 0 {
-                if self.rb.len() == 0 {
+                if self.rb.is_empty() {
                     return Poll::Ready(Ok(0));
                 }
                 return Poll::Ready(Err(SecioError::FrameTruncated {
@@ -137,40 +133,26 @@ impl<T: AsyncRead + Unpin> SecioStream<T> {
 impl<T: AsyncWrite + Unpin> SecioStream<T> {
     /// Writes out the queued frame.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.wpos < self.wend {
-            let pending = self.wbuf.get(self.wpos..self.wend).unwrap_or_default();
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, pending))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.wpos += n;
-        }
-        self.wpos = 0;
-        self.wend = 0;
-        Poll::Ready(Ok(()))
+        self.wbuf.poll_drain(&mut self.io, cx)
     }
 
     /// Seals `plain` as one frame into the (drained) send buffer.
     fn seal(&mut self, plain: &[u8]) -> Result<(), SecioError> {
         let body_len = plain.len() + self.encoder.mac_len();
         let total = HEADER_LEN + body_len;
-        if self.wbuf.len() < total {
-            self.wbuf.resize(total, 0);
-        }
-        let frame = self.wbuf.get_mut(..total).unwrap_or_default();
+        let frame = self.wbuf.space(total).get_mut(..total).unwrap_or_default();
         write_header(frame, body_len)?;
         let body = frame.get_mut(HEADER_LEN..).unwrap_or_default();
         if let Some(dst) = body.get_mut(..plain.len()) {
             dst.copy_from_slice(plain);
         }
         self.encoder.seal_in_place(body)?;
-        self.wpos = 0;
-        self.wend = total;
+        self.wbuf.filled(total);
         Ok(())
     }
 
     fn check_write(&self) -> io::Result<()> {
-        if self.write_failed {
+        if self.write_failed.is_tripped() {
             return Err(SecioError::Failed.into_io());
         }
         Ok(())
@@ -184,16 +166,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for SecioStream<T> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.read_failed {
+        if this.read_failed.is_tripped() {
             return Poll::Ready(Err(SecioError::Failed.into_io()));
         }
-        match this.read_inner(cx, buf) {
-            Poll::Ready(Err(e)) => {
-                this.read_failed = true;
-                Poll::Ready(Err(e.into_io()))
-            }
-            other => other.map_err(SecioError::into_io),
-        }
+        let read = this.read_inner(cx, buf);
+        this.read_failed.check_poll(read, SecioError::into_io)
     }
 }
 
@@ -209,17 +186,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for SecioStream<T> {
             return Poll::Ready(Ok(0));
         }
         if let Err(e) = ready!(this.poll_drain(cx)) {
-            this.write_failed = true;
-            return Poll::Ready(Err(e));
+            return Poll::Ready(Err(this.write_failed.trip(e)));
         }
         let take = buf.len().min(this.max_write());
-        if let Err(e) = this.seal(buf.get(..take).unwrap_or_default()) {
-            this.write_failed = true;
-            return Poll::Ready(Err(e.into_io()));
-        }
+        let sealed = this.seal(buf.get(..take).unwrap_or_default());
+        this.write_failed.check(sealed, SecioError::into_io)?;
         if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
-            this.write_failed = true;
-            return Poll::Ready(Err(e));
+            return Poll::Ready(Err(this.write_failed.trip(e)));
         }
         Poll::Ready(Ok(take))
     }
@@ -243,7 +216,7 @@ impl<T> std::fmt::Debug for SecioStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecioStream")
             .field("buffered_in", &self.rb.len())
-            .field("pending_out", &(self.wend - self.wpos))
+            .field("pending_out", &self.wbuf.pending())
             .finish_non_exhaustive()
     }
 }

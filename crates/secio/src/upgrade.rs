@@ -10,11 +10,9 @@ use std::future::poll_fn;
 use async_trait::async_trait;
 use chain_core::identity::{Keypair, PeerId};
 use chain_core::{BoxStream, ChainError, HandlerContext, Role, SecuredStream, SecurityHandler};
-use futures::future::{select, Either};
+use framing::RecvBuf;
 use futures::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use futures_timer::Delay;
 
-use crate::buffer::RecvBuf;
 use crate::codec::{needed, parse_frame, write_header, HEADER_LEN};
 use crate::config::SecioConfig;
 use crate::ecdh::SharedSecretWidth;
@@ -22,6 +20,9 @@ use crate::error::SecioError;
 use crate::handshake::{Chosen, Handshake};
 use crate::stream::SecioStream;
 use crate::PROTOCOL;
+
+/// The receive buffer is at least this large (64 KiB), whatever the configuration says.
+const MIN_RECV_BUF: usize = 64 * 1024;
 
 /// What the handshake learnt about the remote.
 #[derive(Debug, Clone)]
@@ -61,11 +62,9 @@ impl SecioConfig {
     where
         T: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let run = Box::pin(run_handshake(io, hs, self));
-        match select(run, Delay::new(self.handshake_timeout)).await {
-            Either::Left((result, _)) => result,
-            Either::Right(_) => Err(SecioError::HandshakeTimeout(self.handshake_timeout)),
-        }
+        framing::within(self.handshake_timeout, run_handshake(io, hs, self))
+            .await
+            .unwrap_or(Err(SecioError::HandshakeTimeout(self.handshake_timeout)))
     }
 }
 
@@ -77,7 +76,7 @@ async fn run_handshake<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut rb = RecvBuf::new(cfg.read_buffer);
+    let mut rb = RecvBuf::new(cfg.read_buffer.max(MIN_RECV_BUF));
     let max = cfg.max_handshake_message;
     write_frame(&mut io, hs.local_proposal()).await?;
     let total = read_frame(&mut io, &mut rb, max).await?;
@@ -94,10 +93,9 @@ where
             ?wait,
             "secio: leading zero byte in the shared secret, peer first"
         );
-        let read = std::pin::pin!(read_frame(&mut io, &mut rb, max));
-        match select(read, Delay::new(wait)).await {
-            Either::Left((total, _)) => Some(total?),
-            Either::Right(_) => {
+        match framing::within(wait, read_frame(&mut io, &mut rb, max)).await {
+            Some(total) => Some(total?),
+            None => {
                 tracing::debug!(
                     ?wait,
                     "secio: no nonce echo within the wait, ours goes first"

@@ -14,19 +14,6 @@ use secio::proto::{Exchange, KeyType, Propose};
 use secio::{AlgorithmList, KeyAgreement, SecioConfig, SecioError};
 use tokio::io::AsyncWriteExt;
 
-/// Runs `f` and checks it ended within `BOUND`.
-async fn bounded<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(BOUND, f)
-        .await
-        .expect("test exceeded its time bound")
-}
-
-fn secio_err(e: &ChainError) -> &SecioError {
-    assert_eq!(e.layer().as_str(), "secio", "{e}");
-    e.downcast_ref::<SecioError>()
-        .unwrap_or_else(|| panic!("no typed cause in {e}"))
-}
-
 async fn dial(
     ours: chain_core::BoxStream,
     key: &Keypair,

@@ -1,51 +1,38 @@
 //! Shared helpers of the noise integration tests: in-memory pipes, contexts, raw frame I/O and
 //! a hand-driven snow peer for building malicious counterparts.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
 
 use chain_core::identity::Keypair;
-use chain_core::{BoxStream, HandlerContext, Role};
+use chain_core::ChainError;
+pub use framing::testing::{boxed_pipe, ctx, raw_pipe};
+use noise::NoiseError;
 use snow::resolvers::{DefaultResolver, FallbackResolver, RingResolver};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use tokio::io::DuplexStream;
 
 /// Upper bound for every test.
 pub const BOUND: Duration = Duration::from_secs(10);
 
-/// Two ends of an in-memory pipe, each boxed as a chain stream.
-pub fn boxed_pipe() -> (BoxStream, BoxStream) {
-    let (a, b) = tokio::io::duplex(256 * 1024);
-    (Box::new(a.compat()), Box::new(b.compat()))
+/// Runs `f` and checks it ended within [`BOUND`].
+pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    framing::testing::bounded(BOUND, f).await
 }
 
-/// One boxed end and one raw tokio end.
-pub fn raw_pipe() -> (BoxStream, DuplexStream) {
-    let (a, b) = tokio::io::duplex(256 * 1024);
-    (Box::new(a.compat()), b)
-}
-
-/// A context for `role` with identity `key`.
-pub fn ctx(role: Role, key: &Keypair) -> HandlerContext {
-    HandlerContext::new(role, Arc::new(key.clone()))
+/// The typed noise cause of `e` (which must name the noise layer).
+pub fn noise_err(e: &ChainError) -> &NoiseError {
+    framing::testing::typed_cause(e, noise::LAYER)
 }
 
 /// Writes one `u16`-length-prefixed frame.
 pub async fn write_frame(io: &mut DuplexStream, msg: &[u8]) {
-    let len = u16::try_from(msg.len()).unwrap();
-    io.write_all(&len.to_be_bytes()).await.unwrap();
-    io.write_all(msg).await.unwrap();
-    io.flush().await.unwrap();
+    framing::testing::write_frame::<2>(io, msg).await
 }
 
 /// Reads one `u16`-length-prefixed frame.
 pub async fn read_frame(io: &mut DuplexStream) -> Vec<u8> {
-    let mut h = [0u8; 2];
-    io.read_exact(&mut h).await.unwrap();
-    let mut msg = vec![0u8; usize::from(u16::from_be_bytes(h))];
-    io.read_exact(&mut msg).await.unwrap();
-    msg
+    framing::testing::read_frame::<2>(io).await
 }
 
 /// A snow builder for the libp2p noise suite with a fresh static key; returns the builder's

@@ -1,34 +1,27 @@
 //! Shared helpers of the secio integration tests: in-memory pipes, contexts, identities of
 //! every type, raw frame I/O and a hand-driven secio peer for building malicious counterparts.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::sync::Arc;
+use std::future::Future;
 use std::time::Duration;
 
 use chain_core::identity::Keypair;
-use chain_core::{BoxStream, HandlerContext, Role};
-use secio::{Handshake, SecioConfig, Session};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio_util::compat::TokioAsyncReadCompatExt;
+use chain_core::ChainError;
+pub use framing::testing::{boxed_pipe, ctx, raw_pipe};
+use secio::{Handshake, SecioConfig, SecioError, Session};
+use tokio::io::DuplexStream;
 
 /// Upper bound for every test.
 pub const BOUND: Duration = Duration::from_secs(20);
 
-/// Two ends of an in-memory pipe, each boxed as a chain stream.
-pub fn boxed_pipe() -> (BoxStream, BoxStream) {
-    let (a, b) = tokio::io::duplex(256 * 1024);
-    (Box::new(a.compat()), Box::new(b.compat()))
+/// Runs `f` and checks it ended within [`BOUND`].
+pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    framing::testing::bounded(BOUND, f).await
 }
 
-/// One boxed end and one raw tokio end.
-pub fn raw_pipe() -> (BoxStream, DuplexStream) {
-    let (a, b) = tokio::io::duplex(256 * 1024);
-    (Box::new(a.compat()), b)
-}
-
-/// A context for `role` with identity `key`.
-pub fn ctx(role: Role, key: &Keypair) -> HandlerContext {
-    HandlerContext::new(role, Arc::new(key.clone()))
+/// The typed secio cause of `e` (which must name the secio layer).
+pub fn secio_err(e: &ChainError) -> &SecioError {
+    framing::testing::typed_cause(e, secio::LAYER)
 }
 
 /// The RSA-2048 test identity (tests/fixtures/rsa2048.pk8, made with `openssl genpkey`).
@@ -49,19 +42,12 @@ pub fn all_key_types() -> Vec<(&'static str, Keypair)> {
 
 /// Writes one `u32`-length-prefixed frame.
 pub async fn write_frame(io: &mut DuplexStream, msg: &[u8]) {
-    let len = u32::try_from(msg.len()).unwrap();
-    io.write_all(&len.to_be_bytes()).await.unwrap();
-    io.write_all(msg).await.unwrap();
-    io.flush().await.unwrap();
+    framing::testing::write_frame::<4>(io, msg).await
 }
 
 /// Reads one `u32`-length-prefixed frame.
 pub async fn read_frame(io: &mut DuplexStream) -> Vec<u8> {
-    let mut h = [0u8; 4];
-    io.read_exact(&mut h).await.unwrap();
-    let mut msg = vec![0u8; u32::from_be_bytes(h) as usize];
-    io.read_exact(&mut msg).await.unwrap();
-    msg
+    framing::testing::read_frame::<4>(io).await
 }
 
 /// Seals `plain` with the session's encoder as one frame (header included).

@@ -1,0 +1,164 @@
+//! [`RecvBuf`]: the receive buffer of a security layer's handshake and encrypted stream. Raw
+//! bytes from the stream below are read in large chunks; frames are parsed (and decrypted) in
+//! place, so no frame is copied or allocated on its own. The buffer compacts itself so that the
+//! frame at its front fits, and grows (up to that frame, whose length the caller has already
+//! checked against its limit) only when a frame is larger than the buffer.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::io::AsyncRead;
+
+/// Below this much free space at the end, the buffer is compacted before reading.
+pub const MIN_READ: usize = 16 * 1024;
+
+/// A byte buffer with a read window `[start, end)`.
+#[derive(Debug)]
+pub struct RecvBuf {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl RecvBuf {
+    /// A buffer of `size` bytes (callers apply their own minimum, e.g. two maximal frames).
+    pub fn new(size: usize) -> Self {
+        RecvBuf {
+            buf: vec![0u8; size],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// The buffered, unconsumed bytes.
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// The buffered bytes, mutable (frames are decrypted in place).
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        self.buf.get_mut(self.start..self.end).unwrap_or_default()
+    }
+
+    /// Number of buffered bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether nothing is buffered.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// Drops `n` bytes from the front.
+    #[inline]
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Makes room for a frame of `frame_total` bytes starting at the front, and for a read.
+    fn make_room(&mut self, frame_total: usize) {
+        let cap = self.buf.len();
+        if self.start > 0 && (cap - self.end < MIN_READ || cap - self.start < frame_total) {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < self.start + frame_total {
+            self.buf.resize(self.start + frame_total, 0);
+        }
+    }
+
+    /// Reads once from `io` into the free space, first making sure a frame of `frame_total`
+    /// bytes (already checked against the caller's limit) fits; `Ok(0)` is EOF.
+    pub fn poll_fill<T: AsyncRead + Unpin>(
+        &mut self,
+        io: &mut T,
+        cx: &mut Context<'_>,
+        frame_total: usize,
+    ) -> Poll<io::Result<usize>> {
+        self.make_room(frame_total);
+        if self.end == self.buf.len() {
+            // a whole frame is buffered already (callers read only for incomplete frames);
+            // never report a false EOF by reading into an empty slice
+            self.buf.resize(self.buf.len() + MIN_READ, 0);
+        }
+        let spare = self.buf.get_mut(self.end..).unwrap_or_default();
+        let n = match Pin::new(io).poll_read(cx, spare) {
+            Poll::Ready(Ok(n)) => n,
+            other => return other,
+        };
+        self.end += n.min(self.buf.len() - self.end);
+        Poll::Ready(Ok(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::future::poll_fn;
+    use futures::io::Cursor;
+
+    #[test]
+    fn compacts_when_a_frame_would_not_fit() {
+        let mut rb = RecvBuf::new(2 * 65537);
+        let cap = rb.buf.len();
+        rb.start = cap - 10;
+        rb.end = cap - 4;
+        rb.buf[cap - 10] = 42;
+        rb.make_room(65537);
+        assert_eq!((rb.start, rb.end), (0, 6));
+        assert_eq!(
+            rb.buf.len(),
+            cap,
+            "a frame that fits after compaction needs no growth"
+        );
+        assert_eq!(rb.data()[0], 42);
+        rb.consume(6);
+        assert_eq!(rb.len(), 0);
+        assert!(rb.is_empty());
+    }
+
+    #[test]
+    fn compacts_and_grows_for_a_large_frame() {
+        let mut rb = RecvBuf::new(64 * 1024);
+        let cap = rb.buf.len();
+        rb.start = cap - 10;
+        rb.end = cap - 4;
+        rb.buf[cap - 10] = 42;
+        rb.make_room(100_000);
+        assert_eq!((rb.start, rb.end), (0, 6));
+        assert_eq!(rb.data()[0], 42);
+        assert!(rb.buf.len() >= 100_000);
+        rb.consume(6);
+        assert_eq!(rb.len(), 0);
+    }
+
+    #[test]
+    fn fills_from_the_stream_and_reports_eof() {
+        let mut rb = RecvBuf::new(8);
+        let mut io = Cursor::new(b"hello world".to_vec());
+        let mut fill = |rb: &mut RecvBuf| {
+            futures::executor::block_on(poll_fn(|cx| rb.poll_fill(&mut io, cx, 4))).unwrap()
+        };
+        assert_eq!(fill(&mut rb), 8);
+        assert_eq!(rb.data(), b"hello wo");
+        // full with whole frames buffered: grows rather than reading into nothing
+        assert_eq!(fill(&mut rb), 3);
+        assert_eq!(rb.data(), b"hello world");
+        rb.data_mut()[0] = b'j';
+        rb.consume(6);
+        assert_eq!(rb.data(), b"world");
+        assert_eq!(fill(&mut rb), 0, "EOF");
+        assert_eq!(rb.len(), 5);
+    }
+}

@@ -1,0 +1,40 @@
+//! `framing`: the pieces the security layers of the chain (tcp -> multistream ->
+//! **{noise|secio|plaintext}** -> multistream -> muxer) share below their protocol logic.
+//!
+//! - [`RecvBuf`]: one large receive buffer, filled in big reads from the stream below, in which
+//!   frames are parsed (and decrypted) in place, with no allocation per frame.
+//! - [`LengthPrefix`]: sans-IO helpers for `N`-byte big-endian length-prefixed frames (noise
+//!   uses `N = 2`, secio `N = 4`); lengths are checked against the limit from the header alone,
+//!   before anything is allocated, and a length over it is the typed [`Oversize`] error.
+//! - [`SendBuf`]: the reusable send buffer frames are sealed into and written out from.
+//! - [`within`]: a runtime-agnostic time limit for handshakes and bounded waits.
+//! - [`FailLatch`]: the "once failed, always failed" rule of one direction of an encrypted
+//!   stream shell.
+//! - [`impl_chain_error!`]: the mapping of a layer's error enum onto
+//!   [`chain_core::ChainError`] (I/O errors carrying a lower layer's error pass through).
+//! - `testing` (feature `test-support`): in-memory pipes, raw frame I/O and typed-error helpers
+//!   for the layers' integration tests.
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+mod buffer;
+mod deadline;
+mod error;
+mod latch;
+mod prefix;
+mod send;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use buffer::{RecvBuf, MIN_READ};
+pub use deadline::within;
+pub use latch::FailLatch;
+pub use prefix::{LengthPrefix, Oversize};
+pub use send::SendBuf;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use chain_core::ChainError;
+}
