@@ -10,14 +10,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use chain_core::{BoxStream, ChainError};
 use futures::io::{AsyncRead, AsyncWrite};
+use muxer_shell::{OutputWriter, WakePolicy};
 use tokio::time::Sleep;
 
 use crate::error::MplexError;
 use crate::session::Termination;
-use crate::shared::{lock, now, wake_all, SharedRef};
+use crate::shared::{lock, now, SharedRef};
 
 /// Rounds of read+write per poll before yielding to other tasks.
 const ROUNDS_PER_POLL: usize = 16;
@@ -30,10 +31,8 @@ pub(crate) struct Driver {
     read_buf: BytesMut,
     /// `read_buf` holds bytes the session left undecoded because input was blocked.
     unprocessed: bool,
-    write_buf: BytesMut,
-    /// `queued_total` of the session when `write_buf` was taken.
-    taken_total: u64,
-    need_flush: bool,
+    /// Takes, writes and flushes the session's output.
+    out: OutputWriter,
     read_eof: bool,
     /// Stop reading when this much output is queued (only control frames the peer provokes,
     /// such as Resets of refused streams, can get it there; stream writes stop at
@@ -62,9 +61,8 @@ impl Driver {
             scratch: vec![0; read_size],
             read_buf: BytesMut::with_capacity(read_size),
             unprocessed: false,
-            write_buf: BytesMut::new(),
-            taken_total: 0,
-            need_flush: false,
+            // mplex counts bytes being written against `write_buffer_limit`.
+            out: OutputWriter::new(WakePolicy::EachWrite),
             read_eof: false,
             read_pause: limit.saturating_mul(2).saturating_add(64 * 1024),
             finished: false,
@@ -163,69 +161,10 @@ impl Driver {
         }
     }
 
-    /// Writes queued output; `Err` if the socket failed.
-    fn write_some(&mut self, cx: &mut Context<'_>) -> Result<Step, MplexError> {
-        let mut progress = false;
-        loop {
-            if self.write_buf.is_empty() {
-                let mut g = lock(&self.shared);
-                if g.session.output_len() == 0 {
-                    break;
-                }
-                // The emptied buffer goes back to the session: no allocation per batch.
-                g.session.swap_output(&mut self.write_buf);
-                self.taken_total = g.session.queued_total();
-                g.in_flight = self.write_buf.len();
-            }
-            match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
-                Poll::Pending => return Ok(if progress { Step::Progress } else { Step::Idle }),
-                Poll::Ready(Ok(0)) => {
-                    return Err(MplexError::Io("socket accepted no bytes".into()))
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.write_buf.advance(n.min(self.write_buf.len()));
-                    self.need_flush = true;
-                    progress = true;
-                    // Room freed: writers waiting on `write_buffer_limit` may continue.
-                    let mut g = lock(&self.shared);
-                    g.in_flight = self.write_buf.len();
-                    wake_all(&mut g.drained);
-                }
-                Poll::Ready(Err(e)) => return Err(e.into()),
-            }
-        }
-        if self.need_flush {
-            match Pin::new(&mut self.io).poll_flush(cx) {
-                Poll::Pending => {}
-                Poll::Ready(Ok(())) => {
-                    self.need_flush = false;
-                    progress = true;
-                    let mut g = lock(&self.shared);
-                    g.flushed_total = self.taken_total;
-                    wake_all(&mut g.drained);
-                }
-                Poll::Ready(Err(e)) => return Err(e.into()),
-            }
-        }
-        Ok(if progress { Step::Progress } else { Step::Idle })
-    }
-
-    fn all_written(&self) -> bool {
-        self.write_buf.is_empty() && !self.need_flush
-    }
-
     /// Ends the driver: marks it done, wakes everyone, returns the result.
     fn finish(&mut self, result: Result<(), MplexError>) -> Poll<Result<(), ChainError>> {
         self.finished = true;
-        let mut g = lock(&self.shared);
-        if let Err(e) = &result {
-            g.session.on_io_error(e.clone());
-        } else {
-            g.session.on_closed();
-        }
-        g.driver_done = true;
-        g.dispatch();
-        g.wake_everyone();
+        let result = lock(&self.shared).finish_driver(result);
         Poll::Ready(result.map_err(MplexError::into_chain))
     }
 
@@ -235,8 +174,9 @@ impl Driver {
         }
         for _ in 0..ROUNDS_PER_POLL {
             let read = self.read_once(cx);
-            let wrote = match self.write_some(cx) {
-                Ok(step) => step,
+            let wrote = match self.out.poll_write_out(&mut self.io, cx, &self.shared) {
+                Ok(true) => Step::Progress,
+                Ok(false) => Step::Idle,
                 Err(e) => {
                     let term = lock(&self.shared).session.termination().cloned();
                     return match term {
@@ -262,14 +202,14 @@ impl Driver {
                 }
                 // Peer EOF: write what is queued (best effort, never wait on the peer), close.
                 Some(Termination::Clean) => {
-                    if pending_out == 0 && self.all_written() || matches!(wrote, Step::Idle) {
+                    if pending_out == 0 && self.out.all_written() || matches!(wrote, Step::Idle) {
                         let _ = Pin::new(&mut self.io).poll_close(cx);
                         return self.finish(Ok(()));
                     }
                     continue;
                 }
                 // Our close: everything queued is written and flushed, then the socket closes.
-                None if closing && pending_out == 0 && self.all_written() => {
+                None if closing && pending_out == 0 && self.out.all_written() => {
                     return match Pin::new(&mut self.io).poll_close(cx) {
                         Poll::Pending => Poll::Pending,
                         Poll::Ready(_) => self.finish(Ok(())),
@@ -280,10 +220,10 @@ impl Driver {
             if matches!((read, wrote), (Step::Idle, Step::Idle)) {
                 let mut g = lock(&self.shared);
                 g.driver = Some(cx.waker().clone());
-                let more = g.session.output_len() > 0 && self.write_buf.is_empty();
+                let more = g.session.output_len() > 0 && self.out.is_empty();
                 let resumed = self.unprocessed && !g.session.input_blocked();
                 let close_now =
-                    g.session.is_closing() && self.all_written() && g.session.output_len() == 0;
+                    g.session.is_closing() && self.out.all_written() && g.session.output_len() == 0;
                 drop(g);
                 if !(more || resumed || close_now) {
                     return Poll::Pending;

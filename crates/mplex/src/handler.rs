@@ -13,8 +13,8 @@ use futures::future::BoxFuture;
 use crate::config::MplexConfig;
 use crate::driver::Driver;
 use crate::error::MplexError;
-use crate::session::{Session, Stats, Termination};
-use crate::shared::{lock, now, register, Shared, SharedRef};
+use crate::session::{Session, Stats};
+use crate::shared::{lock, now, Core, Shared, SharedRef};
 use crate::stream::MplexStream;
 
 /// The protocol id.
@@ -30,7 +30,7 @@ pub fn start(
     config: MplexConfig,
 ) -> Result<(Arc<MplexMuxer>, DriverFuture), ChainError> {
     config.validate().map_err(MplexError::into_chain)?;
-    let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Session::new(config))));
+    let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Core(Session::new(config)))));
     let driver = Driver::new(io, shared.clone());
     Ok((Arc::new(MplexMuxer { shared }), Box::pin(driver)))
 }
@@ -81,15 +81,7 @@ impl MplexMuxer {
             if let Some(id) = accepted {
                 return Poll::Ready(Ok(Some(id)));
             }
-            match g.session.termination() {
-                Some(Termination::Clean) => Poll::Ready(Ok(None)),
-                Some(Termination::Error(e)) => Poll::Ready(Err(e.clone())),
-                None if g.driver_done => Poll::Ready(Ok(None)),
-                None => {
-                    register(&mut g.accept, cx.waker());
-                    Poll::Pending
-                }
-            }
+            g.poll_inbound_end(cx.waker()).map_ok(|()| None)
         })
         .await
         .map_err(MplexError::into_chain)?;
@@ -111,14 +103,8 @@ impl MplexMuxer {
                 g.session.close();
                 g.wake_driver();
             }
-            if g.driver_done {
-                return Poll::Ready(match g.session.termination() {
-                    Some(Termination::Error(e)) => Err(e.clone().into_chain()),
-                    _ => Ok(()),
-                });
-            }
-            register(&mut g.drained, cx.waker());
-            Poll::Pending
+            g.poll_driver_done(cx.waker())
+                .map_err(MplexError::into_chain)
         })
         .await
     }

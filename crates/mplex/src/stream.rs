@@ -18,47 +18,46 @@ use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::error::MplexError;
 use crate::session::{ReadOutcome, StreamId, Termination};
-use crate::shared::{lock, now, register, SharedRef, StreamWakers};
+use muxer_shell::StreamCore;
+
+use crate::shared::{now, register, Core, SharedRef};
 
 /// An mplex substream. Returned boxed as `chain_core::BoxStream` by the muxer.
 #[derive(Debug)]
 pub struct MplexStream {
-    id: StreamId,
-    shared: SharedRef,
+    core: StreamCore<Core>,
+    /// `queued_total` after this stream's last queued output: flushed once the driver's
+    /// `flushed_total` reaches it.
     flush_mark: u64,
 }
 
 impl MplexStream {
     pub(crate) fn new(id: StreamId, shared: SharedRef) -> Self {
-        lock(&shared).streams.insert(id, StreamWakers::default());
         MplexStream {
-            id,
-            shared,
+            core: StreamCore::new(id, shared),
             flush_mark: 0,
         }
     }
 
     /// The stream's identity (number and who opened it).
     pub fn id(&self) -> StreamId {
-        self.id
+        self.core.id()
     }
 
     /// Resets the stream: both directions end at once, unread data is dropped.
     pub fn reset(&mut self) {
-        let mut g = lock(&self.shared);
-        g.session.reset(self.id);
-        g.dispatch();
+        self.core.reset();
     }
 
     fn poll_flushed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut g = lock(&self.shared);
+        let mut g = self.core.lock();
         if g.flushed_total >= self.flush_mark {
             return Poll::Ready(Ok(()));
         }
         // A reset stream's data will not all reach the peer: fail now rather than after the
         // shared queue drained.
         if let Err(e @ (MplexError::StreamReset(_) | MplexError::BufferOverflow { .. })) =
-            g.session.check_writable(self.id)
+            g.session.check_writable(self.core.id())
         {
             return Poll::Ready(Err(e.into_io()));
         }
@@ -69,9 +68,7 @@ impl MplexStream {
             };
             return Poll::Ready(Err(err.into_io()));
         }
-        if let Some(w) = g.streams.get_mut(&self.id) {
-            w.write = Some(cx.waker().clone());
-        }
+        g.wait_writable(self.core.id(), cx.waker());
         register(&mut g.drained, cx.waker());
         g.wake_driver();
         Poll::Pending
@@ -85,17 +82,15 @@ impl AsyncRead for MplexStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let mut g = lock(&this.shared);
-        let result = g.session.read(this.id, buf, now());
+        let mut g = this.core.lock();
+        let result = g.session.read(this.core.id(), buf, now());
         // A read may let blocked input resume.
         g.dispatch();
         match result {
             Ok(ReadOutcome::Data(n)) => Poll::Ready(Ok(n)),
             Ok(ReadOutcome::Eof) => Poll::Ready(Ok(0)),
             Ok(ReadOutcome::Blocked) => {
-                if let Some(w) = g.streams.get_mut(&this.id) {
-                    w.read = Some(cx.waker().clone());
-                }
+                g.wait_readable(this.core.id(), cx.waker());
                 Poll::Pending
             }
             Err(e) => Poll::Ready(Err(e.into_io())),
@@ -113,24 +108,22 @@ impl AsyncWrite for MplexStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let mut g = lock(&this.shared);
+        let mut g = this.core.lock();
         let limit = g.session.config().write_buffer_limit;
         let queued = g.session.output_len() + g.in_flight;
         if queued >= limit && g.session.termination().is_none() && !g.driver_done {
             // A stream reset meanwhile fails now, not once the shared queue has room.
-            if let Err(e) = g.session.check_writable(this.id) {
+            if let Err(e) = g.session.check_writable(this.core.id()) {
                 return Poll::Ready(Err(e.into_io()));
             }
-            if let Some(w) = g.streams.get_mut(&this.id) {
-                w.write = Some(cx.waker().clone());
-            }
+            g.wait_writable(this.core.id(), cx.waker());
             register(&mut g.drained, cx.waker());
             g.wake_driver();
             return Poll::Pending;
         }
         match g
             .session
-            .write(this.id, buf, limit.saturating_sub(queued).max(1))
+            .write(this.core.id(), buf, limit.saturating_sub(queued).max(1))
         {
             Ok(n) => {
                 this.flush_mark = g.session.queued_total();
@@ -147,27 +140,11 @@ impl AsyncWrite for MplexStream {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        {
-            let mut g = lock(&this.shared);
-            let was = g.session.queued_total();
-            if let Err(e) = g.session.close_write(this.id) {
-                return Poll::Ready(Err(e.into_io()));
-            }
-            let now = g.session.queued_total();
-            if now != was {
-                this.flush_mark = now;
-                g.dispatch();
-            }
+        match this.core.close_write() {
+            Ok(Some(mark)) => this.flush_mark = mark,
+            Ok(None) => {}
+            Err(e) => return Poll::Ready(Err(e.into_io())),
         }
         this.poll_flushed(cx)
-    }
-}
-
-impl Drop for MplexStream {
-    fn drop(&mut self) {
-        let mut g = lock(&self.shared);
-        g.streams.remove(&self.id);
-        g.session.release(self.id);
-        g.dispatch();
     }
 }

@@ -17,14 +17,14 @@ use std::time::Instant;
 
 use tokio::time::Sleep;
 
-use bytes::{Buf, BytesMut};
 use chain_core::{BoxStream, ChainError};
 use futures::io::{AsyncRead, AsyncWrite};
+use muxer_shell::{OutputWriter, WakePolicy};
 
 use crate::error::YamuxError;
 use crate::read_buffer::ReadBuffer;
 use crate::session::Termination;
-use crate::shared::{lock, wake_all, wake_first, SharedRef};
+use crate::shared::{lock, SharedRef};
 
 /// Rounds of read+write per poll before yielding to other tasks.
 const ROUNDS_PER_POLL: usize = 16;
@@ -35,18 +35,13 @@ pub(crate) struct Driver {
     shared: SharedRef,
     /// Socket bytes, read in place and reused; bodies are copied out (see `read_buffer.rs`).
     read_buf: ReadBuffer,
-    /// Output being written; swapped with the session's (emptied) buffer, so the two
-    /// allocations alternate and the data path allocates nothing.
-    write_buf: BytesMut,
-    /// `queued_total` of the session when `write_buf` was taken.
-    taken_total: u64,
-    need_flush: bool,
+    /// Takes, writes and flushes the session's output (its buffer is swapped with the
+    /// session's emptied one, so the data path allocates nothing).
+    out: OutputWriter,
     read_eof: bool,
     /// Stop reading when this much output is queued (only control frames the peer provokes
     /// can get it there; stream writes stop at `write_buffer_limit`).
     read_pause: usize,
-    /// Writers woken when the queue is taken: `write_buffer_limit / split_send_size + 1`.
-    wake_writers: usize,
     finished: bool,
     /// `handle_timeout` ran once.
     started: bool,
@@ -72,12 +67,10 @@ impl Driver {
             io,
             shared,
             read_buf: ReadBuffer::new(read_size),
-            write_buf: BytesMut::new(),
-            taken_total: 0,
-            need_flush: false,
+            // Writers woken when the queue is taken: `write_buffer_limit / split_send_size + 1`.
+            out: OutputWriter::new(WakePolicy::OnTake((limit / split.max(1)).saturating_add(1))),
             read_eof: false,
             read_pause: limit.saturating_mul(2).saturating_add(64 * 1024),
-            wake_writers: (limit / split.max(1)).saturating_add(1),
             finished: false,
             started: false,
             timer: None,
@@ -175,68 +168,10 @@ impl Driver {
         }
     }
 
-    /// Writes queued output; `Err` if the socket failed.
-    fn write_some(&mut self, cx: &mut Context<'_>) -> Result<Step, YamuxError> {
-        let mut progress = false;
-        loop {
-            if self.write_buf.is_empty() {
-                let mut g = lock(&self.shared);
-                if g.session.output_len() == 0 {
-                    // Nothing queued: any writer still waiting may go (a woken writer that
-                    // did not write must not strand the others).
-                    wake_all(&mut g.drained);
-                    break;
-                }
-                // The emptied buffer goes back to the session: no allocation per batch.
-                g.session.swap_output(&mut self.write_buf);
-                self.taken_total = g.session.queued_total();
-                // Room for `write_buffer_limit` bytes again: enough writers to fill it.
-                wake_first(&mut g.drained, self.wake_writers);
-            }
-            match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
-                Poll::Pending => return Ok(if progress { Step::Progress } else { Step::Idle }),
-                Poll::Ready(Ok(0)) => {
-                    return Err(YamuxError::Io("socket accepted no bytes".into()))
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.write_buf.advance(n.min(self.write_buf.len()));
-                    self.need_flush = true;
-                    progress = true;
-                }
-                Poll::Ready(Err(e)) => return Err(e.into()),
-            }
-        }
-        if self.need_flush {
-            match Pin::new(&mut self.io).poll_flush(cx) {
-                Poll::Pending => {}
-                Poll::Ready(Ok(())) => {
-                    self.need_flush = false;
-                    progress = true;
-                    let mut g = lock(&self.shared);
-                    g.flushed(self.taken_total);
-                }
-                Poll::Ready(Err(e)) => return Err(e.into()),
-            }
-        }
-        Ok(if progress { Step::Progress } else { Step::Idle })
-    }
-
-    fn all_written(&self) -> bool {
-        self.write_buf.is_empty() && !self.need_flush
-    }
-
     /// Ends the driver: marks it done, wakes everyone, returns the result.
     fn finish(&mut self, result: Result<(), YamuxError>) -> Poll<Result<(), ChainError>> {
         self.finished = true;
-        let mut g = lock(&self.shared);
-        if let Err(e) = &result {
-            g.session.on_io_error(e.clone());
-        } else {
-            g.session.on_closed();
-        }
-        g.driver_done = true;
-        g.dispatch();
-        g.wake_everyone();
+        let result = lock(&self.shared).finish_driver(result);
         Poll::Ready(result.map_err(YamuxError::into_chain))
     }
 
@@ -247,8 +182,9 @@ impl Driver {
         self.poll_timer(cx);
         for _ in 0..ROUNDS_PER_POLL {
             let read = self.read_once(cx);
-            let wrote = match self.write_some(cx) {
-                Ok(step) => step,
+            let wrote = match self.out.poll_write_out(&mut self.io, cx, &self.shared) {
+                Ok(true) => Step::Progress,
+                Ok(false) => Step::Idle,
                 Err(e) => {
                     // The peer may have closed after sending its last frames (GoAway, FIN) or
                     // in the middle of one: read what is left so the session ends the way the
@@ -287,13 +223,13 @@ impl Driver {
                     continue;
                 }
                 Some(Termination::Clean) => {
-                    if pending_out == 0 && self.all_written() || matches!(wrote, Step::Idle) {
+                    if pending_out == 0 && self.out.all_written() || matches!(wrote, Step::Idle) {
                         let _ = Pin::new(&mut self.io).poll_close(cx);
                         return self.finish(Ok(()));
                     }
                     continue;
                 }
-                None if closing && pending_out == 0 && self.all_written() => {
+                None if closing && pending_out == 0 && self.out.all_written() => {
                     return match Pin::new(&mut self.io).poll_close(cx) {
                         Poll::Pending => Poll::Pending,
                         Poll::Ready(_) => self.finish(Ok(())),
@@ -304,8 +240,9 @@ impl Driver {
             if matches!((read, wrote), (Step::Idle, Step::Idle)) {
                 let mut g = lock(&self.shared);
                 g.driver = Some(cx.waker().clone());
-                let more = g.session.output_len() > 0 && self.write_buf.is_empty();
-                let wake = more || (g.closing && self.all_written() && g.session.output_len() == 0);
+                let more = g.session.output_len() > 0 && self.out.is_empty();
+                let wake =
+                    more || (g.closing && self.out.all_written() && g.session.output_len() == 0);
                 drop(g);
                 if !wake {
                     // A pong or a new ping may have moved the next timeout.

@@ -15,8 +15,8 @@ use crate::codec::GoAwayCode;
 use crate::config::YamuxConfig;
 use crate::driver::Driver;
 use crate::error::YamuxError;
-use crate::session::{Mode, Session, Stats, Termination};
-use crate::shared::{lock, register, Shared, SharedRef};
+use crate::session::{Mode, Session, Stats};
+use crate::shared::{lock, register, Core, Shared, SharedRef};
 use crate::stream::YamuxStream;
 
 /// The protocol id.
@@ -34,7 +34,7 @@ pub fn start(
     config: YamuxConfig,
 ) -> Result<(Arc<YamuxMuxer>, DriverFuture), ChainError> {
     config.validate().map_err(YamuxError::into_chain)?;
-    let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Session::new(mode, config))));
+    let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Core(Session::new(mode, config)))));
     let driver = Driver::new(io, shared.clone());
     Ok((Arc::new(YamuxMuxer { shared }), Box::pin(driver)))
 }
@@ -96,15 +96,7 @@ impl YamuxMuxer {
                 g.wake_driver();
                 return Poll::Ready(Ok(Some(id)));
             }
-            match g.session.termination() {
-                Some(Termination::Clean) => Poll::Ready(Ok(None)),
-                Some(Termination::Error(e)) => Poll::Ready(Err(e.clone())),
-                None if g.driver_done => Poll::Ready(Ok(None)),
-                None => {
-                    register(&mut g.accept, cx.waker());
-                    Poll::Pending
-                }
-            }
+            g.poll_inbound_end(cx.waker()).map_ok(|()| None)
         })
         .await
         .map_err(YamuxError::into_chain)?;
@@ -144,14 +136,8 @@ impl YamuxMuxer {
                 g.dispatch();
                 g.wake_driver();
             }
-            if g.driver_done {
-                return Poll::Ready(match g.session.termination() {
-                    Some(Termination::Error(e)) => Err(e.clone().into_chain()),
-                    _ => Ok(()),
-                });
-            }
-            register(&mut g.drained, cx.waker());
-            Poll::Pending
+            g.poll_driver_done(cx.waker())
+                .map_err(YamuxError::into_chain)
         })
         .await
     }

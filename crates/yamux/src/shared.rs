@@ -1,172 +1,92 @@
 //! State shared by the muxer handle, its streams and the driver: the session behind a short
-//! `std::sync::Mutex`, plus the wakers of everyone waiting on it.
+//! `std::sync::Mutex`, plus the wakers of everyone waiting on it (`muxer_shell::Shared`). This
+//! file says how yamux's session plugs into that shell.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Waker;
+use std::ops::{Deref, DerefMut};
 
-use crate::session::{Event, Session, StreamId};
+use bytes::BytesMut;
+use muxer_shell::{ShellSession, Wake};
 
-/// Wakers of one stream handle.
-#[derive(Debug, Default)]
-pub(crate) struct StreamWakers {
-    pub(crate) read: Option<Waker>,
-    pub(crate) write: Option<Waker>,
-}
+use crate::error::YamuxError;
+use crate::session::{Event, Session, StreamId, Termination};
+
+pub(crate) use muxer_shell::{lock, register};
 
 /// Everything behind the mutex.
+pub(crate) type Shared = muxer_shell::Shared<Core>;
+/// How handles and the driver hold it.
+pub(crate) type SharedRef = muxer_shell::SharedRef<Core>;
+
+/// The session as the shell sees it (a private wrapper, so the shell trait stays out of the
+/// public API of [`Session`]).
 #[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) session: Session,
-    /// The driver task, woken when output is queued or the session must close.
-    pub(crate) driver: Option<Waker>,
-    /// `accept_stream` callers.
-    pub(crate) accept: Vec<Waker>,
-    /// `open_stream` callers waiting for an ACK backlog slot.
-    pub(crate) open: Vec<Waker>,
-    /// Writers waiting for room in the output queue, and `shutdown` callers. When the driver
-    /// takes the queue it wakes only as many as can fill it again (the oldest first), not a
-    /// herd of 100 writers of whom most would find it full; all of them once the driver finds
-    /// nothing queued (so a woken writer that never writes cannot strand the rest).
-    pub(crate) drained: Vec<Waker>,
-    /// Flushers: woken once `flushed_total` reaches their mark (not on every write, so many
-    /// streams waiting for their flush do not all wake on each socket write).
-    pub(crate) flushers: Vec<(u64, Waker)>,
-    pub(crate) streams: HashMap<StreamId, StreamWakers>,
-    /// Bytes of output the driver wrote and flushed (compare with `Session::queued_total`).
-    pub(crate) flushed_total: u64,
-    /// `Muxer::close` was called.
-    pub(crate) closing: bool,
-    /// The driver finished.
-    pub(crate) driver_done: bool,
-}
+pub(crate) struct Core(pub(crate) Session);
 
-pub(crate) type SharedRef = Arc<Mutex<Shared>>;
-
-impl Shared {
-    pub(crate) fn new(session: Session) -> Self {
-        Shared {
-            session,
-            driver: None,
-            accept: Vec::new(),
-            open: Vec::new(),
-            drained: Vec::new(),
-            flushers: Vec::new(),
-            streams: HashMap::new(),
-            flushed_total: 0,
-            closing: false,
-            driver_done: false,
-        }
-    }
-
-    /// Wakes the waiters named by the session's events, and the driver if output is queued.
-    pub(crate) fn dispatch(&mut self) {
-        while let Some(ev) = self.session.poll_event() {
-            match ev {
-                Event::InboundStream(_) => wake_all(&mut self.accept),
-                Event::StreamAcked(_) => wake_all(&mut self.open),
-                Event::Readable(id) => self.wake_stream(id, true, false),
-                Event::Writable(id) => self.wake_stream(id, false, true),
-                Event::StreamClosed(id) | Event::StreamReset(id) => {
-                    self.wake_stream(id, true, true)
-                }
-                Event::Pong { .. } => {}
-                Event::GoAwayReceived(_) => wake_all(&mut self.open),
-                Event::Terminated => self.wake_everyone(),
-            }
-        }
-        if self.session.output_len() > 0 {
-            self.wake_driver();
-        }
-    }
-
-    pub(crate) fn wake_driver(&mut self) {
-        if let Some(w) = self.driver.take() {
-            w.wake();
-        }
-    }
-
-    fn wake_stream(&mut self, id: StreamId, read: bool, write: bool) {
-        if let Some(w) = self.streams.get_mut(&id) {
-            if read {
-                if let Some(r) = w.read.take() {
-                    r.wake();
-                }
-            }
-            if write {
-                if let Some(r) = w.write.take() {
-                    r.wake();
-                }
-            }
-        }
-    }
-
-    pub(crate) fn wake_everyone(&mut self) {
-        wake_all(&mut self.accept);
-        wake_all(&mut self.open);
-        wake_all(&mut self.drained);
-        for (_, w) in self.flushers.drain(..) {
-            w.wake();
-        }
-        for w in self.streams.values_mut() {
-            if let Some(r) = w.read.take() {
-                r.wake();
-            }
-            if let Some(r) = w.write.take() {
-                r.wake();
-            }
-        }
-        self.wake_driver();
+impl Deref for Core {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.0
     }
 }
 
-impl Shared {
-    /// Records that output up to `total` was written and flushed; wakes the flushers it
-    /// satisfies.
-    pub(crate) fn flushed(&mut self, total: u64) {
-        self.flushed_total = total;
-        self.flushers.retain(|(mark, w)| {
-            if *mark <= total {
-                w.wake_by_ref();
-                false
-            } else {
-                true
-            }
-        });
-    }
-
-    /// Registers `w` to be woken once `flushed_total >= mark`.
-    pub(crate) fn wait_flushed(&mut self, mark: u64, w: &Waker) {
-        if let Some(entry) = self.flushers.iter_mut().find(|(_, x)| x.will_wake(w)) {
-            entry.0 = mark;
-        } else {
-            self.flushers.push((mark, w.clone()));
-        }
+impl DerefMut for Core {
+    fn deref_mut(&mut self) -> &mut Session {
+        &mut self.0
     }
 }
 
-/// Wakes the first (longest waiting) `n` wakers of `list`.
-pub(crate) fn wake_first(list: &mut Vec<Waker>, n: usize) {
-    for w in list.drain(..n.min(list.len())) {
-        w.wake();
-    }
-}
+impl ShellSession for Core {
+    type StreamId = StreamId;
+    type Error = YamuxError;
 
-pub(crate) fn wake_all(list: &mut Vec<Waker>) {
-    for w in list.drain(..) {
-        w.wake();
+    fn poll_wake(&mut self) -> Option<Wake<StreamId>> {
+        Some(match self.0.poll_event()? {
+            Event::InboundStream(_) => Wake::Accept,
+            Event::StreamAcked(_) | Event::GoAwayReceived(_) => Wake::Open,
+            Event::Readable(id) => Wake::Read(id),
+            Event::Writable(id) => Wake::Write(id),
+            Event::StreamClosed(id) | Event::StreamReset(id) => Wake::ReadWrite(id),
+            Event::Pong { .. } => Wake::Nobody,
+            Event::Terminated => Wake::Everyone,
+        })
     }
-}
 
-/// Adds `w` to `list` unless an equivalent waker is there.
-pub(crate) fn register(list: &mut Vec<Waker>, w: &Waker) {
-    if !list.iter().any(|x| x.will_wake(w)) {
-        list.push(w.clone());
+    fn output_len(&self) -> usize {
+        self.0.output_len()
     }
-}
 
-/// Locks, recovering from poisoning (the session holds no invariants a panic elsewhere breaks
-/// halfway: every mutation is a short, non-panicking critical section).
-pub(crate) fn lock(shared: &SharedRef) -> MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(|e| e.into_inner())
+    fn queued_total(&self) -> u64 {
+        self.0.queued_total()
+    }
+
+    fn swap_output(&mut self, buf: &mut BytesMut) {
+        self.0.swap_output(buf)
+    }
+
+    fn ended(&self) -> Option<Result<(), &YamuxError>> {
+        self.0.termination().map(|t| match t {
+            Termination::Clean => Ok(()),
+            Termination::Error(e) => Err(e),
+        })
+    }
+
+    fn on_io_error(&mut self, err: YamuxError) {
+        self.0.on_io_error(err)
+    }
+
+    fn on_closed(&mut self) {
+        self.0.on_closed()
+    }
+
+    fn close_write(&mut self, id: StreamId) -> Result<(), YamuxError> {
+        self.0.close_write(id)
+    }
+
+    fn reset(&mut self, id: StreamId) {
+        self.0.reset(id)
+    }
+
+    fn release(&mut self, id: StreamId) {
+        self.0.release(id)
+    }
 }

@@ -17,40 +17,39 @@ use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::error::YamuxError;
 use crate::session::{ReadOutcome, StreamId, Termination};
-use crate::shared::{lock, register, SharedRef, StreamWakers};
+use muxer_shell::StreamCore;
+
+use crate::shared::{register, Core, SharedRef};
 
 /// A yamux substream. Returned boxed as `chain_core::BoxStream` by the muxer.
 #[derive(Debug)]
 pub struct YamuxStream {
-    id: StreamId,
-    shared: SharedRef,
+    core: StreamCore<Core>,
+    /// `queued_total` after this stream's last queued output: flushed once the driver's
+    /// `flushed_total` reaches it.
     flush_mark: u64,
 }
 
 impl YamuxStream {
     pub(crate) fn new(id: StreamId, shared: SharedRef) -> Self {
-        lock(&shared).streams.insert(id, StreamWakers::default());
         YamuxStream {
-            id,
-            shared,
+            core: StreamCore::new(id, shared),
             flush_mark: 0,
         }
     }
 
     /// The yamux stream id.
     pub fn id(&self) -> u32 {
-        self.id
+        self.core.id()
     }
 
     /// Resets the stream (RST): both directions end at once, unread data is dropped.
     pub fn reset(&mut self) {
-        let mut g = lock(&self.shared);
-        g.session.reset(self.id);
-        g.dispatch();
+        self.core.reset();
     }
 
     fn poll_flushed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut g = lock(&self.shared);
+        let mut g = self.core.lock();
         if g.flushed_total >= self.flush_mark {
             return Poll::Ready(Ok(()));
         }
@@ -74,11 +73,11 @@ impl AsyncRead for YamuxStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let mut g = lock(&this.shared);
+        let mut g = this.core.lock();
         // The clock is read only when a window update is due (auto-tuning needs the time).
         match g
             .session
-            .read_with(this.id, buf, || Some(std::time::Instant::now()))
+            .read_with(this.core.id(), buf, || Some(std::time::Instant::now()))
         {
             Ok(ReadOutcome::Data(n)) => {
                 if g.session.output_len() > 0 {
@@ -88,9 +87,7 @@ impl AsyncRead for YamuxStream {
             }
             Ok(ReadOutcome::Eof) => Poll::Ready(Ok(0)),
             Ok(ReadOutcome::Blocked) => {
-                if let Some(w) = g.streams.get_mut(&this.id) {
-                    w.read = Some(cx.waker().clone());
-                }
+                g.wait_readable(this.core.id(), cx.waker());
                 Poll::Pending
             }
             Err(e) => Poll::Ready(Err(e.into_io())),
@@ -108,7 +105,7 @@ impl AsyncWrite for YamuxStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        let mut g = lock(&this.shared);
+        let mut g = this.core.lock();
         let limit = g.session.config().write_buffer_limit;
         let queued = g.session.output_len();
         if queued >= limit && g.session.termination().is_none() {
@@ -118,12 +115,10 @@ impl AsyncWrite for YamuxStream {
         }
         match g
             .session
-            .write(this.id, buf, limit.saturating_sub(queued).max(1))
+            .write(this.core.id(), buf, limit.saturating_sub(queued).max(1))
         {
             Ok(0) => {
-                if let Some(w) = g.streams.get_mut(&this.id) {
-                    w.write = Some(cx.waker().clone());
-                }
+                g.wait_writable(this.core.id(), cx.waker());
                 Poll::Pending
             }
             Ok(n) => {
@@ -141,27 +136,11 @@ impl AsyncWrite for YamuxStream {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        {
-            let mut g = lock(&this.shared);
-            let was = g.session.queued_total();
-            if let Err(e) = g.session.close_write(this.id) {
-                return Poll::Ready(Err(e.into_io()));
-            }
-            let now = g.session.queued_total();
-            if now != was {
-                this.flush_mark = now;
-                g.dispatch();
-            }
+        match this.core.close_write() {
+            Ok(Some(mark)) => this.flush_mark = mark,
+            Ok(None) => {}
+            Err(e) => return Poll::Ready(Err(e.into_io())),
         }
         this.poll_flushed(cx)
-    }
-}
-
-impl Drop for YamuxStream {
-    fn drop(&mut self) {
-        let mut g = lock(&self.shared);
-        g.streams.remove(&self.id);
-        g.session.release(self.id);
-        g.dispatch();
     }
 }
