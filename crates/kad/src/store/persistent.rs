@@ -58,6 +58,38 @@ impl std::fmt::Debug for PersistentStore {
 }
 
 impl PersistentStore {
+    /// The row under `key` of `table`, decoded (one read transaction).
+    fn read_row<T>(
+        &self,
+        table: TableDefinition<&[u8], &[u8]>,
+        key: &[u8],
+        decode: impl Fn(&[u8], &[u8]) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let t = txn.open_table(table).map_err(StoreError::db)?;
+        match t.get(key).map_err(StoreError::db)? {
+            Some(g) => decode(key, g.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every entry of every row of `table` that `keep` accepts (one read transaction).
+    fn scan<T>(
+        &self,
+        table: TableDefinition<&[u8], &[u8]>,
+        decode: impl Fn(&[u8], &[u8]) -> Result<Vec<T>, StoreError>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::db)?;
+        let t = txn.open_table(table).map_err(StoreError::db)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(StoreError::db)? {
+            let (k, v) = item.map_err(StoreError::db)?;
+            out.extend(decode(k.value(), v.value())?.into_iter().filter(&keep));
+        }
+        Ok(out)
+    }
+
     /// Opens the database file at `path`, creating it (and its parent directories) if needed.
     /// `local` is our own peer id (our provider records are always kept when a key is full).
     /// Fails with [`StoreError::Db`] if another process has the file open, and with
@@ -306,13 +338,8 @@ impl RecordStore for PersistentStore {
 
     fn get(&self, key: &[u8], now: SystemTime) -> Result<Option<Record>, StoreError> {
         check_key(&self.config, key)?;
-        let record = {
-            let txn = self.db.begin_read().map_err(StoreError::db)?;
-            let t = txn.open_table(RECORDS).map_err(StoreError::db)?;
-            match t.get(key).map_err(StoreError::db)? {
-                Some(g) => decode_record(key, g.value())?,
-                None => return Ok(None),
-            }
+        let Some(record) = self.read_row(RECORDS, key, decode_record)? else {
+            return Ok(None);
         };
         if record.expires > now {
             return Ok(Some(record));
@@ -382,13 +409,8 @@ impl RecordStore for PersistentStore {
 
     fn providers(&self, key: &[u8], now: SystemTime) -> Result<Vec<ProviderRecord>, StoreError> {
         check_key(&self.config, key)?;
-        let list = {
-            let txn = self.db.begin_read().map_err(StoreError::db)?;
-            let t = txn.open_table(PROVIDERS).map_err(StoreError::db)?;
-            match t.get(key).map_err(StoreError::db)? {
-                Some(g) => decode_providers(key, g.value())?,
-                None => return Ok(Vec::new()),
-            }
+        let Some(list) = self.read_row(PROVIDERS, key, decode_providers)? else {
+            return Ok(Vec::new());
         };
         if list.iter().any(|p| p.expires <= now) {
             let mut counts = self.lock();
@@ -407,32 +429,16 @@ impl RecordStore for PersistentStore {
         provider: &PeerId,
         now: SystemTime,
     ) -> Result<Vec<ProviderRecord>, StoreError> {
-        let txn = self.db.begin_read().map_err(StoreError::db)?;
-        let t = txn.open_table(PROVIDERS).map_err(StoreError::db)?;
-        let mut out = Vec::new();
-        for item in t.iter().map_err(StoreError::db)? {
-            let (k, v) = item.map_err(StoreError::db)?;
-            out.extend(
-                decode_providers(k.value(), v.value())?
-                    .into_iter()
-                    .filter(|p| &p.provider == provider && p.expires > now),
-            );
-        }
-        Ok(out)
+        self.scan(PROVIDERS, decode_providers, |p| {
+            &p.provider == provider && p.expires > now
+        })
     }
 
     fn published_by(&self, publisher: &PeerId, now: SystemTime) -> Result<Vec<Record>, StoreError> {
-        let txn = self.db.begin_read().map_err(StoreError::db)?;
-        let t = txn.open_table(RECORDS).map_err(StoreError::db)?;
-        let mut out = Vec::new();
-        for item in t.iter().map_err(StoreError::db)? {
-            let (k, v) = item.map_err(StoreError::db)?;
-            let r = decode_record(k.value(), v.value())?;
-            if r.publisher.as_ref() == Some(publisher) && r.expires > now {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        let decode = |k: &[u8], v: &[u8]| decode_record(k, v).map(|r| vec![r]);
+        self.scan(RECORDS, decode, |r| {
+            r.publisher.as_ref() == Some(publisher) && r.expires > now
+        })
     }
 
     fn expire(&self, now: SystemTime) -> Result<usize, StoreError> {
