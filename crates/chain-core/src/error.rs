@@ -90,16 +90,55 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// Displays as `layer: kind: message`, e.g. `multistream: limit-exceeded: message of 70000
 /// bytes exceeds the limit of 16383`. The layer crate's own typed error, when there is one, is
-/// the [`source`](std::error::Error::source) and can be recovered with
-/// [`ChainError::downcast_ref`].
-#[derive(Debug, thiserror::Error)]
-#[error("{layer}: {kind}: {message}")]
+/// kept and can be recovered with [`ChainError::downcast_ref`].
+///
+/// Every cause is said once: the message already is the typed cause's display, so
+/// [`source`](std::error::Error::source) skips the cause and returns *its* source (a reporter
+/// that walks the chain, as `anyhow`'s `{:#}` does, prints each segment once).
+#[derive(Debug)]
 pub struct ChainError {
     layer: Layer,
     kind: ErrorKind,
     message: String,
-    #[source]
     source: Option<BoxError>,
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.layer, self.kind, self.message)
+    }
+}
+
+impl std::error::Error for ChainError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The cause's own display is `message`; what lies below it is new.
+        let cause: &(dyn std::error::Error + 'static) = self.source.as_deref()?;
+        cause.source()
+    }
+}
+
+/// The display of `err` and of every error below it, joined by `": "` the way `anyhow`'s
+/// `{:#}` joins them: what a user reads.
+pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        next = e.source();
+    }
+    out
+}
+
+/// The first segment (split at `": "`) that `message` says twice in a row or twice at all,
+/// if any: a message that repeats itself says a cause more than once.
+pub fn repeated_segment(message: &str) -> Option<&str> {
+    let segments: Vec<&str> = message.split(": ").map(str::trim).collect();
+    segments
+        .iter()
+        .enumerate()
+        .find(|(i, s)| !s.is_empty() && segments.iter().skip(i + 1).any(|t| t == *s))
+        .map(|(_, s)| *s)
 }
 
 impl ChainError {
@@ -206,6 +245,29 @@ mod tests {
         );
         assert_eq!(e.layer().as_str(), "yamux");
         assert!(matches!(e.downcast_ref::<TooLarge>(), Some(TooLarge(9))));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection refused by /ip4/127.0.0.1/tcp/4101")]
+    struct Refused(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let io_text = io.to_string();
+        let e = ChainError::with_source("tcp", ErrorKind::Io, Refused(io));
+        let text = report(&e);
+        assert_eq!(
+            text,
+            format!("tcp: io: connection refused by /ip4/127.0.0.1/tcp/4101: {io_text}")
+        );
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // Wrapped in an I/O error and back, then reported: still once.
+        let back = ChainError::from_io("multistream", e.into_io());
+        assert_eq!(repeated_segment(&report(&back)), None);
+        assert!(back.downcast_ref::<Refused>().is_some());
+        // The checker itself finds a repetition.
+        assert_eq!(repeated_segment("tcp: io: x by y: x by y"), Some("x by y"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ mod muxer;
 
 pub use chain::{ChainStep, LayerKind, NegotiatedChain};
 pub use context::{HandlerContext, Role};
-pub use error::{ChainError, ErrorKind, Layer};
+pub use error::{repeated_segment, report, ChainError, ErrorKind, Layer};
 pub use handler::{
     MuxerHandler, MuxerLayer, Next, SecuredStream, SecurityHandler, SecurityLayer, StreamHandler,
 };
