@@ -78,15 +78,79 @@ async fn refused_dial_fails_fast() -> Result<()> {
         // The listener is dropped here: nothing listens on `port` any more.
         let addr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", peer_id_from_seed(9));
         let out = run_node(&["ping", &addr, "--json"], RUN).await?;
-        out.expect_error("ping to a closed port")?;
+        let error = out.expect_error("ping to a closed port")?;
         ensure!(
             out.elapsed < Duration::from_secs(5),
             "refused dial took {:?}",
             out.elapsed
         );
+        // Every cause is said once, on stdout and on stderr.
+        ensure!(
+            chain_core::repeated_segment(&error).is_none(),
+            "error repeats a segment: {error}"
+        );
+        let last = out.stderr.lines().rev().find(|l| !l.trim().is_empty());
+        let last = last.unwrap_or_default();
+        ensure!(
+            chain_core::repeated_segment(last).is_none(),
+            "stderr repeats a segment: {last}"
+        );
         Ok(())
     })
     .await?
+}
+
+/// Plaintext is never a default: a plaintext-only dialer is refused by a default listener, and a
+/// listener that names plaintext explicitly accepts it and warns on stderr.
+#[tokio::test]
+async fn plaintext_only_when_asked_for() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let (node, addr) = listener(51, 30).await?;
+        let out = run_node(&["ping", &addr, "--security", "plaintext", "--json"], RUN).await?;
+        let error = out.expect_error("plaintext dialer against a default listener")?;
+        ensure!(error.contains("multistream"), "{error}");
+        ensure!(
+            out.stderr.contains(chain_node_warning()),
+            "the dialer that asked for plaintext warns: {}",
+            out.stderr
+        );
+        node.interrupt()?;
+
+        let mut node = NodeProcess::spawn(&[
+            "listen",
+            "--json",
+            "--seed",
+            "52",
+            "--security",
+            "noise,plaintext",
+            "--timeout",
+            "30",
+        ])?;
+        let (_, addr) = node.listening().await?;
+        ensure!(
+            node.stderr().contains(chain_node_warning()),
+            "listener with plaintext warns: {}",
+            node.stderr()
+        );
+        let out = run_node(&["ping", &addr, "--security", "plaintext", "--json"], RUN).await?;
+        out.expect_success("plaintext ping when both sides asked for it")?;
+        let out = run_node(&["inspect", &addr, "--json"], RUN).await?;
+        out.expect_success("default inspect")?;
+        let chain = &out.one("inspect")?["chain"];
+        ensure!(chain[1]["protocol"] == "/noise", "{chain}");
+        ensure!(
+            !out.stderr.contains(chain_node_warning()),
+            "no warning without plaintext: {}",
+            out.stderr
+        );
+        Ok(())
+    })
+    .await?
+}
+
+/// The start of the warning line chain-node prints when plaintext is enabled.
+fn chain_node_warning() -> &'static str {
+    "warning: --security includes plaintext"
 }
 
 /// A TCP listener that accepts and never speaks: `--timeout 2` bounds the whole attempt.

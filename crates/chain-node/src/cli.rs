@@ -33,11 +33,14 @@ pub struct CommonArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Security protocols in preference order, comma-separated names or protocol ids
-    /// (supported: noise, secio, plaintext; default: all of them in that order). `plaintext`
-    /// encrypts nothing. With `secio` alone the node talks the way c-ipfs needs (one
-    /// multistream message per write).
+    /// (supported: noise, secio, plaintext; default: noise,secio). `plaintext` encrypts nothing
+    /// and is only offered when named here (a warning is printed).
     #[arg(long, global = true, value_name = "LIST", default_value = crate::stack::DEFAULT_SECURITY)]
     pub security: String,
+    /// Talk the way c-ipfs needs: every multistream message in its own write, never lazy
+    /// negotiation (use with `--security secio` and an RSA `--key`).
+    #[arg(long, global = true)]
+    pub c_ipfs_compat: bool,
     /// Stream muxers in preference order, comma-separated names or protocol ids (supported:
     /// yamux, mplex; default: both, yamux first). mplex has no flow control: each stream's
     /// receive buffer is bounded and a stream that overflows it is reset.

@@ -32,7 +32,10 @@ pub fn swarm_builder(args: &CommonArgs, serve_perf: bool) -> Result<SwarmBuilder
     let mut builder = SwarmBuilder::new(identity::keypair(args)?)
         .security(stack::security_handlers(&args.security)?)
         .muxers(stack::muxer_handlers(&args.muxer)?)
-        .multistream(stack::multistream_config(&args.security)?);
+        .multistream(stack::multistream_config(args.c_ipfs_compat));
+    if stack::enables_plaintext(&args.security)? {
+        eprintln!("{}", stack::PLAINTEXT_WARNING);
+    }
     if serve_perf {
         builder = builder.protocol(Arc::new(perf::PerfHandler::default()));
     }

@@ -1,5 +1,5 @@
-//! Turns `--security` / `--muxer` lists into the swarm's chain configuration, including the
-//! multistream behaviour c-ipfs needs when secio is the only security protocol.
+//! Turns `--security` / `--muxer` lists into the swarm's chain configuration, and
+//! `--c-ipfs-compat` into the multistream behaviour c-ipfs needs.
 
 use std::sync::Arc;
 
@@ -9,10 +9,21 @@ use multistream::MultistreamConfig;
 
 /// Every security protocol this node supports, by CLI name, in default preference order:
 /// noise first (modern peers), secio second (the fallback c-ipfs and old go-ipfs speak),
-/// plaintext last (it encrypts nothing: a peer only gets it by refusing the rest).
+/// plaintext last (it encrypts nothing; only offered when the `--security` list names it).
 pub const SECURITY_NAMES: &[&str] = &["noise", "secio", "plaintext"];
-/// The default `--security` list: every supported protocol, in [`SECURITY_NAMES`] order.
-pub const DEFAULT_SECURITY: &str = "noise,secio,plaintext";
+/// The default `--security` list: the protocols that encrypt, in [`SECURITY_NAMES`] order.
+/// Plaintext is never a default: multistream negotiation is not authenticated, so an on-path
+/// attacker could otherwise downgrade a default node to cleartext.
+pub const DEFAULT_SECURITY: &str = "noise,secio";
+
+/// The warning printed when the `--security` list enables plaintext.
+pub const PLAINTEXT_WARNING: &str = "warning: --security includes plaintext (/plaintext/2.0.0): \
+     connections that negotiate it are not encrypted, and an on-path attacker can force it";
+
+/// Whether `list` enables plaintext (the caller prints [`PLAINTEXT_WARNING`]).
+pub fn enables_plaintext(list: &str) -> Result<bool> {
+    Ok(canonical_security(list)?.contains(&"plaintext"))
+}
 /// Every muxer this node supports, by CLI name, in default preference order: yamux first
 /// (every current peer and c-ipfs), mplex second (deprecated, but some rust/js/old go peers
 /// speak only it).
@@ -59,17 +70,15 @@ pub fn canonical_security(list: &str) -> Result<Vec<&'static str>> {
     Ok(out)
 }
 
-/// The multistream settings for a `--security` list. With secio as the only security protocol
-/// the peer is presumably c-ipfs, which needs every multistream message in its own write (it
-/// drops a proposal that shares a secio frame with the header) and no lazy negotiation; the
-/// rest of the world gets the defaults.
-pub fn multistream_config(list: &str) -> Result<MultistreamConfig> {
-    let c_ipfs = canonical_security(list)? == ["secio"];
-    Ok(if c_ipfs {
+/// The multistream settings: with `--c-ipfs-compat` every multistream message goes in its own
+/// write (c-ipfs drops a proposal that shares a secio frame with the header) and nothing is
+/// negotiated lazily; without it, the defaults every current peer gets.
+pub fn multistream_config(c_ipfs_compat: bool) -> MultistreamConfig {
+    if c_ipfs_compat {
         c_ipfs_multistream()
     } else {
         MultistreamConfig::default()
-    })
+    }
 }
 
 /// Multistream settings c-ipfs gets through: one message per write, never lazy.
@@ -166,11 +175,13 @@ mod tests {
     }
 
     #[test]
-    fn default_list_is_every_supported_protocol_noise_first() {
+    fn default_list_encrypts_noise_first_and_never_offers_plaintext() {
         assert_eq!(
             canonical_security(DEFAULT_SECURITY).unwrap(),
-            SECURITY_NAMES
+            ["noise", "secio"]
         );
+        assert!(!enables_plaintext(DEFAULT_SECURITY).unwrap());
+        assert!(enables_plaintext("noise,/plaintext/2.0.0").unwrap());
         assert_eq!(SECURITY_NAMES.first(), Some(&"noise"));
         assert_eq!(SECURITY_NAMES.get(1), Some(&"secio"));
         assert_eq!(SECURITY_NAMES.last(), Some(&"plaintext"));
@@ -186,16 +197,9 @@ mod tests {
     }
 
     #[test]
-    fn only_a_secio_only_list_gets_the_c_ipfs_multistream() {
-        assert_eq!(
-            multistream_config(DEFAULT_SECURITY).unwrap(),
-            MultistreamConfig::default()
-        );
-        assert_eq!(
-            multistream_config("noise,secio").unwrap(),
-            MultistreamConfig::default()
-        );
-        let c = multistream_config("/secio/1.0.0").unwrap();
+    fn only_the_explicit_flag_gets_the_c_ipfs_multistream() {
+        assert_eq!(multistream_config(false), MultistreamConfig::default());
+        let c = multistream_config(true);
         assert_eq!(c, c_ipfs_multistream());
         assert!(c.one_message_per_write && !c.lazy);
     }
