@@ -12,8 +12,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chainp2p_kad::store::{MemoryStore, PersistentStore, Record, RecordStore, StoreConfig};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kad::store::{MemoryStore, PersistentStore, Record, RecordStore, StoreConfig};
 
 const KEYS: usize = 10_000;
 const VALUE: usize = 1024;

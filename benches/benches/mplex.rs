@@ -26,12 +26,12 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use chain_benches::alloc::{counting, live_bytes, Counting};
+use chainp2p_mplex::{start, MplexConfig, MplexMuxer, MplexStream};
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
 use libp2p::core::muxing::StreamMuxer;
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
-use mplex::{start, MplexConfig, MplexMuxer, MplexStream};
 use muxbench::{
     groups, idle_stream_bytes, keepers, memory_wanted, print_memory, rt, sinks, Opener, PIPE,
 };

@@ -2,9 +2,9 @@
 //! listener, over an in-memory pipe), ours beside rust-libp2p's `multistream-select`, in one
 //! group so the numbers print side by side.
 
-use chain_core::BoxStream;
+use chainp2p_core::BoxStream;
+use chainp2p_multistream::{dialer_select, listener_select, MultistreamConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
-use multistream::{dialer_select, listener_select, MultistreamConfig};
 use multistream_select::{dialer_select_proto, listener_select_proto, Version};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::ChaCha20Poly1305;
-use chain_core::identity::Keypair;
-use chain_core::{BoxStream, HandlerContext, Role, SecurityHandler};
+use chainp2p_core::identity::Keypair;
+use chainp2p_core::{BoxStream, HandlerContext, Role, SecurityHandler};
+use chainp2p_noise::{AuthenticStatic, Handshake, NoiseConfig};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
-use noise::{AuthenticStatic, Handshake, NoiseConfig};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 const WRITE: usize = 64 * 1024;
@@ -182,8 +182,8 @@ fn raw_aead(c: &mut Criterion) {
         to.read_message(&msg[2..]).unwrap();
     }
     let (mut t, _) = i.finish().unwrap();
-    let plain = vec![1u8; noise::codec::MAX_FRAME_PLAINTEXT];
-    let mut out = vec![0u8; noise::codec::MAX_FRAME_LEN];
+    let plain = vec![1u8; chainp2p_noise::codec::MAX_FRAME_PLAINTEXT];
+    let mut out = vec![0u8; chainp2p_noise::codec::MAX_FRAME_LEN];
     g.throughput(Throughput::Bytes(plain.len() as u64));
     g.bench_function("snow_ring_transport_encrypt_frame", |b| {
         b.iter(|| t.encrypt_frame(&plain, &mut out).unwrap());

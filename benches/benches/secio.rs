@@ -7,13 +7,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chain_core::identity::Keypair;
-use chain_core::{BoxStream, HandlerContext, Role, SecurityHandler};
+use chainp2p_core::identity::Keypair;
+use chainp2p_core::{BoxStream, HandlerContext, Role, SecurityHandler};
+use chainp2p_secio::cipher::CipherState;
+use chainp2p_secio::stretch::stretch;
+use chainp2p_secio::{Cipher, HashAlgo, KeyAgreement, SecioConfig};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
-use secio::cipher::CipherState;
-use secio::stretch::stretch;
-use secio::{Cipher, HashAlgo, KeyAgreement, SecioConfig};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 const WRITE: usize = 64 * 1024;
@@ -29,7 +29,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 fn rsa_key() -> Keypair {
-    let mut der = include_bytes!("../../crates/secio/tests/fixtures/rsa2048.pk8").to_vec();
+    let mut der = include_bytes!("../../crates/security/secio/tests/fixtures/rsa2048.pk8").to_vec();
     Keypair::rsa_from_pkcs8(&mut der).unwrap()
 }
 

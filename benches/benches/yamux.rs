@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use chain_benches::alloc::{counting, live_bytes, Counting};
+use chainp2p_yamux::{start, Mode, YamuxConfig, YamuxMuxer, YamuxStream};
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
@@ -24,7 +25,6 @@ use muxbench::{
     groups, idle_stream_bytes, keepers, memory_wanted, print_memory, rt, sinks, Opener, PIPE,
 };
 use tokio_util::compat::TokioAsyncReadCompatExt;
-use yamux::{start, Mode, YamuxConfig, YamuxMuxer, YamuxStream};
 
 #[global_allocator]
 static ALLOC: Counting = counting();
@@ -62,11 +62,11 @@ fn ours(cfg: YamuxConfig, mut inbound: impl FnMut(YamuxStream) + Send + 'static)
 
 /// rust-yamux: open requests go to the task that polls the client connection.
 #[derive(Clone)]
-struct Theirs(mpsc::UnboundedSender<oneshot::Sender<yamux_rs::Stream>>);
+struct Theirs(mpsc::UnboundedSender<oneshot::Sender<yamux::Stream>>);
 
 impl Opener for Theirs {
-    type S = yamux_rs::Stream;
-    fn open(&self) -> impl Future<Output = yamux_rs::Stream> + Send {
+    type S = yamux::Stream;
+    fn open(&self) -> impl Future<Output = yamux::Stream> + Send {
         let (tx, rx) = oneshot::channel();
         self.0.unbounded_send(tx).unwrap();
         async move { rx.await.unwrap() }
@@ -74,13 +74,10 @@ impl Opener for Theirs {
 }
 
 /// A rust-yamux pair (must run inside the runtime); `inbound` gets every server-side stream.
-fn theirs(
-    cfg: yamux_rs::Config,
-    mut inbound: impl FnMut(yamux_rs::Stream) + Send + 'static,
-) -> Theirs {
+fn theirs(cfg: yamux::Config, mut inbound: impl FnMut(yamux::Stream) + Send + 'static) -> Theirs {
     let (a, b) = tokio::io::duplex(PIPE);
-    let mut client = yamux_rs::Connection::new(a.compat(), cfg.clone(), yamux_rs::Mode::Client);
-    let mut server = yamux_rs::Connection::new(b.compat(), cfg, yamux_rs::Mode::Server);
+    let mut client = yamux::Connection::new(a.compat(), cfg.clone(), yamux::Mode::Client);
+    let mut server = yamux::Connection::new(b.compat(), cfg, yamux::Mode::Server);
     tokio::spawn(async move {
         poll_fn(|cx| loop {
             match server.poll_next_inbound(cx) {
@@ -91,9 +88,9 @@ fn theirs(
         })
         .await
     });
-    let (tx, mut rx) = mpsc::unbounded::<oneshot::Sender<yamux_rs::Stream>>();
+    let (tx, mut rx) = mpsc::unbounded::<oneshot::Sender<yamux::Stream>>();
     tokio::spawn(async move {
-        let mut waiting: Option<oneshot::Sender<yamux_rs::Stream>> = None;
+        let mut waiting: Option<oneshot::Sender<yamux::Stream>> = None;
         poll_fn(|cx| loop {
             if waiting.is_none() {
                 if let Poll::Ready(Some(w)) = rx.poll_next_unpin(cx) {
@@ -130,7 +127,7 @@ fn memory() {
     let rt = rt();
     let ours_cfg = YamuxConfig::default().with_max_inbound_streams(20_000);
     let o = idle_stream_bytes(&rt, live, |keep| ours(ours_cfg, keepers(keep)));
-    let mut cfg = yamux_rs::Config::default();
+    let mut cfg = yamux::Config::default();
     cfg.set_max_connection_receive_window(None);
     cfg.set_max_num_streams(20_000);
     let t = idle_stream_bytes(&rt, live, |keep| theirs(cfg, keepers(keep)));
@@ -146,7 +143,7 @@ fn benches(c: &mut Criterion) {
         let _g = rt.enter();
         (
             ours(YamuxConfig::default(), sinks()),
-            theirs(yamux_rs::Config::default(), sinks()),
+            theirs(yamux::Config::default(), sinks()),
         )
     };
     groups(c, &rt, "yamux", ("ours", &o), ("yamux-0.13", &t));

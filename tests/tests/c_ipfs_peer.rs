@@ -27,13 +27,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use chain_core::identity::{Keypair, PeerId};
-use chain_core::{SecurityLayer, StreamHandler};
-use multistream::MultistreamConfig;
+use chainp2p_core::identity::{Keypair, PeerId};
+use chainp2p_core::{SecurityLayer, StreamHandler};
+use chainp2p_multistream::MultistreamConfig;
+use chainp2p_secio::codec::{parse_frame, write_header, HEADER_LEN, MAX_FRAME_LEN};
+use chainp2p_secio::{Handshake, SecioConfig, Session, DEFAULT_MAX_HANDSHAKE_MESSAGE};
+use chainp2p_swarm::{Direction, SwarmBuilder, SwarmEvent};
 use rsa::pkcs8::EncodePrivateKey;
-use secio::codec::{parse_frame, write_header, HEADER_LEN, MAX_FRAME_LEN};
-use secio::{Handshake, SecioConfig, Session, DEFAULT_MAX_HANDSHAKE_MESSAGE};
-use swarm::{Direction, SwarmBuilder, SwarmEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -49,7 +49,7 @@ fn c_ipfs_multistream() -> MultistreamConfig {
     }
 }
 
-fn node(key: Keypair, security: Vec<Arc<dyn StreamHandler>>) -> swarm::Swarm {
+fn node(key: Keypair, security: Vec<Arc<dyn StreamHandler>>) -> chainp2p_swarm::Swarm {
     SwarmBuilder::new(key)
         .multistream(c_ipfs_multistream())
         .security(security)
@@ -63,7 +63,7 @@ fn secio_layer() -> Arc<dyn StreamHandler> {
 
 /// Our node's identity: the RSA-2048 fixture of the secio crate.
 fn our_rsa_key() -> Keypair {
-    let mut der = include_bytes!("../../crates/secio/tests/fixtures/rsa2048.pk8").to_vec();
+    let mut der = include_bytes!("../../crates/security/secio/tests/fixtures/rsa2048.pk8").to_vec();
     Keypair::rsa_from_pkcs8(&mut der).expect("the RSA fixture loads")
 }
 
@@ -263,7 +263,7 @@ async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
         let port = addr
             .iter()
             .find_map(|p| match p {
-                chain_core::multiaddr::Protocol::Tcp(port) => Some(port),
+                chainp2p_core::multiaddr::Protocol::Tcp(port) => Some(port),
                 _ => None,
             })
             .ok_or_else(|| anyhow!("no port in {addr}"))?;
@@ -283,9 +283,9 @@ async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
             peer.read_ms().await? == "na",
             "noise is not offered here: expected na"
         );
-        peer.write_ms(secio::PROTOCOL).await?;
+        peer.write_ms(chainp2p_secio::PROTOCOL).await?;
         ensure!(
-            peer.read_ms().await? == secio::PROTOCOL,
+            peer.read_ms().await? == chainp2p_secio::PROTOCOL,
             "expected the /secio/1.0.0 echo"
         );
         // No emptiness check here: secio is symmetric, so the node's Propose may already follow
@@ -323,7 +323,7 @@ async fn c_ipfs_style_dialer_gets_through_our_listener() -> Result<()> {
             }
         };
         ensure!(
-            chain.protocols() == [HEADER, secio::PROTOCOL, HEADER, "/yamux/1.0.0"],
+            chain.protocols() == [HEADER, chainp2p_secio::PROTOCOL, HEADER, "/yamux/1.0.0"],
             "{chain}"
         );
         node.shutdown().await;
@@ -345,7 +345,7 @@ async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
         let node = node(
             our_key,
             vec![
-                Arc::new(SecurityLayer(plaintext::PlaintextConfig::new())),
+                Arc::new(SecurityLayer(chainp2p_plaintext::PlaintextConfig::new())),
                 secio_layer(),
             ],
         );
@@ -368,9 +368,11 @@ async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
             "first message is not the header"
         );
         peer.write_ms(HEADER).await?;
-        let proposals = peer.answer_proposals(secio::PROTOCOL, false).await?;
+        let proposals = peer
+            .answer_proposals(chainp2p_secio::PROTOCOL, false)
+            .await?;
         ensure!(
-            proposals == ["/plaintext/2.0.0", secio::PROTOCOL],
+            proposals == ["/plaintext/2.0.0", chainp2p_secio::PROTOCOL],
             "raw-leg proposals: {proposals:?}"
         );
 
@@ -385,7 +387,7 @@ async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
         let conn = tokio::time::timeout(STEP, dial).await???;
         ensure!(conn.peer_id() == fake_id);
         ensure!(
-            conn.chain().protocols() == [HEADER, secio::PROTOCOL, HEADER, "/yamux/1.0.0"],
+            conn.chain().protocols() == [HEADER, chainp2p_secio::PROTOCOL, HEADER, "/yamux/1.0.0"],
             "{}",
             conn.chain()
         );
@@ -420,7 +422,8 @@ async fn default_multistream_would_break_c_ipfs() -> Result<()> {
         let mut peer = FakePeer::new(tcp);
         ensure!(peer.read_ms().await? == HEADER);
         peer.write_ms(HEADER).await?;
-        peer.answer_proposals(secio::PROTOCOL, false).await?;
+        peer.answer_proposals(chainp2p_secio::PROTOCOL, false)
+            .await?;
         peer.secio(&fake_key, our_id).await?;
         let err = peer
             .read_secured_ms()

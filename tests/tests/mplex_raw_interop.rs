@@ -10,11 +10,11 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chainp2p_mplex::{start, Endpoint, MplexConfig, MplexError, MplexMuxer, StreamId};
 use futures::io::{AsyncReadExt, AsyncWriteExt};
 use libp2p::core::muxing::StreamMuxerExt;
 use libp2p::core::upgrade::OutboundConnectionUpgrade;
 use libp2p_mplex::Multiplex;
-use mplex::{start, Endpoint, MplexConfig, MplexError, MplexMuxer, StreamId};
 use tokio::time::timeout;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
@@ -143,7 +143,7 @@ async fn resets_cross_both_ways() {
         rs2.write_all(b"z").await.unwrap();
         rs2.flush().await.unwrap();
         let err = inb.read(&mut one).await.unwrap_err();
-        let chain = chain_core::ChainError::from_io("test", err);
+        let chain = chainp2p_core::ChainError::from_io("test", err);
         assert!(matches!(
             chain.downcast_ref::<MplexError>(),
             Some(MplexError::StreamReset(_))
@@ -165,7 +165,7 @@ async fn resets_cross_both_ways() {
 }
 
 fn mplex_error(e: std::io::Error) -> MplexError {
-    chain_core::ChainError::from_io("test", e)
+    chainp2p_core::ChainError::from_io("test", e)
         .downcast_ref::<MplexError>()
         .cloned()
         .expect("an mplex error")

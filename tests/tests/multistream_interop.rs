@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use chain_core::{BoxStream, ErrorKind};
+use chainp2p_core::{BoxStream, ErrorKind};
+use chainp2p_multistream::{dialer_select, listener_select, MultistreamConfig};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use multistream::{dialer_select, listener_select, MultistreamConfig};
 use multistream_select::{dialer_select_proto, listener_select_proto, Version};
 use tokio::time::timeout;
 use tokio_util::compat::TokioAsyncReadCompatExt;

@@ -20,12 +20,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context as _, Result};
-use chain_core::{BoxStream, ChainError, HandlerContext, MuxerLayer, Next, StreamHandler};
+use chainp2p_core::{BoxStream, ChainError, HandlerContext, MuxerLayer, Next, StreamHandler};
+use chainp2p_swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 use common::muxer::{exchange, MuxPeer, Pattern, RustMuxer};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
-use swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 use tokio::sync::mpsc;
 
 /// Concurrent streams opened by one side in the bulk test.
@@ -55,12 +55,12 @@ fn test_protocols() -> Vec<String> {
 /// Our muxer handler for `m`.
 fn our_muxer(m: RustMuxer) -> Arc<dyn StreamHandler> {
     match m {
-        RustMuxer::Yamux => Arc::new(MuxerLayer(yamux::YamuxConfig::default())),
+        RustMuxer::Yamux => Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default())),
         // Defaults: mplex has no flow control, and rust-libp2p sends each stream's 1 MiB as fast
         // as it can while a reader task may not have run yet; our default overflow policy
         // stops reading the connection meanwhile (TCP backpressure) instead of resetting a
         // reader that is alive.
-        RustMuxer::Mplex => Arc::new(MuxerLayer(mplex::MplexConfig::default())),
+        RustMuxer::Mplex => Arc::new(MuxerLayer(chainp2p_mplex::MplexConfig::default())),
     }
 }
 
@@ -111,7 +111,7 @@ struct Pair {
 /// Connects our swarm and a rust peer over `muxer`; `dialer` says who dials.
 async fn connect(muxer: RustMuxer, dialer: Side) -> Result<Pair> {
     let (tx, inbox) = mpsc::unbounded_channel();
-    let keypair = swarm::identity::Keypair::generate_ed25519();
+    let keypair = chainp2p_swarm::identity::Keypair::generate_ed25519();
     let our_id = keypair.public().to_peer_id();
     let ours = SwarmBuilder::new(keypair)
         .muxers(vec![our_muxer(muxer)])
@@ -504,5 +504,5 @@ async fn resets(muxer: RustMuxer, resetter: Side) -> Result<()> {
     Ok(())
 }
 
-muxer_tests!(yamux_rs, RustMuxer::Yamux);
+muxer_tests!(yamux, RustMuxer::Yamux);
 muxer_tests!(mplex_rs, RustMuxer::Mplex);

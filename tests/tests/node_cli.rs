@@ -86,13 +86,13 @@ async fn refused_dial_fails_fast() -> Result<()> {
         );
         // Every cause is said once, on stdout and on stderr.
         ensure!(
-            chain_core::repeated_segment(&error).is_none(),
+            chainp2p_core::repeated_segment(&error).is_none(),
             "error repeats a segment: {error}"
         );
         let last = out.stderr.lines().rev().find(|l| !l.trim().is_empty());
         let last = last.unwrap_or_default();
         ensure!(
-            chain_core::repeated_segment(last).is_none(),
+            chainp2p_core::repeated_segment(last).is_none(),
             "stderr repeats a segment: {last}"
         );
         Ok(())

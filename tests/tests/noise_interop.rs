@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chain_core::{HandlerContext, Role, SecurityHandler};
+use chainp2p_core::{HandlerContext, Role, SecurityHandler};
 use common::security;
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade};
@@ -26,7 +26,7 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 async fn run(ours_role: Role, ours_key: Keypair, theirs_key: Keypair, len: usize) {
     let theirs_cfg = libp2p::noise::Config::new(&theirs_key).unwrap();
     let (ours, theirs) = security::handshake(
-        &noise::NoiseConfig::new(),
+        &chainp2p_noise::NoiseConfig::new(),
         ours_role,
         &ours_key,
         &theirs_key,
@@ -110,7 +110,7 @@ async fn noise_throughput_vs_libp2p() {
         let (a, b) = tokio::io::duplex(256 * 1024);
         let ca = HandlerContext::new(Role::Dialer, Arc::new(ka.clone()));
         let cb = HandlerContext::new(Role::Listener, Arc::new(kb.clone()));
-        let cfg = noise::NoiseConfig::new();
+        let cfg = chainp2p_noise::NoiseConfig::new();
         let (x, y) = tokio::join!(
             cfg.secure(Box::new(a.compat()), &ca),
             cfg.secure(Box::new(b.compat()), &cb)

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chain_core::{ErrorKind, HandlerContext, Role, SecurityHandler};
+use chainp2p_core::{ErrorKind, HandlerContext, Role, SecurityHandler};
 use common::security;
 use libp2p::core::upgrade::InboundConnectionUpgrade;
 use libp2p::identity::Keypair;
@@ -22,7 +22,7 @@ const PROTOCOL: &str = "/plaintext/2.0.0";
 async fn run(ours_role: Role, ours_key: Keypair, theirs_key: Keypair) {
     let theirs_cfg = libp2p::plaintext::Config::new(&theirs_key);
     let (ours, theirs) = security::handshake(
-        &plaintext::PlaintextConfig::new(),
+        &chainp2p_plaintext::PlaintextConfig::new(),
         ours_role,
         &ours_key,
         &theirs_key,
@@ -90,7 +90,7 @@ async fn we_refuse_a_rust_peer_that_is_not_the_one_we_dialed() {
         ctx.remote_peer = Some(Keypair::generate_ed25519().public().to_peer_id());
         let theirs =
             libp2p::plaintext::Config::new(&theirs_key).upgrade_inbound(b.compat(), PROTOCOL);
-        let cfg = plaintext::PlaintextConfig::new();
+        let cfg = chainp2p_plaintext::PlaintextConfig::new();
         let (ours, _theirs) = tokio::join!(cfg.secure(Box::new(a.compat()), &ctx), theirs);
         let err = ours.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");

@@ -7,31 +7,31 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use chainp2p_yamux::{start, Mode, YamuxConfig, YamuxMuxer};
 use futures::channel::{mpsc, oneshot};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use futures::StreamExt;
 use tokio::time::timeout;
 use tokio_util::compat::TokioAsyncReadCompatExt;
-use yamux::{start, Mode, YamuxConfig, YamuxMuxer};
 
 const MIB: usize = 1024 * 1024;
 
 /// A handle to a rust-yamux connection driven by its own task.
 struct RsPeer {
-    open: mpsc::UnboundedSender<oneshot::Sender<yamux_rs::Stream>>,
-    inbound: mpsc::UnboundedReceiver<yamux_rs::Stream>,
+    open: mpsc::UnboundedSender<oneshot::Sender<yamux::Stream>>,
+    inbound: mpsc::UnboundedReceiver<yamux::Stream>,
 }
 
 impl RsPeer {
-    fn spawn<T>(io: T, mode: yamux_rs::Mode) -> Self
+    fn spawn<T>(io: T, mode: yamux::Mode) -> Self
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let mut conn = yamux_rs::Connection::new(io, yamux_rs::Config::default(), mode);
-        let (open_tx, mut open_rx) = mpsc::unbounded::<oneshot::Sender<yamux_rs::Stream>>();
+        let mut conn = yamux::Connection::new(io, yamux::Config::default(), mode);
+        let (open_tx, mut open_rx) = mpsc::unbounded::<oneshot::Sender<yamux::Stream>>();
         let (in_tx, in_rx) = mpsc::unbounded();
         tokio::spawn(async move {
-            let mut waiting: Option<oneshot::Sender<yamux_rs::Stream>> = None;
+            let mut waiting: Option<oneshot::Sender<yamux::Stream>> = None;
             poll_fn(|cx| loop {
                 if waiting.is_none() {
                     if let Poll::Ready(Some(tx)) = open_rx.poll_next_unpin(cx) {
@@ -69,7 +69,7 @@ impl RsPeer {
         }
     }
 
-    async fn open(&self) -> yamux_rs::Stream {
+    async fn open(&self) -> yamux::Stream {
         let (tx, rx) = oneshot::channel();
         self.open.unbounded_send(tx).unwrap();
         rx.await.unwrap()
@@ -163,7 +163,7 @@ async fn ours_as_client_against_rust_yamux_server() {
         let (ours, driver) =
             start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
         tokio::spawn(driver);
-        let theirs = RsPeer::spawn(b.compat(), yamux_rs::Mode::Server);
+        let theirs = RsPeer::spawn(b.compat(), yamux::Mode::Server);
         exchange(ours, theirs).await;
     })
     .await
@@ -174,7 +174,7 @@ async fn ours_as_client_against_rust_yamux_server() {
 async fn ours_as_server_against_rust_yamux_client() {
     timeout(Duration::from_secs(60), async {
         let (a, b) = tokio::io::duplex(256 * 1024);
-        let theirs = RsPeer::spawn(a.compat(), yamux_rs::Mode::Client);
+        let theirs = RsPeer::spawn(a.compat(), yamux::Mode::Client);
         let (ours, driver) =
             start(Box::new(b.compat()), Mode::Server, YamuxConfig::default()).unwrap();
         tokio::spawn(driver);
@@ -191,7 +191,7 @@ async fn goaway_from_us_ends_the_rust_yamux_connection() {
         let (ours, driver) =
             start(Box::new(a.compat()), Mode::Client, YamuxConfig::default()).unwrap();
         let driver = tokio::spawn(driver);
-        let mut theirs = RsPeer::spawn(b.compat(), yamux_rs::Mode::Server);
+        let mut theirs = RsPeer::spawn(b.compat(), yamux::Mode::Server);
         let mut s = ours.open().await.unwrap();
         s.write_all(b"hi").await.unwrap();
         let mut inb = theirs.inbound.next().await.unwrap();

@@ -48,7 +48,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         }
     }
     let mut build = cargo();
-    build.args(["build", "--release", "-p", "chain-node"]);
+    build.args(["build", "--release", "-p", "chainp2p-node"]);
     run_checked(build)?;
     let mut build = cargo();
     build.args([

@@ -64,7 +64,7 @@ pub(crate) fn run_checked(mut cmd: Command) -> anyhow::Result<()> {
 
 fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut build = cargo();
-    build.args(["build", "-p", "chain-node"]);
+    build.args(["build", "-p", "chainp2p-node"]);
     run_checked(build)?;
     // The py-libp2p secio peer of the interop tests lives in a virtualenv.
     let mut venv = Command::new("bash");

@@ -47,7 +47,7 @@ pub struct CommonArgs {
     #[arg(long, global = true, value_name = "LIST", default_value = crate::stack::DEFAULT_MUXER)]
     pub muxer: String,
     /// The Kademlia protocol id to serve and speak (e.g. /ipfs/lan/kad/1.0.0 for a LAN DHT).
-    #[arg(long, global = true, value_name = "ID", default_value = kad::config::DEFAULT_PROTOCOL)]
+    #[arg(long, global = true, value_name = "ID", default_value = chainp2p_kad::config::DEFAULT_PROTOCOL)]
     pub kad_protocol: String,
     /// Seconds before the command gives up (default 20; `listen` runs until Ctrl-C unless given).
     #[arg(long, global = true, value_name = "SECS")]

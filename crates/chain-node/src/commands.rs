@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chain_core::multiaddr::Multiaddr;
-use chain_core::LayerKind;
-use kad::node::{KadNode, MaintenanceConfig, Mode};
+use chainp2p_core::multiaddr::Multiaddr;
+use chainp2p_core::LayerKind;
+use chainp2p_kad::node::{KadNode, MaintenanceConfig, Mode};
+use chainp2p_swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 use serde_json::json;
-use swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 
 use crate::cli::{CommonArgs, ListenArgs};
 use crate::keyfile::{self, KeyType};
@@ -37,7 +37,7 @@ pub fn swarm_builder(args: &CommonArgs, serve_perf: bool) -> Result<SwarmBuilder
         eprintln!("{}", stack::PLAINTEXT_WARNING);
     }
     if serve_perf {
-        builder = builder.protocol(Arc::new(perf::PerfHandler::default()));
+        builder = builder.protocol(Arc::new(chainp2p_perf::PerfHandler::default()));
     }
     if let Some(secs) = args.timeout {
         builder = builder.upgrade_timeout(Duration::from_secs_f64(secs));
@@ -231,12 +231,12 @@ pub async fn ping(
 ) -> Result<()> {
     let (node, conn) = connect(common, addr, false).await?;
     let peer = conn.peer_id().to_string();
-    let mut stream = conn.open_stream(ping::PROTOCOL).await?;
+    let mut stream = conn.open_stream(chainp2p_ping::PROTOCOL).await?;
     for i in 0..count {
         if i > 0 && !interval.is_zero() {
             tokio::time::sleep(interval).await;
         }
-        let rtt = ping::ping(&mut stream).await?;
+        let rtt = chainp2p_ping::ping(&mut stream).await?;
         let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
         out.emit(json!({"op": "ping", "peer_id": peer, "rtt_us": us}), || {
             format!("ping {peer}: rtt {:.3} ms", rtt.as_secs_f64() * 1e3)
@@ -251,8 +251,8 @@ pub async fn ping(
 pub async fn identify(common: &CommonArgs, addr: &str, out: Output) -> Result<()> {
     let (node, conn) = connect(common, addr, false).await?;
     let peer = conn.peer_id();
-    let mut stream = conn.open_stream(identify::PROTOCOL).await?;
-    let info = identify::request(&mut stream, Some(&peer)).await?;
+    let mut stream = conn.open_stream(chainp2p_identify::PROTOCOL).await?;
+    let info = chainp2p_identify::request(&mut stream, Some(&peer)).await?;
     let listen: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
     let observed = info.observed_addr.as_ref().map(|a| a.to_string());
     out.emit(
@@ -376,8 +376,8 @@ pub async fn perf(
     out: Output,
 ) -> Result<()> {
     let (node, conn) = connect(common, addr, false).await?;
-    let mut stream = conn.open_stream(perf::PROTOCOL).await?;
-    let report = perf::run(&mut stream, upload, download).await?;
+    let mut stream = conn.open_stream(chainp2p_perf::PROTOCOL).await?;
+    let report = chainp2p_perf::run(&mut stream, upload, download).await?;
     let seconds = report.total_time.as_secs_f64();
     let mbit = report.mbit_per_s();
     out.emit(

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use chain_core::identity::PeerId;
-use kad::node::{LookupProgress, Mode, ProgressFn};
-use kad::store::{MemoryStore, PersistentStore, RecordStore, StoreConfig};
-use swarm::KadOptions;
+use chainp2p_core::identity::PeerId;
+use chainp2p_kad::node::{LookupProgress, Mode, ProgressFn};
+use chainp2p_kad::store::{MemoryStore, PersistentStore, RecordStore, StoreConfig};
+use chainp2p_swarm::KadOptions;
 
 use crate::cli::{CommonArgs, ListenArgs};
 
@@ -25,7 +25,7 @@ pub fn kad_options(
     mode: Mode,
     store: Arc<dyn RecordStore>,
 ) -> Result<KadOptions> {
-    let kad = kad::config::KadConfig::with_protocol(common.kad_protocol.clone());
+    let kad = chainp2p_kad::config::KadConfig::with_protocol(common.kad_protocol.clone());
     kad.validate()
         .with_context(|| format!("--kad-protocol {:?}", common.kad_protocol))?;
     Ok(KadOptions {

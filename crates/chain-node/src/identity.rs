@@ -2,7 +2,7 @@
 //! a fresh Ed25519 key.
 
 use anyhow::{Context, Result};
-use chain_core::identity::Keypair;
+use chainp2p_core::identity::Keypair;
 
 use crate::cli::CommonArgs;
 use crate::keyfile;

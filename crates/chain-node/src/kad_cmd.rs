@@ -6,11 +6,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use chain_core::identity::PeerId;
-use kad::message::KadPeer;
-use kad::node::{KadNode, Mode};
+use chainp2p_core::identity::PeerId;
+use chainp2p_kad::message::KadPeer;
+use chainp2p_kad::node::{KadNode, Mode};
+use chainp2p_swarm::{KadService, Swarm};
 use serde_json::{json, Value};
-use swarm::{KadService, Swarm};
 
 use crate::cli::{CommonArgs, KadArgs, KadOp};
 use crate::commands::{parse_addr, swarm_builder};
@@ -130,8 +130,8 @@ async fn listen(swarm: &Swarm, node: &KadNode, addrs: &[String]) -> Result<()> {
 async fn enter(swarm: &Swarm, node: &KadNode, protocol: &str, addr: &str) -> Result<()> {
     let conn = swarm.dial(&parse_addr(addr)?).await?;
     let peer = conn.peer_id();
-    let mut stream = conn.open_stream(identify::PROTOCOL).await?;
-    let info = identify::request(&mut stream, Some(&peer)).await?;
+    let mut stream = conn.open_stream(chainp2p_identify::PROTOCOL).await?;
+    let info = chainp2p_identify::request(&mut stream, Some(&peer)).await?;
     if !info.protocols.iter().any(|p| p == protocol) {
         bail!(
             "{peer} does not serve the kad protocol {protocol} (it serves: {})",

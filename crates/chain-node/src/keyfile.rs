@@ -4,7 +4,7 @@
 //! math is done.
 
 use anyhow::{anyhow, bail, Context, Result};
-use chain_core::identity::Keypair;
+use chainp2p_core::identity::Keypair;
 use prost::Message;
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::pkcs8::der::Decode;
@@ -205,7 +205,7 @@ mod tests {
         let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
         let pkcs8 = key.to_pkcs8_der().unwrap();
         let kp = decode(pkcs8.as_bytes()).unwrap();
-        assert_eq!(kp.key_type(), chain_core::identity::KeyType::RSA);
+        assert_eq!(kp.key_type(), chainp2p_core::identity::KeyType::RSA);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use chain_core::{MuxerLayer, SecurityLayer, StreamHandler};
-use multistream::MultistreamConfig;
+use chainp2p_core::{MuxerLayer, SecurityLayer, StreamHandler};
+use chainp2p_multistream::MultistreamConfig;
 
 /// Every security protocol this node supports, by CLI name, in default preference order:
 /// noise first (modern peers), secio second (the fallback c-ipfs and old go-ipfs speak),
@@ -41,9 +41,9 @@ pub fn security_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
 
 fn security_handler(name: &'static str) -> Result<Arc<dyn StreamHandler>> {
     Ok(match name {
-        "noise" => Arc::new(SecurityLayer(noise::NoiseConfig::new())),
-        "secio" => Arc::new(SecurityLayer(secio::SecioConfig::new())),
-        "plaintext" => Arc::new(SecurityLayer(plaintext::PlaintextConfig::new())),
+        "noise" => Arc::new(SecurityLayer(chainp2p_noise::NoiseConfig::new())),
+        "secio" => Arc::new(SecurityLayer(chainp2p_secio::SecioConfig::new())),
+        "plaintext" => Arc::new(SecurityLayer(chainp2p_plaintext::PlaintextConfig::new())),
         other => bail!("security protocol {other:?} is not built into this node"),
     })
 }
@@ -96,8 +96,8 @@ pub fn muxer_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
         .into_iter()
         .map(|name| -> Result<Arc<dyn StreamHandler>> {
             Ok(match name {
-                "yamux" => Arc::new(MuxerLayer(yamux::YamuxConfig::default())),
-                "mplex" => Arc::new(MuxerLayer(mplex::MplexConfig::default())),
+                "yamux" => Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default())),
+                "mplex" => Arc::new(MuxerLayer(chainp2p_mplex::MplexConfig::default())),
                 other => bail!("muxer {other:?} is not built into this node"),
             })
         })

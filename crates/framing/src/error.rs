@@ -1,8 +1,8 @@
-//! [`impl_chain_error!`]: how a layer's typed error enum becomes a [`chain_core::ChainError`]
+//! [`impl_chain_error!`]: how a layer's typed error enum becomes a [`chainp2p_core::ChainError`]
 //! naming the layer, the kind and the typed cause.
 
 /// Implements, for a layer error enum `$ty` that has an `Io(std::io::Error)` variant and an
-/// inherent `fn kind(&self) -> chain_core::ErrorKind`:
+/// inherent `fn kind(&self) -> chainp2p_core::ErrorKind`:
 /// - `pub fn into_chain(self) -> ChainError` (layer `$layer`; an I/O error that already
 ///   carries a lower layer's `ChainError` is passed through unchanged),
 /// - `From<$ty> for ChainError`,
@@ -15,7 +15,7 @@ macro_rules! impl_chain_error {
             /// Wraps into a [`ChainError`] of this layer. An I/O error that already carries a
             /// lower layer's [`ChainError`] is passed through unchanged.
             ///
-            /// [`ChainError`]: chain_core::ChainError
+            /// [`ChainError`]: chainp2p_core::ChainError
             pub fn into_chain(self) -> $crate::__private::ChainError {
                 match self {
                     $ty::Io(e) => $crate::__private::ChainError::from_io($layer, e),
@@ -40,7 +40,7 @@ macro_rules! impl_chain_error {
             /// Converts into an `std::io::Error` carrying the [`ChainError`], for
             /// `AsyncRead`/`AsyncWrite`.
             ///
-            /// [`ChainError`]: chain_core::ChainError
+            /// [`ChainError`]: chainp2p_core::ChainError
             pub fn into_io(self) -> std::io::Error {
                 match self {
                     $ty::Io(e) => e,
@@ -53,7 +53,7 @@ macro_rules! impl_chain_error {
 
 #[cfg(test)]
 mod tests {
-    use chain_core::{ChainError, ErrorKind};
+    use chainp2p_core::{ChainError, ErrorKind};
 
     #[derive(Debug, thiserror::Error)]
     enum DemoError {

@@ -11,7 +11,7 @@
 //! - [`FailLatch`]: the "once failed, always failed" rule of one direction of an encrypted
 //!   stream shell.
 //! - [`impl_chain_error!`]: the mapping of a layer's error enum onto
-//!   [`chain_core::ChainError`] (I/O errors carrying a lower layer's error pass through).
+//!   [`chainp2p_core::ChainError`] (I/O errors carrying a lower layer's error pass through).
 //! - `testing` (feature `test-support`): in-memory pipes, raw frame I/O and typed-error helpers
 //!   for the layers' integration tests.
 #![cfg_attr(
@@ -36,5 +36,5 @@ pub use send::SendBuf;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use chain_core::ChainError;
+    pub use chainp2p_core::ChainError;
 }

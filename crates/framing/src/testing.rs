@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chain_core::identity::Keypair;
-use chain_core::{BoxStream, ChainError, HandlerContext, Role};
+use chainp2p_core::identity::Keypair;
+use chainp2p_core::{BoxStream, ChainError, HandlerContext, Role};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 

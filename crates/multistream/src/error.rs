@@ -1,6 +1,6 @@
 //! The typed errors of multistream-select and their mapping onto [`ChainError`].
 
-use chain_core::{ChainError, ErrorKind};
+use chainp2p_core::{ChainError, ErrorKind};
 
 /// The layer name used in every [`ChainError`] of this crate.
 pub const LAYER: &str = "multistream";

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
-use chain_core::{
+use chainp2p_core::{
     BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Next, Role, StreamHandler,
 };
 use futures::{AsyncReadExt, AsyncWriteExt};

@@ -4,13 +4,13 @@
 //!
 //! - [`codec`]: framing (`uvarint(len) ‖ text ‖ \n`) as `tokio_util` codecs, [`Message`].
 //! - [`Dialer`] / [`Listener`]: sans-IO state machines (bytes in, writes and [`Event`]s out).
-//! - [`dialer_select`] / [`listener_select`]: the async shell over a [`chain_core::BoxStream`],
+//! - [`dialer_select`] / [`listener_select`]: the async shell over a [`chainp2p_core::BoxStream`],
 //!   handing on any bytes read past the negotiation; [`Multistream`] is the
-//!   [`chain_core::StreamHandler`] that negotiates and runs the chosen handler.
+//!   [`chainp2p_core::StreamHandler`] that negotiates and runs the chosen handler.
 //!
 //! Limits ([`MultistreamConfig`]): messages up to 16383 bytes accepted, none over 1024 sent,
 //! at most 32 rounds, 10 s for the whole negotiation. Errors are [`MultistreamError`]s inside
-//! a [`chain_core::ChainError`] of layer `multistream`.
+//! a [`chainp2p_core::ChainError`] of layer `multistream`.
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

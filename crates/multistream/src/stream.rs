@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, BytesMut};
-use chain_core::{BoxStream, ChainError};
+use chainp2p_core::{BoxStream, ChainError};
 use futures::io::{AsyncRead, AsyncWrite, IoSlice};
 
 use crate::dialer::Dialer;

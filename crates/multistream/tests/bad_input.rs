@@ -6,12 +6,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use chain_core::{BoxStream, ChainError, ErrorKind, Role};
-use common::*;
-use futures::{AsyncReadExt, AsyncWriteExt};
-use multistream::{
+use chainp2p_core::{BoxStream, ChainError, ErrorKind, Role};
+use chainp2p_multistream::{
     dialer_select, listener_select, Multistream, MultistreamConfig, MultistreamError,
 };
+use common::*;
+use futures::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
 /// Runs our listener against a raw peer that writes `bytes` (then keeps the stream open, or

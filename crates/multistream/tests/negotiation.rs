@@ -6,10 +6,12 @@ mod common;
 
 use std::sync::Arc;
 
-use chain_core::{ErrorKind, Next, Role, StreamHandler};
+use chainp2p_core::{ErrorKind, Next, Role, StreamHandler};
+use chainp2p_multistream::{
+    list_protocols, Multistream, MultistreamConfig, MultistreamError, PROTOCOL,
+};
 use common::*;
 use futures::{AsyncReadExt, AsyncWriteExt};
-use multistream::{list_protocols, Multistream, MultistreamConfig, MultistreamError, PROTOCOL};
 use tokio::time::timeout;
 
 #[tokio::test]
@@ -182,7 +184,7 @@ async fn lazy_dialer_reports_na_on_the_first_read() {
         // reading first must still send the proposal, or both sides would wait forever
         let mut buf = [0u8; 4];
         let err = d.io.read(&mut buf).await.unwrap_err();
-        let err = chain_core::ChainError::from_io("test", err);
+        let err = chainp2p_core::ChainError::from_io("test", err);
         assert_eq!(err.kind(), ErrorKind::NegotiationFailed);
         assert_eq!(err.layer().as_str(), "multistream");
         drop(d);

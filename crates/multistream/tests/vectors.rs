@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use bytes::BytesMut;
-use multistream::{Message, MessageCodec};
+use chainp2p_multistream::{Message, MessageCodec};
 use tokio_util::codec::{Decoder, Encoder};
 
 fn hex(s: &str) -> Vec<u8> {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use chain_core::BoxStream;
+use chainp2p_core::BoxStream;
 use futures::{AsyncRead, AsyncWrite};
 
 /// The substream count of one connection and when it last dropped to zero.

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use chain_core::multiaddr::{Multiaddr, Protocol};
+use chainp2p_core::multiaddr::{Multiaddr, Protocol};
 
 /// The addresses to announce for a listener bound at `bound`: `bound` itself unless its IP is
 /// unspecified, else `bound` with each interface IP of the same family (link-local IPv6 left

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chain_core::identity::Keypair;
-use chain_core::{MuxerLayer, SecurityLayer, StreamHandler};
-use multistream::MultistreamConfig;
-use transport_tcp::TcpConfig;
+use chainp2p_core::identity::Keypair;
+use chainp2p_core::{MuxerLayer, SecurityLayer, StreamHandler};
+use chainp2p_multistream::MultistreamConfig;
+use chainp2p_transport_tcp::TcpConfig;
 
 use crate::node::Swarm;
 
@@ -32,8 +32,8 @@ impl SwarmBuilder {
     pub fn new(keypair: Keypair) -> Self {
         SwarmBuilder {
             keypair: Arc::new(keypair),
-            security: vec![Arc::new(SecurityLayer(noise::NoiseConfig::new()))],
-            muxers: vec![Arc::new(MuxerLayer(yamux::YamuxConfig::default()))],
+            security: vec![Arc::new(SecurityLayer(chainp2p_noise::NoiseConfig::new()))],
+            muxers: vec![Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default()))],
             protocols: Vec::new(),
             multistream: MultistreamConfig::default(),
             tcp: TcpConfig::default(),
@@ -45,7 +45,7 @@ impl SwarmBuilder {
     }
 
     /// The PeerId of the identity the swarm will have.
-    pub fn local_peer_id(&self) -> chain_core::identity::PeerId {
+    pub fn local_peer_id(&self) -> chainp2p_core::identity::PeerId {
         self.keypair.public().to_peer_id()
     }
 

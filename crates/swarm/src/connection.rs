@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use chain_core::identity::{PeerId, PublicKey};
-use chain_core::multiaddr::Multiaddr;
-use chain_core::{BoxStream, ChainError, HandlerContext, Muxer, NegotiatedChain, Role};
-use multistream::{Multistream, MultistreamConfig};
+use chainp2p_core::identity::{PeerId, PublicKey};
+use chainp2p_core::multiaddr::Multiaddr;
+use chainp2p_core::{BoxStream, ChainError, HandlerContext, Muxer, NegotiatedChain, Role};
+use chainp2p_multistream::{Multistream, MultistreamConfig};
 use tracing::Instrument;
 
 use crate::activity::Activity;
@@ -60,7 +60,7 @@ impl Connection {
         let peer_id = ctx.remote_peer.ok_or_else(|| {
             ChainError::new(
                 crate::LAYER,
-                chain_core::ErrorKind::Authentication,
+                chainp2p_core::ErrorKind::Authentication,
                 "connection without an authenticated peer",
             )
         })?;
@@ -127,9 +127,12 @@ impl Connection {
                 .inner
                 .activity
                 .track(self.inner.muxer.open_stream().await?);
-            let negotiated =
-                multistream::dialer_select(raw, &[protocol.to_owned()], &self.inner.multistream)
-                    .await?;
+            let negotiated = chainp2p_multistream::dialer_select(
+                raw,
+                &[protocol.to_owned()],
+                &self.inner.multistream,
+            )
+            .await?;
             Ok(negotiated.io)
         }
         .instrument(span)

@@ -1,9 +1,9 @@
-//! Kademlia on the swarm: the glue between a [`kad::node::KadNode`] and the connections.
+//! Kademlia on the swarm: the glue between a [`chainp2p_kad::node::KadNode`] and the connections.
 //!
 //! - [`SwarmNetwork`]: the node's [`KadNetwork`]: a kad request to a peer reuses the live
 //!   connection or dials the peer's known addresses, then opens a substream negotiated for the
 //!   kad protocol (`tcp -> multistream -> security -> multistream -> muxer -> multistream -> kad`).
-//! - [`SwarmBuilder::build_with_kad`]: registers the node's [`kad::handler::KadHandler`] among the
+//! - [`SwarmBuilder::build_with_kad`]: registers the node's [`chainp2p_kad::handler::KadHandler`] among the
 //!   application protocols (server mode only: a client neither serves nor advertises kad) and
 //!   starts the task that feeds the routing table: every new connection is identified
 //!   (`/ipfs/id/1.0.0`) and the peer enters the table only if its identify lists our kad
@@ -14,14 +14,14 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chain_core::identity::PeerId;
-use chain_core::multiaddr::{Multiaddr, Protocol};
-use chain_core::{BoxStream, ChainError, ErrorKind, StreamHandler};
-use kad::error::KadError;
-use kad::node::{KadNetwork, KadNode, Mode, NodeParams};
-use kad::query::QueryConfig;
-use kad::routing::RoutingConfig;
-use kad::store::{DefaultValidator, MemoryStore, RecordStore, RecordValidator};
+use chainp2p_core::identity::PeerId;
+use chainp2p_core::multiaddr::{Multiaddr, Protocol};
+use chainp2p_core::{BoxStream, ChainError, ErrorKind, StreamHandler};
+use chainp2p_kad::error::KadError;
+use chainp2p_kad::node::{KadNetwork, KadNode, Mode, NodeParams};
+use chainp2p_kad::query::QueryConfig;
+use chainp2p_kad::routing::RoutingConfig;
+use chainp2p_kad::store::{DefaultValidator, MemoryStore, RecordStore, RecordValidator};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
@@ -39,7 +39,7 @@ const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 /// store and validator.
 pub struct KadOptions {
     /// Wire settings (protocol id, message limits, timeouts).
-    pub kad: kad::config::KadConfig,
+    pub kad: chainp2p_kad::config::KadConfig,
     /// Routing-table settings.
     pub routing: RoutingConfig,
     /// Lookup settings (alpha, beta, k).
@@ -56,7 +56,7 @@ impl Default for KadOptions {
     /// `/ipfs/kad/1.0.0`, server mode, in-memory store, default validator and limits.
     fn default() -> Self {
         KadOptions {
-            kad: kad::config::KadConfig::default(),
+            kad: chainp2p_kad::config::KadConfig::default(),
             routing: RoutingConfig::default(),
             query: QueryConfig::default(),
             mode: Mode::Server,
@@ -253,7 +253,7 @@ async fn feed_routing_table(swarm: Swarm, node: KadNode) {
 }
 
 /// An identify push that lists protocols re-decides the peer's place in the routing table.
-fn apply_push(node: &KadNode, push: identify::PushEvent) {
+fn apply_push(node: &KadNode, push: chainp2p_identify::PushEvent) {
     let Some(peer) = push.peer else { return };
     if push.push.protocols.is_empty() {
         if !push.push.listen_addrs.is_empty() {
@@ -285,8 +285,10 @@ fn dialable<'a>(addrs: impl IntoIterator<Item = &'a Multiaddr>) -> Vec<Multiaddr
 /// we reached it at (listed first: it is known to work).
 async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option<Multiaddr>) {
     let work = async {
-        let mut stream = swarm.open_stream(&peer, identify::PROTOCOL).await?;
-        identify::request(&mut stream, Some(&peer)).await
+        let mut stream = swarm
+            .open_stream(&peer, chainp2p_identify::PROTOCOL)
+            .await?;
+        chainp2p_identify::request(&mut stream, Some(&peer)).await
     };
     let info = match tokio::time::timeout(IDENTIFY_TIMEOUT, work).await {
         Ok(Ok(info)) => info,

@@ -1,8 +1,8 @@
 //! What the swarm tells its user: listeners, connections opened and closed (with their chain).
 
-use chain_core::identity::PeerId;
-use chain_core::multiaddr::Multiaddr;
-use chain_core::NegotiatedChain;
+use chainp2p_core::identity::PeerId;
+use chainp2p_core::multiaddr::Multiaddr;
+use chainp2p_core::NegotiatedChain;
 
 use crate::connection::Direction;
 

@@ -9,19 +9,19 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use swarm::{SwarmBuilder, identity::Keypair};
+//! use chainp2p_swarm::{SwarmBuilder, identity::Keypair};
 //!
-//! # async fn demo() -> Result<(), chain_core::ChainError> {
+//! # async fn demo() -> Result<(), chainp2p_core::ChainError> {
 //! let node = SwarmBuilder::new(Keypair::generate_ed25519())
-//!     .protocol(Arc::new(perf::PerfHandler::default()))      // serve /perf/1.0.0 too
+//!     .protocol(Arc::new(chainp2p_perf::PerfHandler::default()))      // serve /perf/1.0.0 too
 //!     .build();
 //! let addr = node.listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap()).await?;
 //! println!("listening on {addr}/p2p/{}", node.local_peer_id());
 //!
 //! let conn = node.dial(&"/ip4/127.0.0.1/tcp/4001".parse().unwrap()).await?;
 //! println!("chain: {}", conn.chain());                     // which protocol each layer picked
-//! let mut stream = conn.open_stream(ping::PROTOCOL).await?;
-//! let rtt = ping::ping(&mut stream).await?;
+//! let mut stream = conn.open_stream(chainp2p_ping::PROTOCOL).await?;
+//! let rtt = chainp2p_ping::ping(&mut stream).await?;
 //! println!("{} answered in {rtt:?}", conn.peer_id());
 //! # Ok(()) }
 //! ```
@@ -45,10 +45,10 @@ pub use dht::{KadOptions, KadService, SwarmNetwork};
 pub use event::SwarmEvent;
 pub use node::Swarm;
 
-pub use chain_core::identity;
-pub use chain_core::multiaddr::Multiaddr;
-pub use chain_core::{BoxStream, ChainError, NegotiatedChain, StreamHandler};
-pub use kad;
+pub use chainp2p_core::identity;
+pub use chainp2p_core::multiaddr::Multiaddr;
+pub use chainp2p_core::{BoxStream, ChainError, NegotiatedChain, StreamHandler};
+pub use chainp2p_kad as kad;
 
 /// The error layer name of this crate.
 pub(crate) const LAYER: &str = "swarm";

@@ -6,16 +6,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use chain_core::identity::{Keypair, PeerId};
-use chain_core::multiaddr::Multiaddr;
-use chain_core::{
+use chainp2p_core::identity::{Keypair, PeerId};
+use chainp2p_core::multiaddr::Multiaddr;
+use chainp2p_core::{
     BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Role, StreamHandler,
 };
-use multistream::{Multistream, MultistreamConfig};
+use chainp2p_multistream::{Multistream, MultistreamConfig};
+use chainp2p_transport_tcp::{TcpConnection, TcpTransport};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
-use transport_tcp::{TcpConnection, TcpTransport};
 
 use crate::builder::SwarmBuilder;
 use crate::connection::{Connection, Direction};
@@ -37,7 +37,7 @@ pub(crate) struct Inner {
     keypair: Arc<Keypair>,
     stages: Vec<Multistream>,
     apps: Arc<Multistream>,
-    identify: Arc<identify::IdentifyHandler>,
+    identify: Arc<chainp2p_identify::IdentifyHandler>,
     transport: TcpTransport,
     multistream: MultistreamConfig,
     upgrade_timeout: Duration,
@@ -52,14 +52,16 @@ pub(crate) struct Inner {
 
 impl Swarm {
     pub(crate) fn from_builder(b: SwarmBuilder) -> Swarm {
-        let identify = Arc::new(identify::IdentifyHandler::new(identify::LocalInfo {
-            protocol_version: b.protocol_version.clone(),
-            agent_version: b.agent_version.clone(),
-            listen_addrs: Vec::new(),
-            protocols: Vec::new(),
-        }));
+        let identify = Arc::new(chainp2p_identify::IdentifyHandler::new(
+            chainp2p_identify::LocalInfo {
+                protocol_version: b.protocol_version.clone(),
+                agent_version: b.agent_version.clone(),
+                listen_addrs: Vec::new(),
+                protocols: Vec::new(),
+            },
+        ));
         let mut apps: Vec<Arc<dyn StreamHandler>> = vec![
-            Arc::new(ping::PingHandler::default()),
+            Arc::new(chainp2p_ping::PingHandler::default()),
             identify.clone() as Arc<dyn StreamHandler>,
         ];
         apps.extend(b.protocols);
@@ -95,7 +97,7 @@ impl Swarm {
     }
 
     /// Identify pushes received from peers (protocol or address changes).
-    pub(crate) fn identify_pushes(&self) -> broadcast::Receiver<identify::PushEvent> {
+    pub(crate) fn identify_pushes(&self) -> broadcast::Receiver<chainp2p_identify::PushEvent> {
         self.inner.identify.subscribe()
     }
 
@@ -218,7 +220,7 @@ impl Swarm {
     /// peer must be that id.
     pub async fn dial(&self, addr: &Multiaddr) -> Result<Connection, ChainError> {
         self.start_reaper();
-        let (transport_addr, expected) = transport_tcp::split_peer_id(addr)?;
+        let (transport_addr, expected) = chainp2p_transport_tcp::split_peer_id(addr)?;
         if let Some(peer) = expected {
             if let Some(existing) = self.connection(&peer) {
                 return Ok(existing);

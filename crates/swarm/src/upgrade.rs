@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chain_core::{
+use chainp2p_core::{
     BoxStream, ChainError, ChainStep, ErrorKind, HandlerContext, LayerKind, Muxer, Next,
 };
+use chainp2p_multistream::Multistream;
 use futures::future::BoxFuture;
-use multistream::Multistream;
 use tracing::Instrument;
 
 use crate::LAYER;
@@ -35,7 +35,7 @@ pub(crate) async fn walk_chain(
         let layer_time = started.elapsed().saturating_sub(dispatched.negotiation);
         ctx.chain.push(
             LayerKind::Negotiation,
-            multistream::PROTOCOL,
+            chainp2p_multistream::PROTOCOL,
             ctx.role,
             dispatched.negotiation,
         );

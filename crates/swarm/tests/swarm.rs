@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chain_core::{BoxStream, ChainError, ErrorKind, HandlerContext, Next, StreamHandler};
+use chainp2p_core::{BoxStream, ChainError, ErrorKind, HandlerContext, Next, StreamHandler};
+use chainp2p_swarm::identity::Keypair;
+use chainp2p_swarm::{Direction, Multiaddr, Swarm, SwarmBuilder, SwarmEvent};
 use futures::{AsyncReadExt, AsyncWriteExt};
-use swarm::identity::Keypair;
-use swarm::{Direction, Multiaddr, Swarm, SwarmBuilder, SwarmEvent};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -78,8 +78,8 @@ async fn dial_ping_and_user_protocol_over_the_whole_chain() {
             ]
         );
 
-        let mut ping = conn.open_stream(ping::PROTOCOL).await.unwrap();
-        let rtt = ping::ping(&mut ping).await.unwrap();
+        let mut ping = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+        let rtt = chainp2p_ping::ping(&mut ping).await.unwrap();
         assert!(rtt < Duration::from_secs(5));
 
         let mut s = conn.open_stream("/test/reverse/1.0.0").await.unwrap();
@@ -119,10 +119,10 @@ async fn one_connection_per_peer_is_reused() {
         assert_eq!(a.id(), b.id());
         assert_eq!(client.connections().len(), 1);
         let mut s = client
-            .open_stream(&a.peer_id(), ping::PROTOCOL)
+            .open_stream(&a.peer_id(), chainp2p_ping::PROTOCOL)
             .await
             .unwrap();
-        ping::ping(&mut s).await.unwrap();
+        chainp2p_ping::ping(&mut s).await.unwrap();
     })
     .await
     .unwrap();
@@ -137,8 +137,8 @@ async fn unknown_protocol_is_refused_and_the_connection_lives_on() {
         let err = conn.open_stream("/nobody/speaks/this").await.err().unwrap();
         assert_eq!(err.layer().as_str(), "multistream");
         assert_eq!(err.kind(), ErrorKind::NegotiationFailed);
-        let mut s = conn.open_stream(ping::PROTOCOL).await.unwrap();
-        ping::ping(&mut s).await.unwrap();
+        let mut s = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+        chainp2p_ping::ping(&mut s).await.unwrap();
     })
     .await
     .unwrap();
@@ -180,7 +180,7 @@ async fn listener_keeps_serving_after_garbage_and_silent_peers() {
         let port = tcp_addr
             .iter()
             .find_map(|p| match p {
-                chain_core::multiaddr::Protocol::Tcp(port) => Some(port),
+                chainp2p_core::multiaddr::Protocol::Tcp(port) => Some(port),
                 _ => None,
             })
             .unwrap();
@@ -211,8 +211,8 @@ async fn listener_keeps_serving_after_garbage_and_silent_peers() {
         // A good peer still gets through.
         let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
         let conn = client.dial(&addr).await.unwrap();
-        let mut s = conn.open_stream(ping::PROTOCOL).await.unwrap();
-        ping::ping(&mut s).await.unwrap();
+        let mut s = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+        chainp2p_ping::ping(&mut s).await.unwrap();
     })
     .await
     .unwrap();

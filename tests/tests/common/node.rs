@@ -33,7 +33,7 @@ pub fn chain_node_bin() -> Result<PathBuf> {
     let bin = profile_dir.join(format!("chain-node{}", std::env::consts::EXE_SUFFIX));
     if !bin.is_file() {
         bail!(
-            "chain-node binary not found at {}: run `cargo build -p chain-node` first \
+            "chain-node binary not found at {}: run `cargo build -p chainp2p-node` first \
              (with the same CARGO_TARGET_DIR), or set CHAIN_NODE_BIN",
             bin.display()
         );

@@ -5,7 +5,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use chain_core::{BoxStream, HandlerContext, Role, SecurityHandler};
+use chainp2p_core::{BoxStream, HandlerContext, Role, SecurityHandler};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade, UpgradeInfo};
 use libp2p::identity::Keypair;

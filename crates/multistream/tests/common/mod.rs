@@ -8,10 +8,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chain_core::identity::Keypair;
-use chain_core::{BoxStream, ChainError, HandlerContext, Next, Role, StreamHandler};
+use chainp2p_core::identity::Keypair;
+use chainp2p_core::{BoxStream, ChainError, HandlerContext, Next, Role, StreamHandler};
+use chainp2p_multistream::{dialer_select, listener_select, MultistreamConfig, Negotiated};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use multistream::{dialer_select, listener_select, MultistreamConfig, Negotiated};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 /// Upper bound for any single test.

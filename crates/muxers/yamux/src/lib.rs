@@ -1,0 +1,47 @@
+//! `yamux`: the yamux stream muxer (`/yamux/1.0.0`), the layer above security in the chain
+//! (`tcp -> multistream -> noise -> multistream -> yamux -> {ping, identify, perf}`): it turns
+//! one secured connection into many substreams, each with its own flow control.
+//!
+//! - [`codec`]: the 12-byte frame header and a `Decoder`/`Encoder` (sans-IO).
+//! - [`session`]: the sans-IO session state machine (streams, half-close / reset, windows and
+//!   their RTT-based auto-tuning, keep-alive pings, GoAway). No sockets, no clock: time is
+//!   passed in (`handle_timeout(now)` / `poll_timeout()`).
+//! - [`YamuxConfig`]: limits with documented defaults; it is also the
+//!   `chainp2p_core::MuxerHandler` (client = dialer = odd stream ids).
+//! - [`YamuxMuxer`] / [`YamuxStream`]: the async shell (`chainp2p_core::Muxer`), driven by the
+//!   future returned beside it, which owns the socket, keeps reading while a write waits, and
+//!   sleeps (`tokio::time`) until the session's next keep-alive deadline.
+//!
+//! Defaults in short: 256 KiB initial window per stream, auto-tuned up to 16 MiB per stream
+//! within a 256 MiB growth budget per connection; 1 MiB largest accepted data frame; 512
+//! inbound streams (excess refused with RST); 256 unacknowledged outbound streams; an RTT ping
+//! at start and every 10 s, and a session ends if one stays unanswered for 30 s. Bad input
+//! ends the session with GoAway(protocol error) and a specific [`YamuxError`]; frames for
+//! unknown streams are ignored and counted ([`Stats`]). Old peers (c-ipfs) that answer a SYN
+//! with a WindowUpdate lacking ACK are accepted.
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+mod body_pool;
+pub mod codec;
+mod config;
+mod driver;
+mod error;
+mod handler;
+mod read_buffer;
+pub mod session;
+mod shared;
+mod stream;
+mod stream_state;
+
+pub use codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, SliceFrame};
+pub use config::{
+    YamuxConfig, DEFAULT_MAX_CONNECTION_WINDOW, DEFAULT_MAX_FRAME_BODY, DEFAULT_MAX_STREAM_WINDOW,
+    DEFAULT_WINDOW,
+};
+pub use error::{YamuxError, LAYER};
+pub use handler::{start, DriverFuture, YamuxMuxer, PROTOCOL};
+pub use session::{Event, Mode, ReadOutcome, Session, Stats, StreamId, Termination};
+pub use stream::YamuxStream;

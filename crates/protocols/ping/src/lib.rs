@@ -1,0 +1,29 @@
+//! `ping`: `/ipfs/ping/1.0.0`, an application protocol on a muxed substream.
+//!
+//! The dialer writes 32 random bytes, the listener echoes them, the dialer checks the echo and
+//! measures the round trip; the dialer may repeat on the same stream and closes its write side
+//! when done. No framing at all.
+//!
+//! - [`PingHandler`]: the listener side, a [`chainp2p_core::StreamHandler`].
+//! - [`ping`] / [`ping_with_timeout`]: one ping on an already-negotiated stream.
+//! - [`protocol`]: the payload and echo check, no I/O.
+//! - Errors are [`chainp2p_core::ChainError`]s of layer [`LAYER`] whose source is a [`PingError`].
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+mod client;
+mod config;
+mod error;
+mod handler;
+pub mod protocol;
+
+pub use client::{ping, ping_with_timeout};
+pub use config::{PingConfig, DEFAULT_PING_TIMEOUT};
+pub use error::PingError;
+pub use handler::PingHandler;
+pub use protocol::{PING_SIZE, PROTOCOL};
+
+/// The layer name used in [`chainp2p_core::ChainError`]s of this crate.
+pub const LAYER: &str = "ping";
