@@ -22,6 +22,7 @@ mod error;
 mod handler;
 mod io;
 mod muxer;
+pub mod transport;
 
 pub use chain::{ChainStep, LayerKind, NegotiatedChain};
 pub use context::{HandlerContext, Role};
@@ -31,6 +32,9 @@ pub use handler::{
 };
 pub use io::{AsyncStream, BoxStream};
 pub use muxer::Muxer;
+pub use transport::{
+    split_peer_id, Incoming, Listener, MuxedConnection, Transport, TransportConnection, TransportIo,
+};
 
 /// Re-exported so that layer crates and users name the same identity types.
 pub use libp2p_identity as identity;

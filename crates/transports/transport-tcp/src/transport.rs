@@ -197,3 +197,46 @@ mod tests {
         );
     }
 }
+
+impl From<TcpConnection> for chainp2p_core::TransportConnection {
+    fn from(c: TcpConnection) -> Self {
+        chainp2p_core::TransportConnection {
+            local_addr: c.local_addr,
+            remote_addr: c.remote_addr,
+            io: chainp2p_core::TransportIo::Raw(c.io),
+        }
+    }
+}
+
+/// TCP as the chain's [`chainp2p_core::Transport`]: `/ip4|/ip6/…/tcp/N` to listen,
+/// `/ip4|/ip6|/dns|/dns4|/dns6/…/tcp/N` to dial; every connection is a raw byte stream.
+#[async_trait::async_trait]
+impl chainp2p_core::Transport for TcpTransport {
+    fn name(&self) -> &'static str {
+        crate::LAYER
+    }
+
+    fn handles(&self, addr: &Multiaddr) -> bool {
+        crate::is_supported(addr)
+    }
+
+    async fn listen(&self, addr: &Multiaddr) -> Result<chainp2p_core::Listener, ChainError> {
+        let listener = TcpTransport::listen(self, addr).await?;
+        let local_addr = listener.local_addr();
+        let incoming = futures::stream::unfold(listener, |l| async move {
+            let next = l.accept().await.map(Into::into);
+            Some((next, l))
+        });
+        Ok(chainp2p_core::Listener {
+            local_addr,
+            incoming: Box::pin(incoming),
+        })
+    }
+
+    async fn dial(
+        &self,
+        addr: &Multiaddr,
+    ) -> Result<chainp2p_core::TransportConnection, ChainError> {
+        TcpTransport::dial(self, addr).await.map(Into::into)
+    }
+}
