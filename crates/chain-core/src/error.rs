@@ -84,7 +84,7 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+type SharedError = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// An error of some layer of the chain.
 ///
@@ -95,12 +95,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// Every cause is said once: the message already is the typed cause's display, so
 /// [`source`](std::error::Error::source) skips the cause and returns *its* source (a reporter
 /// that walks the chain, as `anyhow`'s `{:#}` does, prints each segment once).
-#[derive(Debug)]
+///
+/// Cheap to clone (the typed cause is shared), so events and shared dials can carry it.
+#[derive(Debug, Clone)]
 pub struct ChainError {
     layer: Layer,
     kind: ErrorKind,
     message: String,
-    source: Option<BoxError>,
+    source: Option<SharedError>,
 }
 
 impl fmt::Display for ChainError {
@@ -161,7 +163,7 @@ impl ChainError {
             layer: layer.into(),
             kind,
             message: cause.to_string(),
-            source: Some(Box::new(cause)),
+            source: Some(std::sync::Arc::new(cause)),
         }
     }
 
