@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use chainp2p_core::identity::{Keypair, PeerId};
-use chainp2p_core::{SecurityLayer, StreamHandler};
+use chainp2p_core::SecurityHandler;
 use chainp2p_multistream::MultistreamConfig;
 use chainp2p_secio::codec::{parse_frame, write_header, HEADER_LEN, MAX_FRAME_LEN};
 use chainp2p_secio::{Handshake, SecioConfig, Session, DEFAULT_MAX_HANDSHAKE_MESSAGE};
@@ -49,7 +49,7 @@ fn c_ipfs_multistream() -> MultistreamConfig {
     }
 }
 
-fn node(key: Keypair, security: Vec<Arc<dyn StreamHandler>>) -> chainp2p_swarm::Swarm {
+fn node(key: Keypair, security: Vec<Arc<dyn SecurityHandler>>) -> chainp2p_swarm::Swarm {
     SwarmBuilder::new(key)
         .multistream(c_ipfs_multistream())
         .security(security)
@@ -57,8 +57,8 @@ fn node(key: Keypair, security: Vec<Arc<dyn StreamHandler>>) -> chainp2p_swarm::
         .build()
 }
 
-fn secio_layer() -> Arc<dyn StreamHandler> {
-    Arc::new(SecurityLayer(SecioConfig::new()))
+fn secio_layer() -> Arc<dyn SecurityHandler> {
+    Arc::new(SecioConfig::new())
 }
 
 /// Our node's identity: the RSA-2048 fixture of the secio crate.
@@ -345,7 +345,7 @@ async fn our_dialer_gets_through_a_c_ipfs_style_listener() -> Result<()> {
         let node = node(
             our_key,
             vec![
-                Arc::new(SecurityLayer(chainp2p_plaintext::PlaintextConfig::new())),
+                Arc::new(chainp2p_plaintext::PlaintextConfig::new()),
                 secio_layer(),
             ],
         );

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context as _, Result};
-use chainp2p_core::{BoxStream, ChainError, HandlerContext, MuxerLayer, Next, StreamHandler};
+use chainp2p_core::{BoxStream, ChainError, HandlerContext, MuxerHandler, Next, StreamHandler};
 use chainp2p_swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 use common::muxer::{exchange, MuxPeer, Pattern, RustMuxer};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -53,14 +53,14 @@ fn test_protocols() -> Vec<String> {
 }
 
 /// Our muxer handler for `m`.
-fn our_muxer(m: RustMuxer) -> Arc<dyn StreamHandler> {
+fn our_muxer(m: RustMuxer) -> Arc<dyn MuxerHandler> {
     match m {
-        RustMuxer::Yamux => Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default())),
+        RustMuxer::Yamux => Arc::new(chainp2p_yamux::YamuxConfig::default()),
         // Defaults: mplex has no flow control, and rust-libp2p sends each stream's 1 MiB as fast
         // as it can while a reader task may not have run yet; our default overflow policy
         // stops reading the connection meanwhile (TCP backpressure) instead of resetting a
         // reader that is alive.
-        RustMuxer::Mplex => Arc::new(MuxerLayer(chainp2p_mplex::MplexConfig::default())),
+        RustMuxer::Mplex => Arc::new(chainp2p_mplex::MplexConfig::default()),
     }
 }
 

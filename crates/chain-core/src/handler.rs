@@ -108,6 +108,39 @@ pub trait MuxerHandler: Send + Sync + 'static {
     ) -> Result<(Arc<dyn Muxer>, BoxFuture<'static, Result<(), ChainError>>), ChainError>;
 }
 
+/// A shared security handler is one too, so lists of different handlers can be written as
+/// `[Arc::new(noise) as Arc<dyn SecurityHandler>, Arc::new(secio)]`.
+#[async_trait]
+impl<T: SecurityHandler + ?Sized> SecurityHandler for Arc<T> {
+    fn protocol(&self) -> &str {
+        (**self).protocol()
+    }
+
+    async fn secure(
+        &self,
+        io: BoxStream,
+        ctx: &HandlerContext,
+    ) -> Result<SecuredStream, ChainError> {
+        (**self).secure(io, ctx).await
+    }
+}
+
+/// A shared muxer handler is one too (lists of different muxers, see the security impl).
+#[async_trait]
+impl<T: MuxerHandler + ?Sized> MuxerHandler for Arc<T> {
+    fn protocol(&self) -> &str {
+        (**self).protocol()
+    }
+
+    async fn multiplex(
+        &self,
+        io: BoxStream,
+        ctx: &HandlerContext,
+    ) -> Result<(Arc<dyn Muxer>, BoxFuture<'static, Result<(), ChainError>>), ChainError> {
+        (**self).multiplex(io, ctx).await
+    }
+}
+
 /// Adapts a [`SecurityHandler`] to the [`StreamHandler`] chain.
 pub struct SecurityLayer<T>(pub T);
 

@@ -111,6 +111,26 @@ pub trait Transport: Send + Sync + 'static {
     async fn dial(&self, addr: &Multiaddr) -> Result<TransportConnection, ChainError>;
 }
 
+/// A shared transport is one too, so a list can mix transports as `Arc<dyn Transport>`.
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for Arc<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+
+    fn handles(&self, addr: &Multiaddr) -> bool {
+        (**self).handles(addr)
+    }
+
+    async fn listen(&self, addr: &Multiaddr) -> Result<Listener, ChainError> {
+        (**self).listen(addr).await
+    }
+
+    async fn dial(&self, addr: &Multiaddr) -> Result<TransportConnection, ChainError> {
+        (**self).dial(addr).await
+    }
+}
+
 /// Splits a trailing `/p2p/<id>` off `addr`: the transport address and the expected peer.
 /// Fails with [`ErrorKind::InvalidInput`] if nothing but the peer id is left.
 pub fn split_peer_id(addr: &Multiaddr) -> Result<(Multiaddr, Option<PeerId>), ChainError> {

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::LayerKind;
 use chainp2p_kad::node::{KadNode, MaintenanceConfig, Mode};
+use chainp2p_kad_swarm::BuildWithKad;
 use chainp2p_swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 use serde_json::json;
 
@@ -195,7 +196,7 @@ fn print_event(out: Output, event: &SwarmEvent) {
                 "event": "connection_closed",
                 "peer_id": peer_id.to_string(),
                 "direction": direction.as_str(),
-                "error": error,
+                "error": error.as_ref().map(|e| e.to_string()),
             }),
             || {
                 format!(
@@ -207,7 +208,7 @@ fn print_event(out: Output, event: &SwarmEvent) {
         SwarmEvent::IncomingConnectionError { remote_addr, error } => {
             tracing::info!(%remote_addr, %error, "inbound connection failed");
         }
-        SwarmEvent::Listening { .. } => {}
+        _ => {}
     }
 }
 

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use chainp2p_core::identity::PeerId;
 use chainp2p_kad::node::{LookupProgress, Mode, ProgressFn};
 use chainp2p_kad::store::{MemoryStore, PersistentStore, RecordStore, StoreConfig};
-use chainp2p_swarm::KadOptions;
+use chainp2p_kad_swarm::KadOptions;
 
 use crate::cli::{CommonArgs, ListenArgs};
 

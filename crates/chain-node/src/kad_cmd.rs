@@ -9,7 +9,8 @@ use anyhow::{bail, Context, Result};
 use chainp2p_core::identity::PeerId;
 use chainp2p_kad::message::KadPeer;
 use chainp2p_kad::node::{KadNode, Mode};
-use chainp2p_swarm::{KadService, Swarm};
+use chainp2p_kad_swarm::{BuildWithKad, KadService};
+use chainp2p_swarm::Swarm;
 use serde_json::{json, Value};
 
 use crate::cli::{CommonArgs, KadArgs, KadOp};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use chainp2p_core::{MuxerLayer, SecurityLayer, StreamHandler};
+use chainp2p_core::{MuxerHandler, SecurityHandler};
 use chainp2p_multistream::MultistreamConfig;
 
 /// Every security protocol this node supports, by CLI name, in default preference order:
@@ -32,18 +32,18 @@ pub const MUXER_NAMES: &[&str] = &["yamux", "mplex"];
 pub const DEFAULT_MUXER: &str = "yamux,mplex";
 
 /// The security handlers named in `list` (e.g. `noise,plaintext`), in that order.
-pub fn security_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
+pub fn security_handlers(list: &str) -> Result<Vec<Arc<dyn SecurityHandler>>> {
     canonical_security(list)?
         .into_iter()
         .map(security_handler)
         .collect()
 }
 
-fn security_handler(name: &'static str) -> Result<Arc<dyn StreamHandler>> {
+fn security_handler(name: &'static str) -> Result<Arc<dyn SecurityHandler>> {
     Ok(match name {
-        "noise" => Arc::new(SecurityLayer(chainp2p_noise::NoiseConfig::new())),
-        "secio" => Arc::new(SecurityLayer(chainp2p_secio::SecioConfig::new())),
-        "plaintext" => Arc::new(SecurityLayer(chainp2p_plaintext::PlaintextConfig::new())),
+        "noise" => Arc::new(chainp2p_noise::NoiseConfig::new()),
+        "secio" => Arc::new(chainp2p_secio::SecioConfig::new()),
+        "plaintext" => Arc::new(chainp2p_plaintext::PlaintextConfig::new()),
         other => bail!("security protocol {other:?} is not built into this node"),
     })
 }
@@ -91,13 +91,13 @@ pub fn c_ipfs_multistream() -> MultistreamConfig {
 }
 
 /// The muxer handlers named in `list` (e.g. `yamux,mplex`), in that order.
-pub fn muxer_handlers(list: &str) -> Result<Vec<Arc<dyn StreamHandler>>> {
+pub fn muxer_handlers(list: &str) -> Result<Vec<Arc<dyn MuxerHandler>>> {
     canonical_muxers(list)?
         .into_iter()
-        .map(|name| -> Result<Arc<dyn StreamHandler>> {
+        .map(|name| -> Result<Arc<dyn MuxerHandler>> {
             Ok(match name {
-                "yamux" => Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default())),
-                "mplex" => Arc::new(MuxerLayer(chainp2p_mplex::MplexConfig::default())),
+                "yamux" => Arc::new(chainp2p_yamux::YamuxConfig::default()),
+                "mplex" => Arc::new(chainp2p_mplex::MplexConfig::default()),
                 other => bail!("muxer {other:?} is not built into this node"),
             })
         })
@@ -145,11 +145,11 @@ mod tests {
     fn lists_map_to_handlers_in_order() {
         let s = security_handlers("noise").unwrap();
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].protocols(), vec!["/noise".to_string()]);
+        assert_eq!(s[0].protocol(), "/noise");
         let m = muxer_handlers(" yamux ").unwrap();
-        assert_eq!(m[0].protocols(), vec!["/yamux/1.0.0".to_string()]);
+        assert_eq!(m[0].protocol(), "/yamux/1.0.0");
         let m = muxer_handlers("MPLEX,/yamux/1.0.0").unwrap();
-        let ids: Vec<_> = m.iter().flat_map(|h| h.protocols()).collect();
+        let ids: Vec<_> = m.iter().map(|h| h.protocol()).collect();
         assert_eq!(ids, vec!["/mplex/6.7.0", "/yamux/1.0.0"]);
     }
 
@@ -168,10 +168,10 @@ mod tests {
     #[test]
     fn names_and_ids_in_any_order() {
         let s = security_handlers("/plaintext/2.0.0, NOISE,secio").unwrap();
-        let ids: Vec<_> = s.iter().flat_map(|h| h.protocols()).collect();
+        let ids: Vec<_> = s.iter().map(|h| h.protocol()).collect();
         assert_eq!(ids, vec!["/plaintext/2.0.0", "/noise", "/secio/1.0.0"]);
         let s = security_handlers("/secio/1.0.0").unwrap();
-        assert_eq!(s[0].protocols(), vec!["/secio/1.0.0".to_string()]);
+        assert_eq!(s[0].protocol(), "/secio/1.0.0");
     }
 
     #[test]

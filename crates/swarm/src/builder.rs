@@ -1,28 +1,49 @@
-//! The chain as configuration: security and muxer handlers in preference order, the table of
-//! application protocols, limits and timeouts.
+//! The chain as configuration: transports, security and muxer handlers in preference order, the
+//! table of application protocols, limits and timeouts.
+//!
+//! The slots are typed: [`SwarmBuilder::security`] takes [`SecurityHandler`]s and
+//! [`SwarmBuilder::muxers`] takes [`MuxerHandler`]s, so a muxer cannot be put in the security
+//! slot. Which defaults exist depends on the crate's features (see the crate docs).
+//!
+//! ```
+//! # use chainp2p_swarm::{SwarmBuilder, identity::Keypair};
+//! let builder = SwarmBuilder::new(Keypair::generate_ed25519())
+//!     .security([chainp2p_noise::NoiseConfig::new()])
+//!     .muxers([chainp2p_yamux::YamuxConfig::default()]);
+//! ```
+//!
+//! ```compile_fail
+//! # use chainp2p_swarm::{SwarmBuilder, identity::Keypair};
+//! // A muxer in the security slot does not compile.
+//! let builder = SwarmBuilder::new(Keypair::generate_ed25519())
+//!     .security([chainp2p_yamux::YamuxConfig::default()]);
+//! ```
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chainp2p_core::identity::Keypair;
-use chainp2p_core::{MuxerLayer, SecurityLayer, StreamHandler};
+use chainp2p_core::{
+    MuxerHandler, MuxerLayer, SecurityHandler, SecurityLayer, StreamHandler, Transport,
+};
 use chainp2p_multistream::MultistreamConfig;
-use chainp2p_transport_tcp::TcpConfig;
 
 use crate::node::Swarm;
 
-/// Builds a [`Swarm`]. Defaults: security `[/noise]`, muxer `[/yamux/1.0.0]`, application
-/// protocols `/ipfs/ping/1.0.0`, `/ipfs/id/1.0.0` and `/ipfs/id/push/1.0.0`; upgrade timeout
-/// 20 s.
+/// Builds a [`Swarm`]. Defaults, each from a default feature of this crate: transport TCP
+/// (`tcp`), security `[/noise]` (`noise`), muxer `[/yamux/1.0.0]` (`yamux`), application
+/// protocols `/ipfs/ping/1.0.0` (`ping`) and `/ipfs/id/1.0.0` + `/ipfs/id/push/1.0.0`
+/// (`identify`); upgrade timeout 20 s. Without a feature its slot starts empty.
 pub struct SwarmBuilder {
     pub(crate) keypair: Arc<Keypair>,
+    pub(crate) transports: Vec<Arc<dyn Transport>>,
     pub(crate) security: Vec<Arc<dyn StreamHandler>>,
     pub(crate) muxers: Vec<Arc<dyn StreamHandler>>,
     pub(crate) protocols: Vec<Arc<dyn StreamHandler>>,
     pub(crate) multistream: MultistreamConfig,
-    pub(crate) tcp: TcpConfig,
     pub(crate) upgrade_timeout: Duration,
     pub(crate) idle_connection_timeout: Option<Duration>,
+    pub(crate) shutdown_timeout: Duration,
     pub(crate) agent_version: String,
     pub(crate) protocol_version: String,
 }
@@ -32,13 +53,14 @@ impl SwarmBuilder {
     pub fn new(keypair: Keypair) -> Self {
         SwarmBuilder {
             keypair: Arc::new(keypair),
-            security: vec![Arc::new(SecurityLayer(chainp2p_noise::NoiseConfig::new()))],
-            muxers: vec![Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default()))],
+            transports: default_transports(),
+            security: default_security(),
+            muxers: default_muxers(),
             protocols: Vec::new(),
             multistream: MultistreamConfig::default(),
-            tcp: TcpConfig::default(),
             upgrade_timeout: Duration::from_secs(20),
             idle_connection_timeout: None,
+            shutdown_timeout: Duration::from_secs(2),
             agent_version: format!("chain-node/{}", env!("CARGO_PKG_VERSION")),
             protocol_version: "ipfs/0.1.0".to_owned(),
         }
@@ -49,22 +71,51 @@ impl SwarmBuilder {
         self.keypair.public().to_peer_id()
     }
 
-    /// Replaces the security handlers (preference order), e.g.
-    /// `vec![Arc::new(SecurityLayer(NoiseConfig::new()))]`.
-    pub fn security(mut self, handlers: Vec<Arc<dyn StreamHandler>>) -> Self {
-        self.security = handlers;
+    /// Replaces the transports. A dial or listen uses the first transport that
+    /// [handles](Transport::handles) the address, e.g.
+    /// `.transports([MemoryTransport::default()])` for a swarm in memory.
+    pub fn transports<T: Transport>(mut self, transports: impl IntoIterator<Item = T>) -> Self {
+        self.transports = transports
+            .into_iter()
+            .map(|t| Arc::new(t) as Arc<dyn Transport>)
+            .collect();
+        self
+    }
+
+    /// Adds a transport after the ones already there.
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transports.push(Arc::new(transport));
+        self
+    }
+
+    /// TCP with these settings (nodelay, dial timeout) in place of the transports.
+    #[cfg(feature = "tcp")]
+    pub fn tcp(self, config: chainp2p_transport_tcp::TcpConfig) -> Self {
+        self.transports([chainp2p_transport_tcp::TcpTransport::new(config)])
+    }
+
+    /// Replaces the security handlers (preference order), e.g. `.security([NoiseConfig::new()])`.
+    /// Different kinds in one list: `[Arc::new(noise) as Arc<dyn SecurityHandler>, Arc::new(secio)]`.
+    pub fn security<S: SecurityHandler>(mut self, handlers: impl IntoIterator<Item = S>) -> Self {
+        self.security = handlers
+            .into_iter()
+            .map(|h| Arc::new(SecurityLayer(h)) as Arc<dyn StreamHandler>)
+            .collect();
         self
     }
 
     /// Replaces the muxer handlers (preference order): swapping yamux for mplex is
-    /// `.muxers(vec![Arc::new(MuxerLayer(MplexConfig::default()))])`.
-    pub fn muxers(mut self, handlers: Vec<Arc<dyn StreamHandler>>) -> Self {
-        self.muxers = handlers;
+    /// `.muxers([MplexConfig::default()])`.
+    pub fn muxers<M: MuxerHandler>(mut self, handlers: impl IntoIterator<Item = M>) -> Self {
+        self.muxers = handlers
+            .into_iter()
+            .map(|h| Arc::new(MuxerLayer(h)) as Arc<dyn StreamHandler>)
+            .collect();
         self
     }
 
     /// Adds an application protocol handler, served on inbound substreams for each of its
-    /// protocol ids. Ping and identify are always served.
+    /// protocol ids (beside ping and identify, when their features are on).
     pub fn protocol(mut self, handler: Arc<dyn StreamHandler>) -> Self {
         self.protocols.push(handler);
         self
@@ -73,12 +124,6 @@ impl SwarmBuilder {
     /// Multistream-select settings used at every negotiation step.
     pub fn multistream(mut self, config: MultistreamConfig) -> Self {
         self.multistream = config;
-        self
-    }
-
-    /// TCP settings (nodelay, dial timeout).
-    pub fn tcp(mut self, config: TcpConfig) -> Self {
-        self.tcp = config;
         self
     }
 
@@ -96,6 +141,13 @@ impl SwarmBuilder {
         self
     }
 
+    /// Bound on [`Swarm::shutdown`]: every connection is closed gracefully at once, and what
+    /// has not finished by then is cut (default 2 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
     /// The agent version announced by identify.
     pub fn agent_version(mut self, agent: impl Into<String>) -> Self {
         self.agent_version = agent.into();
@@ -106,4 +158,29 @@ impl SwarmBuilder {
     pub fn build(self) -> Swarm {
         Swarm::from_builder(self)
     }
+}
+
+// One push per default feature: without the feature the list stays empty.
+#[allow(unused_mut, clippy::vec_init_then_push)]
+fn default_transports() -> Vec<Arc<dyn Transport>> {
+    let mut out: Vec<Arc<dyn Transport>> = Vec::new();
+    #[cfg(feature = "tcp")]
+    out.push(Arc::new(chainp2p_transport_tcp::TcpTransport::default()));
+    out
+}
+
+#[allow(unused_mut, clippy::vec_init_then_push)]
+fn default_security() -> Vec<Arc<dyn StreamHandler>> {
+    let mut out: Vec<Arc<dyn StreamHandler>> = Vec::new();
+    #[cfg(feature = "noise")]
+    out.push(Arc::new(SecurityLayer(chainp2p_noise::NoiseConfig::new())));
+    out
+}
+
+#[allow(unused_mut, clippy::vec_init_then_push)]
+fn default_muxers() -> Vec<Arc<dyn StreamHandler>> {
+    let mut out: Vec<Arc<dyn StreamHandler>> = Vec::new();
+    #[cfg(feature = "yamux")]
+    out.push(Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default())));
+    out
 }

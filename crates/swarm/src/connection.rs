@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use crate::activity::Activity;
 
-/// Who dialed a connection.
+/// Who dialed a connection. A closed pair: matches on it need no wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// We dialed.
@@ -145,8 +145,14 @@ impl Connection {
     }
 
     /// Accepts the peer's substreams until the session ends, negotiating each against the
-    /// application table and running the chosen handler in its own task.
-    pub(crate) async fn serve_inbound(self, apps: Arc<Multistream>, ctx: HandlerContext) {
+    /// application table and running the chosen handler in its own task (started by `spawn`,
+    /// the swarm's task owner).
+    pub(crate) async fn serve_inbound(
+        self,
+        apps: Arc<Multistream>,
+        ctx: HandlerContext,
+        spawn: impl Fn(futures::future::BoxFuture<'static, ()>),
+    ) {
         let ctx = ctx.with_role(Role::Listener);
         loop {
             match self.inner.muxer.accept_stream().await {
@@ -155,7 +161,7 @@ impl Connection {
                     let apps = apps.clone();
                     let ctx = ctx.clone();
                     let span = tracing::debug_span!("inbound-substream", conn = self.inner.id);
-                    tokio::spawn(
+                    spawn(Box::pin(
                         async move {
                             match apps.dispatch(stream, ctx).await {
                                 Ok(done) => {
@@ -165,7 +171,7 @@ impl Connection {
                             }
                         }
                         .instrument(span),
-                    );
+                    ));
                 }
                 Ok(None) => break,
                 Err(e) => {

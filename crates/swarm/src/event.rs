@@ -2,12 +2,14 @@
 
 use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::Multiaddr;
-use chainp2p_core::NegotiatedChain;
+use chainp2p_core::{ChainError, NegotiatedChain};
 
 use crate::connection::Direction;
 
-/// An event of the swarm, delivered to every [`crate::Swarm::subscribe`]r.
+/// An event of the swarm, delivered to every [`crate::Swarm::subscribe`]r (and, losslessly,
+/// to every [`crate::Swarm::observe`]r).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum SwarmEvent {
     /// A listener is bound to this address (without `/p2p/`).
     Listening {
@@ -31,14 +33,14 @@ pub enum SwarmEvent {
         peer_id: PeerId,
         /// Who dialed.
         direction: Direction,
-        /// Why, if it ended with an error.
-        error: Option<String>,
+        /// Why, if it ended with an error (naming the layer that failed).
+        error: Option<ChainError>,
     },
     /// An inbound connection failed before its chain completed (the listener goes on).
     IncomingConnectionError {
         /// The remote transport address.
         remote_addr: Multiaddr,
         /// What failed, naming the layer.
-        error: String,
+        error: ChainError,
     },
 }

@@ -1,20 +1,36 @@
-//! `swarm`: the thin composition of the chain of stream handlers.
+//! `chainp2p-swarm`: the thin composition of the chain of stream handlers.
 //!
-//! The chain is data: a list of **stages**, each a multistream-select negotiation over a list of
-//! [`StreamHandler`]s in preference order. By default the stages are `[security, muxer]` =
-//! `[[/noise], [/yamux/1.0.0]]`, so a TCP connection runs
+//! The chain is data: transports at the bottom, then a list of **stages**, each a
+//! multistream-select negotiation over a list of handlers in preference order. By default the
+//! stages are `[security, muxer]` = `[[/noise], [/yamux/1.0.0]]`, so a TCP connection runs
 //! `tcp -> multistream -> noise -> multistream -> yamux`, and every substream of the muxer runs
-//! `multistream -> {ping, identify, perf, your protocol}` from the table of application handlers.
-//! Swapping yamux for another muxer is one line ([`SwarmBuilder::muxers`]).
+//! `multistream -> {ping, identify, your protocol}` from the table of application handlers.
+//! Swapping yamux for another muxer is one line ([`SwarmBuilder::muxers`]); a transport whose
+//! connections arrive secured and muxed (QUIC) skips the stages.
+//!
+//! The swarm itself depends on `chainp2p-core` and `chainp2p-multistream` only. The default
+//! chain comes from default features, each pulling in one crate:
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tcp` | the default transport, [`SwarmBuilder::tcp`] |
+//! | `noise` | `/noise` as the default security |
+//! | `yamux` | `/yamux/1.0.0` as the default muxer |
+//! | `ping` | serves `/ipfs/ping/1.0.0` |
+//! | `identify` | serves `/ipfs/id/1.0.0` and `/ipfs/id/push/1.0.0`, [`Swarm::identify_pushes`] |
+//!
+//! With `default-features = false` every slot starts empty: give it a transport, a security
+//! and a muxer. Kademlia on a swarm is the `chainp2p-kad-swarm` crate.
+//!
+//! The swarm owns every task it starts ([`Swarm::spawn`]); [`Swarm::shutdown`] closes every
+//! connection at once and ends every task within one deadline.
 //!
 //! ```no_run
 //! use std::sync::Arc;
 //! use chainp2p_swarm::{SwarmBuilder, identity::Keypair};
 //!
 //! # async fn demo() -> Result<(), chainp2p_core::ChainError> {
-//! let node = SwarmBuilder::new(Keypair::generate_ed25519())
-//!     .protocol(Arc::new(chainp2p_perf::PerfHandler::default()))      // serve /perf/1.0.0 too
-//!     .build();
+//! let node = SwarmBuilder::new(Keypair::generate_ed25519()).build();
 //! let addr = node.listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap()).await?;
 //! println!("listening on {addr}/p2p/{}", node.local_peer_id());
 //!
@@ -34,21 +50,18 @@ mod activity;
 mod addrs;
 mod builder;
 mod connection;
-mod dht;
 mod event;
 mod node;
 mod upgrade;
 
 pub use builder::SwarmBuilder;
 pub use connection::{Connection, Direction};
-pub use dht::{KadOptions, KadService, SwarmNetwork};
 pub use event::SwarmEvent;
-pub use node::Swarm;
+pub use node::{Swarm, WeakSwarm};
 
 pub use chainp2p_core::identity;
 pub use chainp2p_core::multiaddr::Multiaddr;
 pub use chainp2p_core::{BoxStream, ChainError, NegotiatedChain, StreamHandler};
-pub use chainp2p_kad as kad;
 
 /// The error layer name of this crate.
 pub(crate) const LAYER: &str = "swarm";

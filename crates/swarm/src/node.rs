@@ -1,7 +1,9 @@
-//! The swarm itself: listeners and their accept loops, dialing, the table of connections (one
-//! reused per peer), events.
+//! The swarm itself: listeners and their accept loops, dialing (one dial shared by concurrent
+//! dials to a peer), the table of connections (one reused per peer), events, and the one owner
+//! of every task the swarm starts.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -9,18 +11,21 @@ use std::time::{Duration, Instant};
 use chainp2p_core::identity::{Keypair, PeerId};
 use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::{
-    BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Role, StreamHandler,
+    BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Listener, Role, StreamHandler,
+    Transport, TransportConnection, TransportIo,
 };
 use chainp2p_multistream::{Multistream, MultistreamConfig};
-use chainp2p_transport_tcp::{TcpConnection, TcpTransport};
-use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::StreamExt;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::builder::SwarmBuilder;
 use crate::connection::{Connection, Direction};
 use crate::event::SwarmEvent;
-use crate::upgrade::{walk_chain, Upgraded};
+use crate::upgrade::{from_muxed, walk_chain, Upgraded};
 use crate::LAYER;
 
 /// How many events a slow subscriber may fall behind before it misses some.
@@ -33,25 +38,56 @@ pub struct Swarm {
     inner: Arc<Inner>,
 }
 
+/// A [`Swarm`] that does not keep it alive; [`WeakSwarm::upgrade`] gives it back while it lives.
+#[derive(Clone)]
+pub struct WeakSwarm {
+    inner: Weak<Inner>,
+}
+
+impl WeakSwarm {
+    /// The swarm, if it still lives.
+    pub fn upgrade(&self) -> Option<Swarm> {
+        self.inner.upgrade().map(|inner| Swarm { inner })
+    }
+}
+
+/// A dial in progress, awaited by every caller dialing the same peer meanwhile.
+type SharedDial = Shared<BoxFuture<'static, Result<Connection, ChainError>>>;
+
 pub(crate) struct Inner {
     keypair: Arc<Keypair>,
     stages: Vec<Multistream>,
     apps: Arc<Multistream>,
+    #[cfg(feature = "identify")]
     identify: Arc<chainp2p_identify::IdentifyHandler>,
-    transport: TcpTransport,
+    transports: Vec<Arc<dyn Transport>>,
     multistream: MultistreamConfig,
     upgrade_timeout: Duration,
     idle_timeout: Option<Duration>,
+    shutdown_timeout: Duration,
     reaper_started: AtomicBool,
     connections: Mutex<HashMap<PeerId, Connection>>,
+    dials: Mutex<HashMap<PeerId, SharedDial>>,
     listen_addrs: Mutex<Vec<Multiaddr>>,
-    listeners: Mutex<Vec<JoinHandle<()>>>,
     events: broadcast::Sender<SwarmEvent>,
+    observers: Mutex<Vec<mpsc::UnboundedSender<SwarmEvent>>>,
+    /// Every task the swarm spawns.
+    tasks: TaskTracker,
+    /// Cancels every task (the end of [`Swarm::shutdown`]).
+    cancel: CancellationToken,
+    /// Cancels the listeners and the reaper (the start of [`Swarm::shutdown`]); a child of
+    /// `cancel`.
+    stop_accepting: CancellationToken,
     next_id: AtomicU64,
 }
 
 impl Swarm {
     pub(crate) fn from_builder(b: SwarmBuilder) -> Swarm {
+        #[allow(unused_mut)]
+        let mut apps: Vec<Arc<dyn StreamHandler>> = Vec::new();
+        #[cfg(feature = "ping")]
+        apps.push(Arc::new(chainp2p_ping::PingHandler::default()));
+        #[cfg(feature = "identify")]
         let identify = Arc::new(chainp2p_identify::IdentifyHandler::new(
             chainp2p_identify::LocalInfo {
                 protocol_version: b.protocol_version.clone(),
@@ -60,50 +96,123 @@ impl Swarm {
                 protocols: Vec::new(),
             },
         ));
-        let mut apps: Vec<Arc<dyn StreamHandler>> = vec![
-            Arc::new(chainp2p_ping::PingHandler::default()),
-            identify.clone() as Arc<dyn StreamHandler>,
-        ];
+        #[cfg(feature = "identify")]
+        apps.push(identify.clone() as Arc<dyn StreamHandler>);
+        #[cfg(not(feature = "identify"))]
+        let _ = (&b.protocol_version, &b.agent_version);
         apps.extend(b.protocols);
         let apps = Multistream::new(apps, b.multistream.clone());
+        #[cfg(feature = "identify")]
         identify.set_protocols(apps.protocols());
         let stages = vec![
             Multistream::new(b.security, b.multistream.clone()),
             Multistream::new(b.muxers, b.multistream.clone()),
         ];
         let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let cancel = CancellationToken::new();
         Swarm {
             inner: Arc::new(Inner {
                 keypair: b.keypair,
                 stages,
                 apps: Arc::new(apps),
+                #[cfg(feature = "identify")]
                 identify,
-                transport: TcpTransport::new(b.tcp),
+                transports: b.transports,
                 multistream: b.multistream,
                 upgrade_timeout: b.upgrade_timeout,
                 idle_timeout: b.idle_connection_timeout,
+                shutdown_timeout: b.shutdown_timeout,
                 reaper_started: AtomicBool::new(false),
                 connections: Mutex::new(HashMap::new()),
+                dials: Mutex::new(HashMap::new()),
                 listen_addrs: Mutex::new(Vec::new()),
-                listeners: Mutex::new(Vec::new()),
                 events,
+                observers: Mutex::new(Vec::new()),
+                tasks: TaskTracker::new(),
+                stop_accepting: cancel.child_token(),
+                cancel,
                 next_id: AtomicU64::new(1),
             }),
         }
     }
 
-    pub(crate) fn from_inner(inner: Arc<Inner>) -> Swarm {
-        Swarm { inner }
-    }
-
     /// Identify pushes received from peers (protocol or address changes).
-    pub(crate) fn identify_pushes(&self) -> broadcast::Receiver<chainp2p_identify::PushEvent> {
+    #[cfg(feature = "identify")]
+    pub fn identify_pushes(&self) -> broadcast::Receiver<chainp2p_identify::PushEvent> {
         self.inner.identify.subscribe()
     }
 
     /// A handle that does not keep the swarm alive.
-    pub(crate) fn downgrade(&self) -> Weak<Inner> {
-        Arc::downgrade(&self.inner)
+    pub fn downgrade(&self) -> WeakSwarm {
+        WeakSwarm {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// Runs `task` as one of the swarm's own tasks: tracked, and cancelled by
+    /// [`Swarm::shutdown`] (a task started after it ends at once). The stack's own consumers
+    /// (the Kademlia glue, its liveness checks) spawn here instead of on the runtime directly.
+    pub fn spawn(
+        &self,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.spawn_until(self.inner.cancel.clone(), task)
+    }
+
+    fn spawn_until(
+        &self,
+        token: CancellationToken,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.inner.tasks.spawn(async move {
+            tokio::select! {
+                biased;
+                _ = token.cancelled() => {}
+                _ = task => {}
+            }
+        })
+    }
+
+    /// How many of the swarm's tasks are running (listeners, connection drivers, substream
+    /// handlers, …).
+    pub fn task_count(&self) -> usize {
+        self.inner.tasks.len()
+    }
+
+    /// Every event from now on, losslessly: nothing is dropped however far the reader falls
+    /// behind (the events wait in the channel). For the stack's own consumers, such as the
+    /// Kademlia routing-table feeder; a user who may fall behind should prefer
+    /// [`Swarm::subscribe`].
+    pub fn observe(&self) -> mpsc::UnboundedReceiver<SwarmEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.inner.observers).push(tx);
+        rx
+    }
+
+    /// Sends `event` to every observer and subscriber.
+    fn emit(&self, event: SwarmEvent) {
+        lock(&self.inner.observers).retain(|tx| tx.send(event.clone()).is_ok());
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Whether one of the swarm's transports can dial `addr` (a trailing `/p2p/` allowed).
+    pub fn can_dial(&self, addr: &Multiaddr) -> bool {
+        self.inner.transports.iter().any(|t| t.handles(addr))
+    }
+
+    fn transport_for(&self, addr: &Multiaddr) -> Result<Arc<dyn Transport>, ChainError> {
+        self.inner
+            .transports
+            .iter()
+            .find(|t| t.handles(addr))
+            .cloned()
+            .ok_or_else(|| {
+                ChainError::new(
+                    LAYER,
+                    ErrorKind::Unsupported,
+                    format!("no transport of this swarm handles {addr}"),
+                )
+            })
     }
 
     /// Our PeerId.
@@ -149,8 +258,11 @@ impl Swarm {
     /// [`SwarmEvent::IncomingConnectionError`]; the listener goes on.
     pub async fn listen(&self, addr: &Multiaddr) -> Result<Multiaddr, ChainError> {
         self.start_reaper();
-        let listener = self.inner.transport.listen(addr).await?;
-        let bound = listener.local_addr();
+        let transport = self.transport_for(addr)?;
+        let Listener {
+            local_addr: bound,
+            mut incoming,
+        } = transport.listen(addr).await?;
         {
             let mut addrs = lock(&self.inner.listen_addrs);
             for a in crate::addrs::announceable(&bound) {
@@ -158,20 +270,22 @@ impl Swarm {
                     addrs.push(a);
                 }
             }
+            #[cfg(feature = "identify")]
             self.inner.identify.set_listen_addrs(addrs.clone());
         }
-        let _ = self.inner.events.send(SwarmEvent::Listening {
+        self.emit(SwarmEvent::Listening {
             addr: bound.clone(),
         });
         let swarm = self.clone();
         let span = tracing::info_span!("listener", addr = %bound);
-        let task = tokio::spawn(
+        self.spawn_until(
+            self.inner.stop_accepting.clone(),
             async move {
-                loop {
-                    match listener.accept().await {
+                while let Some(next) = incoming.next().await {
+                    match next {
                         Ok(conn) => {
-                            let swarm = swarm.clone();
-                            tokio::spawn(async move { swarm.handle_inbound(conn).await });
+                            let inbound = swarm.clone();
+                            swarm.spawn(async move { inbound.handle_inbound(conn).await });
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -182,68 +296,97 @@ impl Swarm {
             }
             .instrument(span),
         );
-        lock(&self.inner.listeners).push(task);
         Ok(bound)
     }
 
-    async fn handle_inbound(&self, conn: TcpConnection) {
-        let remote_addr = conn.remote_addr.clone();
+    async fn handle_inbound(&self, conn: TransportConnection) {
+        let TransportConnection {
+            local_addr,
+            remote_addr,
+            io,
+        } = conn;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let span =
             tracing::info_span!("connection", id, direction = "inbound", remote = %remote_addr);
         let result = async {
             let mut ctx = HandlerContext::new(Role::Listener, self.inner.keypair.clone());
-            ctx.remote_addr = Some(conn.remote_addr.clone());
-            ctx.local_addr = Some(conn.local_addr.clone());
+            ctx.remote_addr = Some(remote_addr.clone());
+            ctx.local_addr = Some(local_addr);
             ctx.chain.push(
                 LayerKind::Transport,
-                conn.remote_addr.to_string(),
+                remote_addr.to_string(),
                 Role::Listener,
                 Duration::ZERO,
             );
-            let upgraded = self.upgrade(conn.io, ctx).await?;
+            let upgraded = self.upgrade(io, ctx).await?;
             self.register(id, upgraded, Direction::Inbound, remote_addr.clone())
         }
         .instrument(span)
         .await;
-        if let Err(e) = result {
-            tracing::debug!(error = %e, "inbound connection failed");
-            let _ = self.inner.events.send(SwarmEvent::IncomingConnectionError {
-                remote_addr,
-                error: e.to_string(),
-            });
+        if let Err(error) = result {
+            tracing::debug!(%error, "inbound connection failed");
+            self.emit(SwarmEvent::IncomingConnectionError { remote_addr, error });
         }
     }
 
-    /// Dials `addr` (`/ip4|ip6|dns…/tcp/N[/p2p/ID]`) and runs the chain as dialer. With a
-    /// `/p2p/` id, an existing live connection to that peer is reused, and the authenticated
-    /// peer must be that id.
+    /// Dials `addr` (e.g. `/ip4/…/tcp/N[/p2p/ID]` or `/memory/N[/p2p/ID]`, with the first
+    /// transport that handles it) and runs the chain as dialer. With a `/p2p/` id, an existing
+    /// live connection to that peer is reused, concurrent dials to that peer share one dial
+    /// (the first caller's address is dialed), and the authenticated peer must be that id.
     pub async fn dial(&self, addr: &Multiaddr) -> Result<Connection, ChainError> {
         self.start_reaper();
-        let (transport_addr, expected) = chainp2p_transport_tcp::split_peer_id(addr)?;
-        if let Some(peer) = expected {
-            if let Some(existing) = self.connection(&peer) {
-                return Ok(existing);
-            }
+        let (transport_addr, expected) = chainp2p_core::split_peer_id(addr)?;
+        let Some(peer) = expected else {
+            return self.dial_new(transport_addr, None).await;
+        };
+        if let Some(existing) = self.connection(&peer) {
+            return Ok(existing);
         }
+        let shared = lock(&self.inner.dials)
+            .entry(peer)
+            .or_insert_with(|| {
+                let swarm = self.clone();
+                async move {
+                    let result = swarm.dial_new(transport_addr, Some(peer)).await;
+                    lock(&swarm.inner.dials).remove(&peer);
+                    result
+                }
+                .boxed()
+                .shared()
+            })
+            .clone();
+        shared.await
+    }
+
+    /// Dials a transport address (no `/p2p/`) and upgrades the connection.
+    async fn dial_new(
+        &self,
+        transport_addr: Multiaddr,
+        expected: Option<PeerId>,
+    ) -> Result<Connection, ChainError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let span =
             tracing::info_span!("connection", id, direction = "outbound", remote = %transport_addr);
         async {
+            let transport = self.transport_for(&transport_addr)?;
             let started = Instant::now();
-            let conn = self.inner.transport.dial(&transport_addr).await?;
+            let TransportConnection {
+                local_addr,
+                remote_addr,
+                io,
+            } = transport.dial(&transport_addr).await?;
             let mut ctx = HandlerContext::new(Role::Dialer, self.inner.keypair.clone());
             ctx.remote_peer = expected;
-            ctx.remote_addr = Some(conn.remote_addr.clone());
-            ctx.local_addr = Some(conn.local_addr.clone());
+            ctx.remote_addr = Some(remote_addr.clone());
+            ctx.local_addr = Some(local_addr);
             ctx.chain.push(
                 LayerKind::Transport,
                 transport_addr.to_string(),
                 Role::Dialer,
                 started.elapsed(),
             );
-            let upgraded = self.upgrade(conn.io, ctx).await?;
-            self.register(id, upgraded, Direction::Outbound, conn.remote_addr)
+            let upgraded = self.upgrade(io, ctx).await?;
+            self.register(id, upgraded, Direction::Outbound, remote_addr)
         }
         .instrument(span)
         .await
@@ -271,42 +414,64 @@ impl Swarm {
         }
         let tick = (timeout / 4).max(Duration::from_secs(1));
         let weak = self.downgrade();
-        let task = tokio::spawn(async move {
+        let close_within = self.inner.shutdown_timeout;
+        self.spawn_until(self.inner.stop_accepting.clone(), async move {
             loop {
                 tokio::time::sleep(tick).await;
-                let Some(swarm) = weak.upgrade().map(Swarm::from_inner) else {
+                let Some(swarm) = weak.upgrade() else {
                     break;
                 };
                 let now = Instant::now();
                 for conn in swarm.connections() {
                     if conn.idle_for(now).is_some_and(|idle| idle >= timeout) {
                         tracing::debug!(peer = %conn.peer_id(), ?timeout, "closing idle connection");
-                        tokio::spawn(async move {
-                            let _ =
-                                tokio::time::timeout(Duration::from_secs(2), conn.close()).await;
+                        swarm.spawn(async move {
+                            let _ = tokio::time::timeout(close_within, conn.close()).await;
                         });
                     }
                 }
             }
         });
-        lock(&self.inner.listeners).push(task);
     }
 
-    /// Stops the listeners and closes every connection gracefully.
+    /// Stops the listeners, closes every connection gracefully and at once, then ends every
+    /// task of the swarm; the whole of it within the builder's `shutdown_timeout` (twice it at
+    /// worst: once for the goodbyes, once for the tasks to see their cancellation).
     pub async fn shutdown(&self) {
-        for task in lock(&self.inner.listeners).drain(..) {
-            task.abort();
-        }
+        let deadline = self.inner.shutdown_timeout;
+        self.inner.stop_accepting.cancel();
+        lock(&self.inner.dials).clear();
         let conns: Vec<Connection> = lock(&self.inner.connections)
             .drain()
             .map(|(_, c)| c)
             .collect();
-        for c in conns {
-            let _ = tokio::time::timeout(Duration::from_secs(2), c.close()).await;
+        let goodbyes = futures::future::join_all(conns.iter().map(Connection::close));
+        let _ = tokio::time::timeout(deadline, goodbyes).await;
+        self.inner.cancel.cancel();
+        self.inner.tasks.close();
+        if tokio::time::timeout(deadline, self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                left = self.inner.tasks.len(),
+                "swarm tasks still running after shutdown"
+            );
         }
     }
 
-    async fn upgrade(&self, io: BoxStream, ctx: HandlerContext) -> Result<Upgraded, ChainError> {
+    async fn upgrade(&self, io: TransportIo, ctx: HandlerContext) -> Result<Upgraded, ChainError> {
+        let io = match io {
+            TransportIo::Raw(io) => io,
+            TransportIo::Muxed(muxed) => return from_muxed(muxed, ctx),
+            _ => {
+                return Err(ChainError::new(
+                    LAYER,
+                    ErrorKind::Unsupported,
+                    "a kind of transport connection this swarm does not know",
+                ))
+            }
+        };
         match tokio::time::timeout(
             self.inner.upgrade_timeout,
             walk_chain(&self.inner.stages, io, ctx),
@@ -346,10 +511,9 @@ impl Swarm {
         let span = tracing::info_span!("connection", id, peer = %peer_id);
 
         let swarm = self.clone();
-        tokio::spawn(
+        self.spawn(
             async move {
-                let result = driver.await;
-                let error = result.err().map(|e| e.to_string());
+                let error = driver.await.err();
                 tracing::debug!(?error, "connection closed");
                 {
                     let mut table = lock(&swarm.inner.connections);
@@ -357,7 +521,7 @@ impl Swarm {
                         table.remove(&peer_id);
                     }
                 }
-                let _ = swarm.inner.events.send(SwarmEvent::ConnectionClosed {
+                swarm.emit(SwarmEvent::ConnectionClosed {
                     peer_id,
                     direction,
                     error,
@@ -365,9 +529,12 @@ impl Swarm {
             }
             .instrument(span.clone()),
         );
-        tokio::spawn(
+        let swarm = self.clone();
+        self.spawn(
             conn.clone()
-                .serve_inbound(self.inner.apps.clone(), ctx.clone())
+                .serve_inbound(self.inner.apps.clone(), ctx.clone(), move |task| {
+                    swarm.spawn(task);
+                })
                 .instrument(span),
         );
 
@@ -378,7 +545,7 @@ impl Swarm {
                 table.insert(peer_id, conn.clone());
             }
         }
-        let _ = self.inner.events.send(SwarmEvent::ConnectionEstablished {
+        self.emit(SwarmEvent::ConnectionEstablished {
             peer_id,
             direction,
             remote_addr,

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chainp2p_core::{
-    BoxStream, ChainError, ChainStep, ErrorKind, HandlerContext, LayerKind, Muxer, Next,
+    BoxStream, ChainError, ChainStep, ErrorKind, HandlerContext, LayerKind, MuxedConnection, Muxer,
+    Next,
 };
 use chainp2p_multistream::Multistream;
 use futures::future::BoxFuture;
@@ -19,6 +20,36 @@ pub(crate) struct Upgraded {
     pub muxer: Arc<dyn Muxer>,
     pub driver: BoxFuture<'static, Result<(), ChainError>>,
     pub ctx: HandlerContext,
+}
+
+/// A connection its transport already secured and muxed (QUIC): no stage runs; the transport's
+/// own steps go into the chain record, and a dialer that knows whom it dialed checks the peer.
+pub(crate) fn from_muxed(
+    muxed: MuxedConnection,
+    mut ctx: HandlerContext,
+) -> Result<Upgraded, ChainError> {
+    if let Some(expected) = ctx.remote_peer {
+        if expected != muxed.remote_peer {
+            return Err(ChainError::new(
+                LAYER,
+                ErrorKind::Authentication,
+                format!(
+                    "dialed peer {expected} but the transport authenticated {}",
+                    muxed.remote_peer
+                ),
+            ));
+        }
+    }
+    ctx.remote_peer = Some(muxed.remote_peer);
+    ctx.remote_key = Some(muxed.remote_key);
+    for step in muxed.steps {
+        ctx.chain.push_step(step);
+    }
+    Ok(Upgraded {
+        muxer: muxed.muxer,
+        driver: muxed.driver,
+        ctx,
+    })
 }
 
 /// Runs every stage on `io`. A stage whose handler returns [`Next::Secured`] hands the secured

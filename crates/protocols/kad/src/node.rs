@@ -49,6 +49,19 @@ pub trait KadNetwork: Send + Sync + 'static {
     /// A new substream to `peer` (dialing `addrs` if not connected) speaking the kad protocol,
     /// already negotiated.
     async fn open_stream(&self, peer: &PeerId, addrs: &[Multiaddr]) -> Result<BoxStream, KadError>;
+
+    /// Runs a background task of the node (a routing table's liveness check). The default
+    /// spawns it on the current tokio runtime, if one is running (otherwise the task is
+    /// dropped and the pending candidate simply expires); a network that owns its tasks (the
+    /// swarm) spawns it there, so it ends with the swarm.
+    fn spawn(&self, task: futures::future::BoxFuture<'static, ()>) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(task);
+            }
+            Err(_) => tracing::debug!("kad background task skipped: no tokio runtime"),
+        }
+    }
 }
 
 /// Whether the node serves the DHT (advertises the kad protocol) or only queries it.
@@ -282,22 +295,18 @@ impl KadNode {
         self.after_insert(&outcome);
     }
 
-    /// Starts the liveness check asked for by a full bucket, on a spawned task (if a tokio
-    /// runtime is running; otherwise the pending candidate simply expires).
+    /// Starts the liveness check asked for by a full bucket, as a task of the network
+    /// ([`KadNetwork::spawn`]).
     fn after_insert(&self, outcome: &InsertOutcome) {
         let InsertOutcome::Pending { check } = outcome else {
             return;
         };
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            tracing::debug!(%check, "kad liveness check skipped: no tokio runtime");
-            return;
-        };
         let node = self.clone();
         let check = *check;
-        rt.spawn(async move {
+        self.inner.network.spawn(Box::pin(async move {
             let alive = node.ping(&check).await.is_ok();
             let outcome = lock(&node.inner.table).on_liveness(&check, alive, Instant::now());
             tracing::debug!(peer = %check, alive, ?outcome, "kad liveness check");
-        });
+        }));
     }
 }

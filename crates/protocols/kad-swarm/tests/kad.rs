@@ -6,17 +6,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chainp2p_core::{MuxerLayer, SecurityLayer, StreamHandler};
+use chainp2p_core::{MuxerHandler, SecurityHandler};
+use chainp2p_kad_swarm::kad::node::{KadNode, Mode};
+use chainp2p_kad_swarm::{BuildWithKad, KadOptions, KadService};
 use chainp2p_swarm::identity::{Keypair, PeerId};
-use chainp2p_swarm::kad::node::{KadNode, Mode};
-use chainp2p_swarm::{KadOptions, KadService, Multiaddr, Swarm, SwarmBuilder};
+use chainp2p_swarm::{Multiaddr, Swarm, SwarmBuilder};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn security(i: usize) -> Vec<Arc<dyn StreamHandler>> {
-    let noise: Arc<dyn StreamHandler> = Arc::new(SecurityLayer(chainp2p_noise::NoiseConfig::new()));
-    let secio: Arc<dyn StreamHandler> = Arc::new(SecurityLayer(chainp2p_secio::SecioConfig::new()));
+fn security(i: usize) -> Vec<Arc<dyn SecurityHandler>> {
+    let noise: Arc<dyn SecurityHandler> = Arc::new(chainp2p_noise::NoiseConfig::new());
+    let secio: Arc<dyn SecurityHandler> = Arc::new(chainp2p_secio::SecioConfig::new());
     if i.is_multiple_of(2) {
         vec![noise, secio]
     } else {
@@ -24,11 +25,9 @@ fn security(i: usize) -> Vec<Arc<dyn StreamHandler>> {
     }
 }
 
-fn muxers(i: usize) -> Vec<Arc<dyn StreamHandler>> {
-    let yamux: Arc<dyn StreamHandler> =
-        Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default()));
-    let mplex: Arc<dyn StreamHandler> =
-        Arc::new(MuxerLayer(chainp2p_mplex::MplexConfig::default()));
+fn muxers(i: usize) -> Vec<Arc<dyn MuxerHandler>> {
+    let yamux: Arc<dyn MuxerHandler> = Arc::new(chainp2p_yamux::YamuxConfig::default());
+    let mplex: Arc<dyn MuxerHandler> = Arc::new(chainp2p_mplex::MplexConfig::default());
     if i.is_multiple_of(3) {
         vec![mplex, yamux]
     } else {
@@ -188,7 +187,9 @@ async fn only_peers_advertising_our_kad_protocol_enter_the_routing_table() {
         let plain = SwarmBuilder::new(Keypair::generate_ed25519()).build();
         let lan = {
             let opts = KadOptions {
-                kad: chainp2p_swarm::kad::config::KadConfig::with_protocol("/ipfs/lan/kad/1.0.0"),
+                kad: chainp2p_kad_swarm::kad::config::KadConfig::with_protocol(
+                    "/ipfs/lan/kad/1.0.0",
+                ),
                 ..KadOptions::default()
             };
             let (swarm, kad) = SwarmBuilder::new(Keypair::generate_ed25519())

@@ -1,34 +1,56 @@
-//! Kademlia on the swarm: the glue between a [`chainp2p_kad::node::KadNode`] and the connections.
+//! `chainp2p-kad-swarm`: Kademlia on the swarm, the glue between a
+//! [`chainp2p_kad::node::KadNode`] and the swarm's connections. It lives beside kad, not in the
+//! swarm, so a swarm without a DHT compiles neither kad nor its store.
 //!
 //! - [`SwarmNetwork`]: the node's [`KadNetwork`]: a kad request to a peer reuses the live
 //!   connection or dials the peer's known addresses, then opens a substream negotiated for the
 //!   kad protocol (`tcp -> multistream -> security -> multistream -> muxer -> multistream -> kad`).
-//! - [`SwarmBuilder::build_with_kad`]: registers the node's [`chainp2p_kad::handler::KadHandler`] among the
+//! - [`BuildWithKad::build_with_kad`] (on [`SwarmBuilder`]): registers the node's [`chainp2p_kad::handler::KadHandler`] among the
 //!   application protocols (server mode only: a client neither serves nor advertises kad) and
 //!   starts the task that feeds the routing table: every new connection is identified
 //!   (`/ipfs/id/1.0.0`) and the peer enters the table only if its identify lists our kad
 //!   protocol id; a closed connection marks it disconnected; new listen addresses become the
-//!   addresses we announce in ADD_PROVIDER.
+//!   addresses we announce in ADD_PROVIDER. The feeder reads the swarm's lossless event feed
+//!   ([`Swarm::observe`]) and runs, with the liveness checks of the routing table, as a task
+//!   of the swarm ([`Swarm::spawn`]).
+//!
+//! ```no_run
+//! use chainp2p_kad_swarm::{BuildWithKad, KadOptions};
+//! use chainp2p_swarm::{identity::Keypair, SwarmBuilder};
+//!
+//! # async fn demo() -> Result<(), chainp2p_core::ChainError> {
+//! let (swarm, kad) = SwarmBuilder::new(Keypair::generate_ed25519())
+//!     .build_with_kad(KadOptions::default())?;
+//! swarm.listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap()).await?;
+//! println!("{} peers in the routing table", kad.node().routing_table_len());
+//! # Ok(()) }
+//! ```
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::{Multiaddr, Protocol};
-use chainp2p_core::{BoxStream, ChainError, ErrorKind, StreamHandler};
+use chainp2p_core::{BoxStream, ChainError, StreamHandler};
 use chainp2p_kad::error::KadError;
 use chainp2p_kad::node::{KadNetwork, KadNode, Mode, NodeParams};
 use chainp2p_kad::query::QueryConfig;
 use chainp2p_kad::routing::RoutingConfig;
 use chainp2p_kad::store::{DefaultValidator, MemoryStore, RecordStore, RecordValidator};
+use chainp2p_swarm::{Direction, Swarm, SwarmBuilder, SwarmEvent, WeakSwarm};
+use futures::future::BoxFuture;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
-use crate::builder::SwarmBuilder;
-use crate::event::SwarmEvent;
-use crate::node::{Inner, Swarm};
-use crate::LAYER;
+pub use chainp2p_kad as kad;
+
+/// The error layer of this crate.
+const LAYER: &str = "kad-swarm";
 
 /// Addresses of one peer tried per request, in order (the rest are ignored).
 const MAX_DIAL_ADDRS: usize = 4;
@@ -69,7 +91,7 @@ impl Default for KadOptions {
 /// The [`KadNetwork`] of a node running on a [`Swarm`]. Holds the swarm weakly (the swarm holds
 /// the node through its kad handler).
 pub struct SwarmNetwork {
-    swarm: OnceLock<Weak<Inner>>,
+    swarm: OnceLock<WeakSwarm>,
     protocol: String,
 }
 
@@ -77,8 +99,7 @@ impl SwarmNetwork {
     fn swarm(&self) -> Result<Swarm, KadError> {
         self.swarm
             .get()
-            .and_then(Weak::upgrade)
-            .map(Swarm::from_inner)
+            .and_then(WeakSwarm::upgrade)
             .ok_or_else(|| KadError::Io(std::io::Error::other("the swarm is gone")))
     }
 }
@@ -93,7 +114,17 @@ impl KadNetwork for SwarmNetwork {
         };
         conn.open_stream(&self.protocol)
             .await
-            .map_err(|e| KadError::Io(std::io::Error::other(e)))
+            .map_err(|e| KadError::Io(e.into_io()))
+    }
+
+    /// The node's background tasks (liveness checks) are tasks of the swarm.
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        match self.swarm() {
+            Ok(swarm) => {
+                swarm.spawn(task);
+            }
+            Err(_) => tracing::debug!("kad task dropped: the swarm is gone"),
+        }
     }
 }
 
@@ -102,7 +133,7 @@ async fn dial_any(
     swarm: &Swarm,
     peer: &PeerId,
     addrs: &[Multiaddr],
-) -> Result<crate::Connection, KadError> {
+) -> Result<chainp2p_swarm::Connection, KadError> {
     let mut last = None;
     for addr in addrs.iter().take(MAX_DIAL_ADDRS) {
         let full = with_peer(addr, peer);
@@ -114,10 +145,10 @@ async fn dial_any(
             }
         }
     }
-    Err(KadError::Io(std::io::Error::other(match last {
-        Some(e) => e.to_string(),
-        None => format!("no address known for {peer}"),
-    })))
+    Err(KadError::Io(match last {
+        Some(e) => e.into_io(),
+        None => std::io::Error::other(format!("no address known for {peer}")),
+    }))
 }
 
 /// `addr` ending in `/p2p/<peer>` (added unless already there).
@@ -155,17 +186,22 @@ impl Drop for KadService {
     }
 }
 
-impl SwarmBuilder {
+/// Puts a Kademlia node on a swarm: `SwarmBuilder::new(key).build_with_kad(opts)`.
+pub trait BuildWithKad {
     /// Builds the swarm with a Kademlia node on it. In [`Mode::Server`] the node's handler
     /// serves (and identify advertises) the kad protocol; in [`Mode::Client`] it only queries.
     /// Must be called within a tokio runtime (it spawns the task that feeds the routing table
     /// from identify).
-    pub fn build_with_kad(self, opts: KadOptions) -> Result<(Swarm, KadService), ChainError> {
+    fn build_with_kad(self, opts: KadOptions) -> Result<(Swarm, KadService), ChainError>;
+}
+
+impl BuildWithKad for SwarmBuilder {
+    fn build_with_kad(self, opts: KadOptions) -> Result<(Swarm, KadService), ChainError> {
         let network = Arc::new(SwarmNetwork {
             swarm: OnceLock::new(),
             protocol: opts.kad.protocol_id.clone(),
         });
-        let local = self.keypair.public().to_peer_id();
+        let local = self.local_peer_id();
         let store = opts
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new(Some(local), Default::default())));
@@ -180,19 +216,19 @@ impl SwarmBuilder {
             validator: opts.validator.unwrap_or_else(|| Arc::new(DefaultValidator)),
             network: network.clone(),
         })
-        .map_err(|e| ChainError::with_source(LAYER, ErrorKind::Protocol, e))?;
+        .map_err(|e| ChainError::with_source(LAYER, e.kind(), e))?;
         let builder = match opts.mode {
             Mode::Server => {
                 let handler = node
                     .handler()
-                    .map_err(|e| ChainError::with_source(LAYER, ErrorKind::Protocol, e))?;
+                    .map_err(|e| ChainError::with_source(LAYER, e.kind(), e))?;
                 self.protocol(Arc::new(handler) as Arc<dyn StreamHandler>)
             }
             Mode::Client => self,
         };
         let swarm = builder.build();
         let _ = network.swarm.set(swarm.downgrade());
-        let feeder = tokio::spawn(feed_routing_table(swarm.clone(), node.clone()));
+        let feeder = swarm.spawn(feed_routing_table(swarm.clone(), node.clone()));
         Ok((swarm, KadService { node, feeder }))
     }
 }
@@ -200,31 +236,32 @@ impl SwarmBuilder {
 /// Follows the swarm's events for the node: identify each new connection, apply identify
 /// pushes (a peer switching kad on or off), record closes and listen addresses.
 async fn feed_routing_table(swarm: Swarm, node: KadNode) {
-    let mut events = swarm.subscribe();
+    let mut events = swarm.observe();
     let mut pushes = swarm.identify_pushes();
     let weak = swarm.downgrade();
     drop(swarm);
     loop {
         let event = tokio::select! {
             e = events.recv() => match e {
-                Ok(e) => Some(e),
+                Some(e) => Some(e),
+                None => break,
+            },
+            p = pushes.recv() => match p {
+                Ok(push) => {
+                    if let Some(swarm) = weak.upgrade() {
+                        apply_push(&swarm, &node, push);
+                    }
+                    None
+                }
                 Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "kad: swarm events missed");
+                    tracing::warn!(missed = n, "kad: identify pushes missed");
                     continue;
                 }
                 Err(RecvError::Closed) => break,
             },
-            p = pushes.recv() => match p {
-                Ok(push) => {
-                    apply_push(&node, push);
-                    None
-                }
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => break,
-            },
         };
         let Some(event) = event else { continue };
-        let Some(swarm) = weak.upgrade().map(Swarm::from_inner) else {
+        let Some(swarm) = weak.upgrade() else {
             break;
         };
         match event {
@@ -237,31 +274,32 @@ async fn feed_routing_table(swarm: Swarm, node: KadNode) {
             } => {
                 let node = node.clone();
                 let dialed = match direction {
-                    crate::Direction::Outbound => Some(remote_addr),
-                    crate::Direction::Inbound => None,
+                    Direction::Outbound => Some(remote_addr),
+                    Direction::Inbound => None,
                 };
-                tokio::spawn(async move { identify_peer(swarm, node, peer_id, dialed).await });
+                let task = swarm.clone();
+                task.spawn(async move { identify_peer(swarm, node, peer_id, dialed).await });
             }
-            SwarmEvent::ConnectionClosed { peer_id, .. } => {
-                if swarm.connection(&peer_id).is_none() {
-                    node.on_peer_disconnected(&peer_id);
-                }
+            SwarmEvent::ConnectionClosed { peer_id, .. }
+                if swarm.connection(&peer_id).is_none() =>
+            {
+                node.on_peer_disconnected(&peer_id);
             }
-            SwarmEvent::IncomingConnectionError { .. } => {}
+            _ => {}
         }
     }
 }
 
 /// An identify push that lists protocols re-decides the peer's place in the routing table.
-fn apply_push(node: &KadNode, push: chainp2p_identify::PushEvent) {
+fn apply_push(swarm: &Swarm, node: &KadNode, push: chainp2p_identify::PushEvent) {
     let Some(peer) = push.peer else { return };
     if push.push.protocols.is_empty() {
         if !push.push.listen_addrs.is_empty() {
-            node.add_address(peer, &dialable(&push.push.listen_addrs));
+            node.add_address(peer, &dialable(swarm, &push.push.listen_addrs));
         }
         return;
     }
-    let mut addrs = dialable(&push.push.listen_addrs);
+    let mut addrs = dialable(swarm, &push.push.listen_addrs);
     if addrs.is_empty() {
         addrs = node.addrs_of(&peer);
     }
@@ -269,12 +307,12 @@ fn apply_push(node: &KadNode, push: chainp2p_identify::PushEvent) {
     tracing::debug!(%peer, ?outcome, "kad: identify push applied");
 }
 
-/// The dialable addresses among `addrs`, without `/p2p/`, deduplicated, in order.
-fn dialable<'a>(addrs: impl IntoIterator<Item = &'a Multiaddr>) -> Vec<Multiaddr> {
+/// The addresses among `addrs` the swarm can dial, without `/p2p/`, deduplicated, in order.
+fn dialable<'a>(swarm: &Swarm, addrs: impl IntoIterator<Item = &'a Multiaddr>) -> Vec<Multiaddr> {
     let mut out: Vec<Multiaddr> = Vec::new();
     for a in addrs {
         let a = without_peer(a);
-        if is_dialable(&a) && !out.contains(&a) {
+        if is_dialable(&a) && swarm.can_dial(&a) && !out.contains(&a) {
             out.push(a);
         }
     }
@@ -301,21 +339,21 @@ async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option
             return;
         }
     };
-    let addrs = dialable(dialed.iter().chain(info.listen_addrs.iter()));
+    let addrs = dialable(&swarm, dialed.iter().chain(info.listen_addrs.iter()));
     let outcome = node.on_peer_identified(peer, &addrs, &info.protocols, Instant::now());
     tracing::debug!(%peer, ?outcome, addrs = addrs.len(), "kad: peer identified");
 }
 
-/// Whether we could dial `addr` (TCP over IP or DNS, not an unspecified IP).
+/// Whether `addr` could be dialed by anybody: not an unspecified IP (`0.0.0.0`, `::`), not a
+/// memory port 0. Whether our swarm has a transport for it is [`Swarm::can_dial`].
 fn is_dialable(addr: &Multiaddr) -> bool {
-    let mut it = addr.iter();
-    let host_ok = match it.next() {
+    match addr.iter().next() {
         Some(Protocol::Ip4(ip)) => !ip.is_unspecified(),
         Some(Protocol::Ip6(ip)) => !ip.is_unspecified(),
-        Some(Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_)) => true,
-        _ => false,
-    };
-    host_ok && matches!(it.next(), Some(Protocol::Tcp(_))) && it.next().is_none()
+        Some(Protocol::Memory(port)) => port != 0,
+        Some(_) => true,
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -323,17 +361,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dialable_addresses_are_tcp_over_a_specified_host() {
-        let ok: Multiaddr = "/ip4/127.0.0.1/tcp/4001".parse().unwrap();
-        assert!(is_dialable(&ok));
-        for bad in [
-            "/ip4/0.0.0.0/tcp/4001",
-            "/ip4/127.0.0.1/udp/4001/quic-v1",
-            "/ip4/127.0.0.1/tcp/4001/ws",
-            "/ip6/::/tcp/1",
+    fn dialable_addresses_have_a_specified_host() {
+        for ok in [
+            "/ip4/127.0.0.1/tcp/4001",
+            "/memory/7",
+            "/dns4/example.org/tcp/1",
         ] {
+            assert!(is_dialable(&ok.parse().unwrap()), "{ok}");
+        }
+        for bad in ["/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/1", "/memory/0"] {
             assert!(!is_dialable(&bad.parse().unwrap()), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn only_addresses_of_the_swarms_transports_are_kept() {
+        let swarm =
+            SwarmBuilder::new(chainp2p_swarm::identity::Keypair::generate_ed25519()).build();
+        let addrs: Vec<Multiaddr> = [
+            "/ip4/127.0.0.1/tcp/4001",
+            "/ip4/127.0.0.1/udp/4001/quic-v1",
+            "/ip4/127.0.0.1/tcp/4001/ws",
+            "/ip4/0.0.0.0/tcp/4001",
+            "/ip4/127.0.0.1/tcp/4001",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        let kept = dialable(&swarm, &addrs);
+        assert_eq!(
+            kept,
+            vec!["/ip4/127.0.0.1/tcp/4001".parse::<Multiaddr>().unwrap()]
+        );
     }
 
     #[test]

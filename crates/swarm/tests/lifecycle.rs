@@ -1,0 +1,172 @@
+//! The swarm as the one owner of its connections and tasks: concurrent dials to one peer share
+//! one dial, shutdown closes every connection at once and ends every task, tasks spawned on the
+//! swarm end with it, and observers get every event however far behind they read.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chainp2p_swarm::identity::Keypair;
+use chainp2p_swarm::{Multiaddr, Swarm, SwarmBuilder, SwarmEvent};
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+async fn listening() -> (Swarm, Multiaddr) {
+    let node = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+    let addr = node
+        .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .await
+        .unwrap();
+    let full: Multiaddr = format!("{addr}/p2p/{}", node.local_peer_id())
+        .parse()
+        .unwrap();
+    (node, full)
+}
+
+/// Counts `ConnectionEstablished` events on `events` until `quiet` passes without one.
+async fn established(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<SwarmEvent>,
+    quiet: Duration,
+) -> usize {
+    let mut n = 0;
+    while let Ok(Some(e)) = timeout(quiet, events.recv()).await {
+        if matches!(e, SwarmEvent::ConnectionEstablished { .. }) {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[tokio::test]
+async fn concurrent_dials_to_one_peer_share_one_connection() {
+    timeout(LIMIT, async {
+        let (server, addr) = listening().await;
+        let mut server_events = server.observe();
+        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let mut client_events = client.observe();
+        let dials = (0..16).map(|_| client.dial(&addr));
+        let conns = futures::future::join_all(dials).await;
+        let ids: Vec<u64> = conns.into_iter().map(|c| c.unwrap().id()).collect();
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        let quiet = Duration::from_millis(300);
+        assert_eq!(established(&mut client_events, quiet).await, 1);
+        assert_eq!(established(&mut server_events, quiet).await, 1);
+        assert_eq!(client.connections().len(), 1);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_shared_dial_fails_every_caller_and_the_next_dial_tries_again() {
+    timeout(LIMIT, async {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let peer = Keypair::generate_ed25519().public().to_peer_id();
+        let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}")
+            .parse()
+            .unwrap();
+        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let results = futures::future::join_all((0..4).map(|_| client.dial(&addr))).await;
+        for r in &results {
+            let e = r.as_ref().unwrap_err();
+            assert_eq!(e.layer().as_str(), "tcp", "{e}");
+        }
+        // Nothing stale is left: a new dial is a new attempt, and fails the same way.
+        assert!(client.dial(&addr).await.is_err());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_connection_and_ends_every_task() {
+    timeout(LIMIT, async {
+        let (server, addr) = listening().await;
+        let mut clients = Vec::new();
+        for _ in 0..12 {
+            let c = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+            let conn = c.dial(&addr).await.unwrap();
+            let mut s = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+            chainp2p_ping::ping(&mut s).await.unwrap();
+            clients.push((c.observe(), c));
+        }
+        // A task of the swarm's own that would never end by itself.
+        let ran_to_end = Arc::new(AtomicBool::new(false));
+        let flag = ran_to_end.clone();
+        server.spawn(async move {
+            futures::future::pending::<()>().await;
+            flag.store(true, Ordering::SeqCst);
+        });
+        assert!(server.task_count() > 12, "{}", server.task_count());
+
+        let started = Instant::now();
+        server.shutdown().await;
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+        assert_eq!(server.task_count(), 0, "tasks left after shutdown");
+        assert!(!ran_to_end.load(Ordering::SeqCst));
+        assert!(server.connections().is_empty());
+        // Every client sees its connection end.
+        for (events, _client) in &mut clients {
+            let closed = timeout(Duration::from_secs(5), async {
+                loop {
+                    match events.recv().await {
+                        Some(SwarmEvent::ConnectionClosed { .. }) => break true,
+                        Some(_) => continue,
+                        None => break false,
+                    }
+                }
+            })
+            .await;
+            assert_eq!(closed, Ok(true));
+        }
+        // The listener is gone too: a new dial is refused or fails.
+        let late = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        assert!(late.dial(&addr).await.is_err());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn observers_miss_nothing_while_subscribers_may_lag() {
+    timeout(LIMIT, async {
+        let node = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let mut observer = node.observe();
+        let mut subscriber = node.subscribe();
+        // More events than the broadcast channel holds, none read meanwhile.
+        let n = 1100;
+        let mut bound = Vec::new();
+        for _ in 0..n {
+            let addr = node
+                .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
+                .await
+                .unwrap();
+            bound.push(addr);
+            if bound.len() % 100 == 0 {
+                // Keep file descriptors in check: stop listeners as we go.
+                node.shutdown().await;
+            }
+        }
+        let mut seen = 0;
+        while let Ok(event) = observer.try_recv() {
+            if matches!(event, SwarmEvent::Listening { .. }) {
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, n, "the observer lost events");
+        // The subscriber lagged: it reports how many it missed instead of all of them.
+        assert!(matches!(
+            subscriber.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_))
+        ));
+    })
+    .await
+    .unwrap();
+}
