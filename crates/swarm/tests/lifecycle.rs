@@ -9,16 +9,19 @@ use std::time::{Duration, Instant};
 
 use chainp2p_swarm::identity::Keypair;
 use chainp2p_swarm::{Multiaddr, Swarm, SwarmBuilder, SwarmEvent};
+use chainp2p_transport_memory::MemoryTransport;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// A builder on the in-memory transport.
+fn node() -> SwarmBuilder {
+    SwarmBuilder::new(Keypair::generate_ed25519()).transports([MemoryTransport::default()])
+}
+
 async fn listening() -> (Swarm, Multiaddr) {
-    let node = SwarmBuilder::new(Keypair::generate_ed25519()).build();
-    let addr = node
-        .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .await
-        .unwrap();
+    let node = node().build();
+    let addr = node.listen(&"/memory/0".parse().unwrap()).await.unwrap();
     let full: Multiaddr = format!("{addr}/p2p/{}", node.local_peer_id())
         .parse()
         .unwrap();
@@ -44,7 +47,7 @@ async fn concurrent_dials_to_one_peer_share_one_connection() {
     timeout(LIMIT, async {
         let (server, addr) = listening().await;
         let mut server_events = server.observe();
-        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let client = node().build();
         let mut client_events = client.observe();
         let dials = (0..16).map(|_| client.dial(&addr));
         let conns = futures::future::join_all(dials).await;
@@ -62,20 +65,16 @@ async fn concurrent_dials_to_one_peer_share_one_connection() {
 #[tokio::test]
 async fn a_failed_shared_dial_fails_every_caller_and_the_next_dial_tries_again() {
     timeout(LIMIT, async {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // A memory port nobody listens on.
         let peer = Keypair::generate_ed25519().public().to_peer_id();
-        let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}")
+        let addr: Multiaddr = format!("/memory/{}/p2p/{peer}", u64::MAX - 7)
             .parse()
             .unwrap();
-        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let client = node().build();
         let results = futures::future::join_all((0..4).map(|_| client.dial(&addr))).await;
         for r in &results {
             let e = r.as_ref().unwrap_err();
-            assert_eq!(e.layer().as_str(), "tcp", "{e}");
+            assert_eq!(e.layer().as_str(), "memory", "{e}");
         }
         // Nothing stale is left: a new dial is a new attempt, and fails the same way.
         assert!(client.dial(&addr).await.is_err());
@@ -90,7 +89,7 @@ async fn shutdown_closes_every_connection_and_ends_every_task() {
         let (server, addr) = listening().await;
         let mut clients = Vec::new();
         for _ in 0..12 {
-            let c = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+            let c = node().build();
             let conn = c.dial(&addr).await.unwrap();
             let mut s = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
             chainp2p_ping::ping(&mut s).await.unwrap();
@@ -127,7 +126,7 @@ async fn shutdown_closes_every_connection_and_ends_every_task() {
             assert_eq!(closed, Ok(true));
         }
         // The listener is gone too: a new dial is refused or fails.
-        let late = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let late = node().build();
         assert!(late.dial(&addr).await.is_err());
     })
     .await
@@ -137,22 +136,13 @@ async fn shutdown_closes_every_connection_and_ends_every_task() {
 #[tokio::test]
 async fn observers_miss_nothing_while_subscribers_may_lag() {
     timeout(LIMIT, async {
-        let node = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let node = node().build();
         let mut observer = node.observe();
         let mut subscriber = node.subscribe();
         // More events than the broadcast channel holds, none read meanwhile.
         let n = 1100;
-        let mut bound = Vec::new();
         for _ in 0..n {
-            let addr = node
-                .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
-                .await
-                .unwrap();
-            bound.push(addr);
-            if bound.len() % 100 == 0 {
-                // Keep file descriptors in check: stop listeners as we go.
-                node.shutdown().await;
-            }
+            node.listen(&"/memory/0".parse().unwrap()).await.unwrap();
         }
         let mut seen = 0;
         while let Ok(event) = observer.try_recv() {

@@ -1,5 +1,6 @@
-//! Two in-process swarms over loopback TCP: the whole chain, connection reuse, user
-//! protocols, events, and a listener that keeps serving after bad peers.
+//! Two in-process swarms: the whole chain over loopback TCP once, then over the in-memory
+//! transport (`/memory/N`): connection reuse, user protocols, events, and a listener that keeps
+//! serving after bad peers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use async_trait::async_trait;
 use chainp2p_core::{BoxStream, ChainError, ErrorKind, HandlerContext, Next, StreamHandler};
 use chainp2p_swarm::identity::Keypair;
 use chainp2p_swarm::{Direction, Multiaddr, Swarm, SwarmBuilder, SwarmEvent};
+use chainp2p_transport_memory::MemoryTransport;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
@@ -44,12 +46,20 @@ impl StreamHandler for Reverse {
     }
 }
 
+/// A builder on the in-memory transport.
+fn node() -> SwarmBuilder {
+    SwarmBuilder::new(Keypair::generate_ed25519()).transports([MemoryTransport::default()])
+}
+
+/// Builds and listens on `/memory/0` (or TCP if the builder has only the default transport);
+/// returns the swarm and its address with `/p2p/`.
 async fn listening(builder: SwarmBuilder) -> (Swarm, Multiaddr) {
+    listening_on(builder, "/memory/0").await
+}
+
+async fn listening_on(builder: SwarmBuilder, addr: &str) -> (Swarm, Multiaddr) {
     let node = builder.build();
-    let addr = node
-        .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .await
-        .unwrap();
+    let addr = node.listen(&addr.parse().unwrap()).await.unwrap();
     let full: Multiaddr = format!("{addr}/p2p/{}", node.local_peer_id())
         .parse()
         .unwrap();
@@ -59,9 +69,12 @@ async fn listening(builder: SwarmBuilder) -> (Swarm, Multiaddr) {
 #[tokio::test]
 async fn dial_ping_and_user_protocol_over_the_whole_chain() {
     timeout(LIMIT, async {
-        let (server, addr) =
-            listening(SwarmBuilder::new(Keypair::generate_ed25519()).protocol(Arc::new(Reverse)))
-                .await;
+        // Over TCP: the whole chain, from the socket up.
+        let (server, addr) = listening_on(
+            SwarmBuilder::new(Keypair::generate_ed25519()).protocol(Arc::new(Reverse)),
+            "/ip4/127.0.0.1/tcp/0",
+        )
+        .await;
         let mut server_events = server.subscribe();
         let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
 
@@ -112,8 +125,8 @@ async fn dial_ping_and_user_protocol_over_the_whole_chain() {
 #[tokio::test]
 async fn one_connection_per_peer_is_reused() {
     timeout(LIMIT, async {
-        let (_server, addr) = listening(SwarmBuilder::new(Keypair::generate_ed25519())).await;
-        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let (_server, addr) = listening(node()).await;
+        let client = node().build();
         let a = client.dial(&addr).await.unwrap();
         let b = client.dial(&addr).await.unwrap();
         assert_eq!(a.id(), b.id());
@@ -131,8 +144,8 @@ async fn one_connection_per_peer_is_reused() {
 #[tokio::test]
 async fn unknown_protocol_is_refused_and_the_connection_lives_on() {
     timeout(LIMIT, async {
-        let (_server, addr) = listening(SwarmBuilder::new(Keypair::generate_ed25519())).await;
-        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let (_server, addr) = listening(node()).await;
+        let client = node().build();
         let conn = client.dial(&addr).await.unwrap();
         let err = conn.open_stream("/nobody/speaks/this").await.err().unwrap();
         assert_eq!(err.layer().as_str(), "multistream");
@@ -147,14 +160,14 @@ async fn unknown_protocol_is_refused_and_the_connection_lives_on() {
 #[tokio::test]
 async fn p2p_id_mismatch_is_an_authentication_error_naming_both_ids() {
     timeout(LIMIT, async {
-        let (server, addr) = listening(SwarmBuilder::new(Keypair::generate_ed25519())).await;
+        let (server, addr) = listening(node()).await;
         let other = Keypair::generate_ed25519().public().to_peer_id();
         let wrong: Multiaddr = addr
             .to_string()
             .replace(&server.local_peer_id().to_string(), &other.to_string())
             .parse()
             .unwrap();
-        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let client = node().build();
         let err = client.dial(&wrong).await.err().unwrap();
         assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
         let text = err.to_string();
@@ -170,30 +183,14 @@ async fn p2p_id_mismatch_is_an_authentication_error_naming_both_ids() {
 #[tokio::test]
 async fn listener_keeps_serving_after_garbage_and_silent_peers() {
     timeout(LIMIT, async {
-        let (server, addr) = listening(
-            SwarmBuilder::new(Keypair::generate_ed25519())
-                .upgrade_timeout(Duration::from_millis(500)),
-        )
-        .await;
+        let (server, addr) = listening(node().upgrade_timeout(Duration::from_millis(500))).await;
         let mut events = server.subscribe();
-        let tcp_addr = server.listen_addrs()[0].clone();
-        let port = tcp_addr
-            .iter()
-            .find_map(|p| match p {
-                chainp2p_core::multiaddr::Protocol::Tcp(port) => Some(port),
-                _ => None,
-            })
-            .unwrap();
+        let raw_addr = server.listen_addrs()[0].clone();
         // A peer that speaks garbage, and one that never speaks.
-        let mut garbage = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
-        tokio::io::AsyncWriteExt::write_all(&mut garbage, &[0xff; 64])
-            .await
-            .unwrap();
-        let _silent = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
+        let raw = MemoryTransport::default();
+        let mut garbage = raw.connect(&raw_addr).unwrap();
+        garbage.io.write_all(&[0xff; 64]).await.unwrap();
+        let _silent = raw.connect(&raw_addr).unwrap();
 
         let mut errors = Vec::new();
         while errors.len() < 2 {
@@ -213,7 +210,7 @@ async fn listener_keeps_serving_after_garbage_and_silent_peers() {
         );
 
         // A good peer still gets through.
-        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let client = node().build();
         let conn = client.dial(&addr).await.unwrap();
         let mut s = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
         chainp2p_ping::ping(&mut s).await.unwrap();
@@ -225,9 +222,9 @@ async fn listener_keeps_serving_after_garbage_and_silent_peers() {
 #[tokio::test]
 async fn closing_a_connection_is_seen_by_both_sides() {
     timeout(LIMIT, async {
-        let (server, addr) = listening(SwarmBuilder::new(Keypair::generate_ed25519())).await;
+        let (server, addr) = listening(node()).await;
         let mut server_events = server.subscribe();
-        let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let client = node().build();
         let conn = client.dial(&addr).await.unwrap();
         conn.close().await.unwrap();
         loop {

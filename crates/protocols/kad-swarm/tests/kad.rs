@@ -1,4 +1,4 @@
-//! Kademlia on the swarm, in process over loopback TCP: a DHT of server nodes speaking a mix of
+//! Kademlia on the swarm, in process over the in-memory transport (`/memory/N`): a DHT of server nodes speaking a mix of
 //! security protocols and muxers, a client-mode node using it, and the identify-driven routing
 //! table (only peers advertising our kad protocol enter it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -11,6 +11,7 @@ use chainp2p_kad_swarm::kad::node::{KadNode, Mode};
 use chainp2p_kad_swarm::{BuildWithKad, KadOptions, KadService};
 use chainp2p_swarm::identity::{Keypair, PeerId};
 use chainp2p_swarm::{Multiaddr, Swarm, SwarmBuilder};
+use chainp2p_transport_memory::MemoryTransport;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -35,6 +36,11 @@ fn muxers(i: usize) -> Vec<Arc<dyn MuxerHandler>> {
     }
 }
 
+/// A builder on the in-memory transport.
+fn node() -> SwarmBuilder {
+    SwarmBuilder::new(Keypair::generate_ed25519()).transports([MemoryTransport::default()])
+}
+
 struct Peer {
     swarm: Swarm,
     kad: KadService,
@@ -51,19 +57,14 @@ impl Peer {
 }
 
 async fn start(i: usize, mode: Mode) -> Peer {
-    let builder = SwarmBuilder::new(Keypair::generate_ed25519())
-        .security(security(i))
-        .muxers(muxers(i));
+    let builder = node().security(security(i)).muxers(muxers(i));
     let (swarm, kad) = builder
         .build_with_kad(KadOptions {
             mode,
             ..KadOptions::default()
         })
         .unwrap();
-    let addr = swarm
-        .listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap())
-        .await
-        .unwrap();
+    let addr = swarm.listen(&"/memory/0".parse().unwrap()).await.unwrap();
     Peer { swarm, kad, addr }
 }
 
@@ -184,7 +185,7 @@ async fn only_peers_advertising_our_kad_protocol_enter_the_routing_table() {
     timeout(LIMIT, async {
         let server = start(0, Mode::Server).await;
         let other_server = start(1, Mode::Server).await;
-        let plain = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+        let plain = node().build();
         let lan = {
             let opts = KadOptions {
                 kad: chainp2p_kad_swarm::kad::config::KadConfig::with_protocol(
@@ -192,9 +193,7 @@ async fn only_peers_advertising_our_kad_protocol_enter_the_routing_table() {
                 ),
                 ..KadOptions::default()
             };
-            let (swarm, kad) = SwarmBuilder::new(Keypair::generate_ed25519())
-                .build_with_kad(opts)
-                .unwrap();
+            let (swarm, kad) = node().build_with_kad(opts).unwrap();
             (swarm, kad)
         };
         plain.dial(&server.addr).await.unwrap();
