@@ -11,11 +11,10 @@ use chainp2p_core::LayerKind;
 use chainp2p_kad::node::{KadNode, MaintenanceConfig, Mode};
 use chainp2p_kad_swarm::BuildWithKad;
 use chainp2p_swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
-use serde_json::json;
 
 use crate::cli::{CommonArgs, ListenArgs};
 use crate::keyfile::{self, KeyType};
-use crate::output::Output;
+use crate::output::{Event, Op, Output, Step};
 use crate::shutdown::Shutdown;
 use crate::{dht, identity, stack};
 
@@ -80,19 +79,25 @@ pub async fn listen(
         let bound = node.listen(&parse_addr(text)?).await?;
         let full = format!("{bound}/p2p/{peer_id}");
         out.emit(
-            json!({"event": "listening", "peer_id": peer_id.to_string(), "addr": full}),
+            Event::Listening {
+                addr: full.clone(),
+                peer_id: peer_id.to_string(),
+            },
             || format!("listening on {full}"),
         );
     }
     kad.node().set_listen_addrs(node.listen_addrs());
     let maintenance = kad.node().spawn_maintenance(MaintenanceConfig::default());
     out.emit(
-        json!({
-            "event": "kad",
-            "mode": match mode { Mode::Server => "server", Mode::Client => "client" },
-            "protocol": common.kad_protocol,
-            "store": store_label,
-        }),
+        Event::Kad {
+            mode: match mode {
+                Mode::Server => "server",
+                Mode::Client => "client",
+            }
+            .to_owned(),
+            protocol: common.kad_protocol.clone(),
+            store: store_label.clone(),
+        },
         || {
             format!(
                 "kad {} on {} (store: {store_label})",
@@ -156,7 +161,9 @@ async fn join_dht(swarm: Swarm, kad: KadNode, addrs: Vec<Multiaddr>, out: Output
         }
     };
     out.emit(
-        json!({"event": "kad-bootstrapped", "routing_table": size}),
+        Event::KadBootstrapped {
+            routing_table: size,
+        },
         || format!("kad bootstrapped: {size} peers in the routing table"),
     );
 }
@@ -171,13 +178,12 @@ fn print_event(out: Output, event: &SwarmEvent) {
         } => {
             let protocols = chain.protocols();
             out.emit(
-                json!({
-                    "event": "connection",
-                    "peer_id": peer_id.to_string(),
-                    "direction": direction.as_str(),
-                    "chain": protocols,
-                    "remote_addr": remote_addr.to_string(),
-                }),
+                Event::Connection {
+                    chain: protocols.clone(),
+                    direction: direction.as_str().to_owned(),
+                    peer_id: peer_id.to_string(),
+                    remote_addr: remote_addr.to_string(),
+                },
                 || {
                     format!(
                         "{} connection with {peer_id} via {}",
@@ -192,12 +198,11 @@ fn print_event(out: Output, event: &SwarmEvent) {
             direction,
             error,
         } => out.emit(
-            json!({
-                "event": "connection_closed",
-                "peer_id": peer_id.to_string(),
-                "direction": direction.as_str(),
-                "error": error.as_ref().map(|e| e.to_string()),
-            }),
+            Event::ConnectionClosed {
+                direction: direction.as_str().to_owned(),
+                error: error.as_ref().map(|e| e.to_string()),
+                peer_id: peer_id.to_string(),
+            },
             || {
                 format!(
                     "connection with {peer_id} closed{}",
@@ -239,9 +244,13 @@ pub async fn ping(
         }
         let rtt = chainp2p_ping::ping(&mut stream).await?;
         let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
-        out.emit(json!({"op": "ping", "peer_id": peer, "rtt_us": us}), || {
-            format!("ping {peer}: rtt {:.3} ms", rtt.as_secs_f64() * 1e3)
-        });
+        out.emit(
+            Op::Ping {
+                peer_id: peer.clone(),
+                rtt_us: us,
+            },
+            || format!("ping {peer}: rtt {:.3} ms", rtt.as_secs_f64() * 1e3),
+        );
     }
     let _ = futures::AsyncWriteExt::close(&mut stream).await;
     finish(node).await;
@@ -257,15 +266,14 @@ pub async fn identify(common: &CommonArgs, addr: &str, out: Output) -> Result<()
     let listen: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
     let observed = info.observed_addr.as_ref().map(|a| a.to_string());
     out.emit(
-        json!({
-            "op": "identify",
-            "peer_id": peer.to_string(),
-            "protocol_version": info.protocol_version,
-            "agent_version": info.agent_version,
-            "protocols": info.protocols,
-            "listen_addrs": listen,
-            "observed_addr": observed,
-        }),
+        Op::Identify {
+            agent_version: info.agent_version.clone(),
+            listen_addrs: listen.clone(),
+            observed_addr: observed.clone(),
+            peer_id: peer.to_string(),
+            protocol_version: info.protocol_version.clone(),
+            protocols: info.protocols.clone(),
+        },
         || {
             format!(
                 "{peer}\n  agent: {}\n  protocol version: {}\n  protocols: {}\n  listen addrs: {}\n  observed addr: {}",
@@ -291,29 +299,20 @@ pub async fn inspect(common: &CommonArgs, addr: &str, out: Output) -> Result<()>
         .iter()
         .filter(|s| s.kind != LayerKind::Negotiation)
         .collect();
-    let chain: Vec<serde_json::Value> = steps
+    let chain: Vec<Step> = steps
         .iter()
-        .map(|s| {
-            let mut v = json!({
-                "layer": s.kind.as_str(),
-                "protocol": s.protocol,
-                "us": u64::try_from(s.elapsed.as_micros()).unwrap_or(u64::MAX),
-            });
-            if !s.details.is_empty() {
-                if let Some(obj) = v.as_object_mut() {
-                    let details: serde_json::Map<String, serde_json::Value> = s
-                        .details
-                        .iter()
-                        .map(|(k, val)| (k.clone(), json!(val)))
-                        .collect();
-                    obj.insert("details".into(), serde_json::Value::Object(details));
-                }
-            }
-            v
+        .map(|s| Step {
+            details: s.details.iter().cloned().collect(),
+            layer: s.kind.as_str().to_owned(),
+            protocol: s.protocol.clone(),
+            us: u64::try_from(s.elapsed.as_micros()).unwrap_or(u64::MAX),
         })
         .collect();
     out.emit(
-        json!({"op": "inspect", "peer_id": peer, "chain": chain}),
+        Op::Inspect {
+            chain,
+            peer_id: peer.clone(),
+        },
         || {
             let mut text = peer.clone();
             for s in &steps {
@@ -339,7 +338,11 @@ pub fn keygen(kind: KeyType, path: &Path, force: bool, out: Output) -> Result<()
     let peer = keypair.public().to_peer_id().to_string();
     let shown = path.display().to_string();
     out.emit(
-        json!({"op": "keygen", "type": kind.as_str(), "peer_id": peer, "path": shown}),
+        Op::Keygen {
+            path: shown.clone(),
+            peer_id: peer.clone(),
+            key_type: kind.as_str().to_owned(),
+        },
         || format!("wrote {} key of {peer} to {shown}", kind.as_str()),
     );
     Ok(())
@@ -382,15 +385,14 @@ pub async fn perf(
     let seconds = report.total_time.as_secs_f64();
     let mbit = report.mbit_per_s();
     out.emit(
-        json!({
-            "op": "perf",
-            "upload_bytes": report.upload_bytes,
-            "download_bytes": report.download_bytes,
-            "seconds": seconds,
-            "mbit_per_s": mbit,
-            "upload_seconds": report.upload_time.as_secs_f64(),
-            "download_seconds": report.download_time.as_secs_f64(),
-        }),
+        Op::Perf {
+            download_bytes: report.download_bytes,
+            download_seconds: report.download_time.as_secs_f64(),
+            mbit_per_s: mbit,
+            seconds,
+            upload_bytes: report.upload_bytes,
+            upload_seconds: report.upload_time.as_secs_f64(),
+        },
         || {
             format!(
                 "perf: {} B up, {} B down in {seconds:.3} s = {mbit:.1} Mbit/s",

@@ -11,12 +11,11 @@ use chainp2p_kad::message::KadPeer;
 use chainp2p_kad::node::{KadNode, Mode};
 use chainp2p_kad_swarm::{BuildWithKad, KadService};
 use chainp2p_swarm::Swarm;
-use serde_json::{json, Value};
 
 use crate::cli::{CommonArgs, KadArgs, KadOp};
 use crate::commands::{parse_addr, swarm_builder};
 use crate::dht;
-use crate::output::Output;
+use crate::output::{Op, Output, Peer};
 
 /// Time given to the last ADD_PROVIDER / PUT_VALUE streams to be read before we hang up.
 const LINGER: Duration = Duration::from_millis(250);
@@ -58,8 +57,8 @@ async fn operate(
                 .parse()
                 .with_context(|| format!("unparseable peer id {peer_id:?}"))?;
             let peers = node.find_node(target).await?;
-            let listed: Vec<Value> = peers.iter().map(peer_json).collect();
-            out.emit(json!({"op": "find-node", "peers": listed}), || {
+            let listed: Vec<Peer> = peers.iter().map(peer_line).collect();
+            out.emit(Op::FindNode { peers: listed }, || {
                 peers_text(&format!("closest peers to {target}"), &peers)
             });
         }
@@ -69,7 +68,10 @@ async fn operate(
                 .await?;
             tokio::time::sleep(LINGER).await;
             out.emit(
-                json!({"op": "put", "key": key, "stored_at": stored}),
+                Op::Put {
+                    key: key.clone(),
+                    stored_at: stored,
+                },
                 || format!("stored {key:?} at {stored} peers"),
             );
             if stored == 0 {
@@ -81,15 +83,22 @@ async fn operate(
                 bail!("no record found for key {key:?}");
             };
             let value = String::from_utf8_lossy(&record.value).into_owned();
-            out.emit(json!({"op": "get", "key": key, "value": value}), || {
-                format!("{key} = {value}")
-            });
+            out.emit(
+                Op::Get {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+                || format!("{key} = {value}"),
+            );
         }
         KadOp::Provide { key, .. } => {
             let stored = node.provide(dht::provider_key(key)).await?;
             tokio::time::sleep(LINGER).await;
             out.emit(
-                json!({"op": "provide", "key": key, "stored_at": stored}),
+                Op::Provide {
+                    key: key.clone(),
+                    stored_at: stored,
+                },
                 || {
                     format!(
                         "announced {} as provider of {key:?} to {stored} peers",
@@ -103,9 +112,12 @@ async fn operate(
         }
         KadOp::GetProviders { key, .. } => {
             let providers = node.get_providers(dht::provider_key(key)).await?;
-            let listed: Vec<Value> = providers.iter().map(peer_json).collect();
+            let listed: Vec<Peer> = providers.iter().map(peer_line).collect();
             out.emit(
-                json!({"op": "get-providers", "key": key, "providers": listed}),
+                Op::GetProviders {
+                    key: key.clone(),
+                    providers: listed,
+                },
                 || peers_text(&format!("providers of {key:?}"), &providers),
             );
         }
@@ -149,9 +161,11 @@ async fn enter(swarm: &Swarm, node: &KadNode, protocol: &str, addr: &str) -> Res
     Ok(())
 }
 
-fn peer_json(p: &KadPeer) -> Value {
-    let addrs: Vec<String> = p.addrs.iter().map(|a| a.to_string()).collect();
-    json!({"peer_id": p.id.to_string(), "addrs": addrs})
+fn peer_line(p: &KadPeer) -> Peer {
+    Peer {
+        addrs: p.addrs.iter().map(|a| a.to_string()).collect(),
+        peer_id: p.id.to_string(),
+    }
 }
 
 fn peers_text(title: &str, peers: &[KadPeer]) -> String {
