@@ -39,7 +39,10 @@ impl From<&'static str> for Layer {
 }
 
 /// What kind of failure happened, independent of the layer.
+///
+/// Non-exhaustive: new kinds may be added, so a `match` needs a `_ =>` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The underlying I/O failed (reset, broken pipe, refused).
     Io,
@@ -230,6 +233,93 @@ impl ChainError {
     }
 }
 
+/// A layer crate's typed error: the one way it becomes a [`ChainError`].
+///
+/// A layer crate implements this for its error enum (naming the layer and mapping each variant
+/// to an [`ErrorKind`]); `?`, `.into()` and `ChainError::from` then convert through the blanket
+/// `From<E: LayerError> for ChainError`, which keeps the typed error as the cause (recoverable
+/// with [`ChainError::downcast_ref`]) and says it once.
+///
+/// ```
+/// use chainp2p_core::{ChainError, ErrorKind, Layer, LayerError};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum DemoError {
+///     #[error("frame too large")]
+///     TooLarge,
+///     #[error("i/o error: {0}")]
+///     Io(#[from] std::io::Error),
+/// }
+///
+/// impl LayerError for DemoError {
+///     fn layer(&self) -> Layer {
+///         Layer::named("demo")
+///     }
+///     fn kind(&self) -> ErrorKind {
+///         match self {
+///             DemoError::TooLarge => ErrorKind::LimitExceeded,
+///             DemoError::Io(_) => ErrorKind::Io,
+///         }
+///     }
+///     fn into_io_cause(self) -> Result<std::io::Error, Self> {
+///         match self {
+///             DemoError::Io(e) => Ok(e),
+///             other => Err(other),
+///         }
+///     }
+/// }
+///
+/// let e = ChainError::from(DemoError::TooLarge);
+/// assert_eq!(e.to_string(), "demo: limit-exceeded: frame too large");
+/// ```
+pub trait LayerError: std::error::Error + Send + Sync + Sized + 'static {
+    /// The layer name (`"yamux"`, `"noise"`, …).
+    fn layer(&self) -> Layer;
+
+    /// The layer-independent kind of this error.
+    fn kind(&self) -> ErrorKind;
+
+    /// The I/O error of the stream below, if this error is only that (an `Io` variant), else
+    /// `Err(self)`. The default (no such variant) is `Err(self)`.
+    ///
+    /// An I/O error returned here becomes a [`ChainError`] through [`ChainError::from_io`]: if
+    /// it carries a lower layer's [`ChainError`] that error passes through unchanged (the layer
+    /// that really failed stays named), and timeouts and EOF map to their kinds.
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
+        Err(self)
+    }
+
+    /// Into a [`ChainError`] of [`layer`](LayerError::layer) and [`kind`](LayerError::kind)
+    /// with `self` as the typed cause; an [`into_io_cause`](LayerError::into_io_cause) goes
+    /// through [`ChainError::from_io`] instead. There should be no need to override this.
+    fn into_chain_error(self) -> ChainError {
+        let layer = self.layer();
+        match self.into_io_cause() {
+            Ok(io) => ChainError::from_io(layer, io),
+            Err(typed) => {
+                let kind = typed.kind();
+                ChainError::with_source(layer, kind, typed)
+            }
+        }
+    }
+
+    /// Into an `std::io::Error`, for `AsyncRead`/`AsyncWrite` implementations: an
+    /// [`into_io_cause`](LayerError::into_io_cause) is returned as it is, anything else carries
+    /// the [`ChainError`] (recovered by [`ChainError::from_io`]).
+    fn into_io(self) -> std::io::Error {
+        match self.into_io_cause() {
+            Ok(io) => io,
+            Err(typed) => typed.into_chain_error().into_io(),
+        }
+    }
+}
+
+impl<E: LayerError> From<E> for ChainError {
+    fn from(e: E) -> Self {
+        e.into_chain_error()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +377,92 @@ mod tests {
         assert_eq!(ChainError::from_io("tcp", eof).kind(), ErrorKind::Closed);
         let t = std::io::Error::from(std::io::ErrorKind::TimedOut);
         assert_eq!(ChainError::from_io("tcp", t).kind(), ErrorKind::Timeout);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum DemoError {
+        #[error("frame of {0} bytes is too large")]
+        TooLarge(usize),
+        #[error("dial of /ip4/127.0.0.1/tcp/4101 failed")]
+        Dial(#[source] std::io::Error),
+        #[error("i/o error: {0}")]
+        Io(#[from] std::io::Error),
+    }
+
+    impl LayerError for DemoError {
+        fn layer(&self) -> Layer {
+            Layer::named("demo")
+        }
+        fn kind(&self) -> ErrorKind {
+            match self {
+                DemoError::TooLarge(_) => ErrorKind::LimitExceeded,
+                DemoError::Dial(_) | DemoError::Io(_) => ErrorKind::Io,
+            }
+        }
+        fn into_io_cause(self) -> Result<std::io::Error, Self> {
+            match self {
+                DemoError::Io(e) => Ok(e),
+                other => Err(other),
+            }
+        }
+    }
+
+    #[test]
+    fn layer_errors_convert_with_layer_kind_and_typed_cause() {
+        let e = ChainError::from(DemoError::TooLarge(9));
+        assert_eq!(e.layer().as_str(), "demo");
+        assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+        assert!(matches!(
+            e.downcast_ref::<DemoError>(),
+            Some(DemoError::TooLarge(9))
+        ));
+        assert_eq!(
+            e.to_string(),
+            "demo: limit-exceeded: frame of 9 bytes is too large"
+        );
+        assert_eq!(repeated_segment(&report(&e)), None);
+
+        // A wrapped cause is said once.
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let refused_text = refused.to_string();
+        let e: ChainError = DemoError::Dial(refused).into();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(matches!(
+            e.downcast_ref::<DemoError>(),
+            Some(DemoError::Dial(_))
+        ));
+        let text = report(&e);
+        assert_eq!(
+            text,
+            format!("demo: io: dial of /ip4/127.0.0.1/tcp/4101 failed: {refused_text}")
+        );
+        assert_eq!(repeated_segment(&text), None, "{text}");
+
+        // `?` converts too.
+        fn fails() -> Result<(), ChainError> {
+            Err(DemoError::TooLarge(1))?;
+            Ok(())
+        }
+        assert_eq!(fails().map_err(|e| e.kind()), Err(ErrorKind::LimitExceeded));
+    }
+
+    #[test]
+    fn io_causes_pass_a_lower_layer_through() {
+        let lower = ChainError::new("tcp", ErrorKind::Closed, "reset").into_io();
+        let e = ChainError::from(DemoError::Io(lower));
+        assert_eq!(e.layer().as_str(), "tcp");
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        // A plain I/O error is this layer's, with the I/O kind mapped.
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let e = ChainError::from(DemoError::Io(eof));
+        assert_eq!(e.layer().as_str(), "demo");
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        assert_eq!(repeated_segment(&report(&e)), None);
+        // into_io: an I/O cause as it is, anything else carries the ChainError.
+        let plain = std::io::Error::other("x");
+        assert_eq!(DemoError::Io(plain).into_io().to_string(), "x");
+        let back = ChainError::from_io("other", DemoError::TooLarge(3).into_io());
+        assert_eq!(back.layer().as_str(), "demo");
+        assert!(back.downcast_ref::<DemoError>().is_some());
     }
 }
