@@ -96,8 +96,10 @@ type SharedError = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>
 /// kept and can be recovered with [`ChainError::downcast_ref`].
 ///
 /// Every cause is said once: the message already is the typed cause's display, so
-/// [`source`](std::error::Error::source) skips the cause and returns *its* source (a reporter
-/// that walks the chain, as `anyhow`'s `{:#}` does, prints each segment once).
+/// [`source`](std::error::Error::source) skips the cause and returns *its* source, and skips
+/// that too while the message already ends with its display (a variant displayed as
+/// `"…: {0}"` whose `{0}` is also its source). A reporter that walks the chain, as `anyhow`'s
+/// `{:#}` does, prints each segment once.
 ///
 /// Cheap to clone (the typed cause is shared), so events and shared dials can carry it.
 #[derive(Debug, Clone)]
@@ -116,9 +118,25 @@ impl fmt::Display for ChainError {
 
 impl std::error::Error for ChainError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        // The cause's own display is `message`; what lies below it is new.
+        // The cause's own display is `message`; what lies below it is new, unless the cause's
+        // display already ends with it (a `"…: {0}"` variant whose `{0}` is also its source).
         let cause: &(dyn std::error::Error + 'static) = self.source.as_deref()?;
-        cause.source()
+        let mut next = cause.source();
+        while let Some(below) = next {
+            if !says_at_end(&self.message, &below.to_string()) {
+                break;
+            }
+            next = below.source();
+        }
+        next
+    }
+}
+
+/// Whether `message` is `text` or ends with the segment `": text"`.
+fn says_at_end(message: &str, text: &str) -> bool {
+    match message.strip_suffix(text) {
+        Some(head) => head.is_empty() || head.ends_with(": "),
+        None => false,
     }
 }
 
@@ -444,6 +462,34 @@ mod tests {
             Ok(())
         }
         assert_eq!(fails().map_err(|e| e.kind()), Err(ErrorKind::LimitExceeded));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner detail")]
+    struct Inner(#[source] Refused);
+
+    #[derive(Debug, thiserror::Error)]
+    enum ShowsItsSource {
+        #[error("cannot decode: {0}")]
+        Decode(#[from] Inner),
+    }
+
+    #[test]
+    fn a_source_the_message_already_shows_is_skipped() {
+        let e = ChainError::with_source(
+            "demo",
+            ErrorKind::Protocol,
+            ShowsItsSource::from(Inner(Refused(std::io::Error::other("deep")))),
+        );
+        let text = report(&e);
+        // `Inner` is in the message already; what lies below it (not shown) is reported once.
+        assert_eq!(
+            text,
+            "demo: protocol: cannot decode: inner detail: connection refused by /ip4/127.0.0.1/tcp/4101: deep"
+        );
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        assert!(!says_at_end("a: xinner", "inner"));
+        assert!(says_at_end("inner", "inner"));
     }
 
     #[test]
