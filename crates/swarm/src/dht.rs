@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::{Multiaddr, Protocol};
-use chainp2p_core::{BoxStream, ChainError, ErrorKind, StreamHandler};
+use chainp2p_core::{BoxStream, ChainError, StreamHandler};
 use chainp2p_kad::error::KadError;
 use chainp2p_kad::node::{KadNetwork, KadNode, Mode, NodeParams};
 use chainp2p_kad::query::QueryConfig;
@@ -28,7 +28,6 @@ use tokio::task::JoinHandle;
 use crate::builder::SwarmBuilder;
 use crate::event::SwarmEvent;
 use crate::node::{Inner, Swarm};
-use crate::LAYER;
 
 /// Addresses of one peer tried per request, in order (the rest are ignored).
 const MAX_DIAL_ADDRS: usize = 4;
@@ -179,13 +178,10 @@ impl SwarmBuilder {
             store,
             validator: opts.validator.unwrap_or_else(|| Arc::new(DefaultValidator)),
             network: network.clone(),
-        })
-        .map_err(|e| ChainError::with_source(LAYER, ErrorKind::Protocol, e))?;
+        })?;
         let builder = match opts.mode {
             Mode::Server => {
-                let handler = node
-                    .handler()
-                    .map_err(|e| ChainError::with_source(LAYER, ErrorKind::Protocol, e))?;
+                let handler = node.handler()?;
                 self.protocol(Arc::new(handler) as Arc<dyn StreamHandler>)
             }
             Mode::Client => self,

@@ -265,7 +265,7 @@ impl StreamHandler for KadHandler {
                     _ => tracing::debug!(%peer, error = %e, "kad stream failed; resetting"),
                 }
                 // `io` is dropped here, which resets the substream.
-                Err(e.into_chain())
+                Err(e.into())
             }
         }
     }
