@@ -45,6 +45,7 @@ pub trait KadServer: Send + Sync {
 
 /// How an inbound stream ended without error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StreamEnd {
     /// The peer closed its side after its last request.
     Eof,
