@@ -99,8 +99,8 @@ impl LayerError for IdentifyError {
         }
     }
 
-    /// An I/O error becomes the [`ChainError`] [`io_err`] makes of it: a lower layer's error
-    /// stays named.
+    /// An I/O error becomes the [`ChainError`] the stream's own I/O errors become
+    /// ([`ChainError::from_io`]): a lower layer's error stays named.
     fn into_io_cause(self) -> Result<std::io::Error, Self> {
         match self {
             IdentifyError::Io(e) => Ok(e),
