@@ -8,6 +8,7 @@ use crate::context::Role;
 
 /// What kind of layer a [`ChainStep`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LayerKind {
     /// The transport (e.g. TCP); the protocol is the transport address.
     Transport,

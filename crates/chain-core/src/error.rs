@@ -39,7 +39,10 @@ impl From<&'static str> for Layer {
 }
 
 /// What kind of failure happened, independent of the layer.
+///
+/// Non-exhaustive: new kinds may be added, so a `match` needs a `_ =>` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The underlying I/O failed (reset, broken pipe, refused).
     Io,
@@ -93,8 +96,10 @@ type SharedError = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>
 /// kept and can be recovered with [`ChainError::downcast_ref`].
 ///
 /// Every cause is said once: the message already is the typed cause's display, so
-/// [`source`](std::error::Error::source) skips the cause and returns *its* source (a reporter
-/// that walks the chain, as `anyhow`'s `{:#}` does, prints each segment once).
+/// [`source`](std::error::Error::source) skips the cause and returns *its* source, and skips
+/// that too while the message already ends with its display (a variant displayed as
+/// `"…: {0}"` whose `{0}` is also its source). A reporter that walks the chain, as `anyhow`'s
+/// `{:#}` does, prints each segment once.
 ///
 /// Cheap to clone (the typed cause is shared), so events and shared dials can carry it.
 #[derive(Debug, Clone)]
@@ -113,9 +118,25 @@ impl fmt::Display for ChainError {
 
 impl std::error::Error for ChainError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        // The cause's own display is `message`; what lies below it is new.
+        // The cause's own display is `message`; what lies below it is new, unless the cause's
+        // display already ends with it (a `"…: {0}"` variant whose `{0}` is also its source).
         let cause: &(dyn std::error::Error + 'static) = self.source.as_deref()?;
-        cause.source()
+        let mut next = cause.source();
+        while let Some(below) = next {
+            if !says_at_end(&self.message, &below.to_string()) {
+                break;
+            }
+            next = below.source();
+        }
+        next
+    }
+}
+
+/// Whether `message` is `text` or ends with the segment `": text"`.
+fn says_at_end(message: &str, text: &str) -> bool {
+    match message.strip_suffix(text) {
+        Some(head) => head.is_empty() || head.ends_with(": "),
+        None => false,
     }
 }
 
@@ -230,6 +251,93 @@ impl ChainError {
     }
 }
 
+/// A layer crate's typed error: the one way it becomes a [`ChainError`].
+///
+/// A layer crate implements this for its error enum (naming the layer and mapping each variant
+/// to an [`ErrorKind`]); `?`, `.into()` and `ChainError::from` then convert through the blanket
+/// `From<E: LayerError> for ChainError`, which keeps the typed error as the cause (recoverable
+/// with [`ChainError::downcast_ref`]) and says it once.
+///
+/// ```
+/// use chainp2p_core::{ChainError, ErrorKind, Layer, LayerError};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum DemoError {
+///     #[error("frame too large")]
+///     TooLarge,
+///     #[error("i/o error: {0}")]
+///     Io(#[from] std::io::Error),
+/// }
+///
+/// impl LayerError for DemoError {
+///     fn layer(&self) -> Layer {
+///         Layer::named("demo")
+///     }
+///     fn kind(&self) -> ErrorKind {
+///         match self {
+///             DemoError::TooLarge => ErrorKind::LimitExceeded,
+///             DemoError::Io(_) => ErrorKind::Io,
+///         }
+///     }
+///     fn into_io_cause(self) -> Result<std::io::Error, Self> {
+///         match self {
+///             DemoError::Io(e) => Ok(e),
+///             other => Err(other),
+///         }
+///     }
+/// }
+///
+/// let e = ChainError::from(DemoError::TooLarge);
+/// assert_eq!(e.to_string(), "demo: limit-exceeded: frame too large");
+/// ```
+pub trait LayerError: std::error::Error + Send + Sync + Sized + 'static {
+    /// The layer name (`"yamux"`, `"noise"`, …).
+    fn layer(&self) -> Layer;
+
+    /// The layer-independent kind of this error.
+    fn kind(&self) -> ErrorKind;
+
+    /// The I/O error of the stream below, if this error is only that (an `Io` variant), else
+    /// `Err(self)`. The default (no such variant) is `Err(self)`.
+    ///
+    /// An I/O error returned here becomes a [`ChainError`] through [`ChainError::from_io`]: if
+    /// it carries a lower layer's [`ChainError`] that error passes through unchanged (the layer
+    /// that really failed stays named), and timeouts and EOF map to their kinds.
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
+        Err(self)
+    }
+
+    /// Into a [`ChainError`] of [`layer`](LayerError::layer) and [`kind`](LayerError::kind)
+    /// with `self` as the typed cause; an [`into_io_cause`](LayerError::into_io_cause) goes
+    /// through [`ChainError::from_io`] instead. There should be no need to override this.
+    fn into_chain_error(self) -> ChainError {
+        let layer = self.layer();
+        match self.into_io_cause() {
+            Ok(io) => ChainError::from_io(layer, io),
+            Err(typed) => {
+                let kind = typed.kind();
+                ChainError::with_source(layer, kind, typed)
+            }
+        }
+    }
+
+    /// Into an `std::io::Error`, for `AsyncRead`/`AsyncWrite` implementations: an
+    /// [`into_io_cause`](LayerError::into_io_cause) is returned as it is, anything else carries
+    /// the [`ChainError`] (recovered by [`ChainError::from_io`]).
+    fn into_io(self) -> std::io::Error {
+        match self.into_io_cause() {
+            Ok(io) => io,
+            Err(typed) => typed.into_chain_error().into_io(),
+        }
+    }
+}
+
+impl<E: LayerError> From<E> for ChainError {
+    fn from(e: E) -> Self {
+        e.into_chain_error()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +395,120 @@ mod tests {
         assert_eq!(ChainError::from_io("tcp", eof).kind(), ErrorKind::Closed);
         let t = std::io::Error::from(std::io::ErrorKind::TimedOut);
         assert_eq!(ChainError::from_io("tcp", t).kind(), ErrorKind::Timeout);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum DemoError {
+        #[error("frame of {0} bytes is too large")]
+        TooLarge(usize),
+        #[error("dial of /ip4/127.0.0.1/tcp/4101 failed")]
+        Dial(#[source] std::io::Error),
+        #[error("i/o error: {0}")]
+        Io(#[from] std::io::Error),
+    }
+
+    impl LayerError for DemoError {
+        fn layer(&self) -> Layer {
+            Layer::named("demo")
+        }
+        fn kind(&self) -> ErrorKind {
+            match self {
+                DemoError::TooLarge(_) => ErrorKind::LimitExceeded,
+                DemoError::Dial(_) | DemoError::Io(_) => ErrorKind::Io,
+            }
+        }
+        fn into_io_cause(self) -> Result<std::io::Error, Self> {
+            match self {
+                DemoError::Io(e) => Ok(e),
+                other => Err(other),
+            }
+        }
+    }
+
+    #[test]
+    fn layer_errors_convert_with_layer_kind_and_typed_cause() {
+        let e = ChainError::from(DemoError::TooLarge(9));
+        assert_eq!(e.layer().as_str(), "demo");
+        assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+        assert!(matches!(
+            e.downcast_ref::<DemoError>(),
+            Some(DemoError::TooLarge(9))
+        ));
+        assert_eq!(
+            e.to_string(),
+            "demo: limit-exceeded: frame of 9 bytes is too large"
+        );
+        assert_eq!(repeated_segment(&report(&e)), None);
+
+        // A wrapped cause is said once.
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let refused_text = refused.to_string();
+        let e: ChainError = DemoError::Dial(refused).into();
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(matches!(
+            e.downcast_ref::<DemoError>(),
+            Some(DemoError::Dial(_))
+        ));
+        let text = report(&e);
+        assert_eq!(
+            text,
+            format!("demo: io: dial of /ip4/127.0.0.1/tcp/4101 failed: {refused_text}")
+        );
+        assert_eq!(repeated_segment(&text), None, "{text}");
+
+        // `?` converts too.
+        fn fails() -> Result<(), ChainError> {
+            Err(DemoError::TooLarge(1))?;
+            Ok(())
+        }
+        assert_eq!(fails().map_err(|e| e.kind()), Err(ErrorKind::LimitExceeded));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner detail")]
+    struct Inner(#[source] Refused);
+
+    #[derive(Debug, thiserror::Error)]
+    enum ShowsItsSource {
+        #[error("cannot decode: {0}")]
+        Decode(#[from] Inner),
+    }
+
+    #[test]
+    fn a_source_the_message_already_shows_is_skipped() {
+        let e = ChainError::with_source(
+            "demo",
+            ErrorKind::Protocol,
+            ShowsItsSource::from(Inner(Refused(std::io::Error::other("deep")))),
+        );
+        let text = report(&e);
+        // `Inner` is in the message already; what lies below it (not shown) is reported once.
+        assert_eq!(
+            text,
+            "demo: protocol: cannot decode: inner detail: connection refused by /ip4/127.0.0.1/tcp/4101: deep"
+        );
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        assert!(!says_at_end("a: xinner", "inner"));
+        assert!(says_at_end("inner", "inner"));
+    }
+
+    #[test]
+    fn io_causes_pass_a_lower_layer_through() {
+        let lower = ChainError::new("tcp", ErrorKind::Closed, "reset").into_io();
+        let e = ChainError::from(DemoError::Io(lower));
+        assert_eq!(e.layer().as_str(), "tcp");
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        // A plain I/O error is this layer's, with the I/O kind mapped.
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let e = ChainError::from(DemoError::Io(eof));
+        assert_eq!(e.layer().as_str(), "demo");
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        assert_eq!(repeated_segment(&report(&e)), None);
+        // into_io: an I/O cause as it is, anything else carries the ChainError.
+        let plain = std::io::Error::other("x");
+        assert_eq!(DemoError::Io(plain).into_io().to_string(), "x");
+        let back = ChainError::from_io("other", DemoError::TooLarge(3).into_io());
+        assert_eq!(back.layer().as_str(), "demo");
+        assert!(back.downcast_ref::<DemoError>().is_some());
     }
 }

@@ -32,6 +32,7 @@ impl std::fmt::Debug for SecuredStream {
 /// What the next layer works on, returned by [`StreamHandler::handle`].
 // Returned once per layer per connection: the size difference between variants costs nothing.
 #[allow(clippy::large_enum_variant)]
+#[non_exhaustive]
 pub enum Next {
     /// A security layer ran: the next layer works on the secured stream.
     Secured(SecuredStream),

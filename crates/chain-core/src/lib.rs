@@ -10,7 +10,8 @@
 //! This crate holds no protocol code: the [`StreamHandler`] trait, the [`Muxer`] and
 //! [`SecurityHandler`]/[`MuxerHandler`] traits that let security and muxer crates plug in, the
 //! byte-stream type [`BoxStream`], the negotiated-chain record [`NegotiatedChain`], and the one
-//! error type [`ChainError`] that names the failing layer and the cause.
+//! error type [`ChainError`] that names the failing layer and the cause (a layer crate's typed
+//! error becomes one through [`LayerError`]).
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
@@ -26,7 +27,7 @@ pub mod transport;
 
 pub use chain::{ChainStep, LayerKind, NegotiatedChain};
 pub use context::{HandlerContext, Role};
-pub use error::{repeated_segment, report, ChainError, ErrorKind, Layer};
+pub use error::{repeated_segment, report, ChainError, ErrorKind, Layer, LayerError};
 pub use handler::{
     MuxerHandler, MuxerLayer, Next, SecuredStream, SecurityHandler, SecurityLayer, StreamHandler,
 };

@@ -10,8 +10,6 @@
 //! - [`within`]: a runtime-agnostic time limit for handshakes and bounded waits.
 //! - [`FailLatch`]: the "once failed, always failed" rule of one direction of an encrypted
 //!   stream shell.
-//! - [`impl_chain_error!`]: the mapping of a layer's error enum onto
-//!   [`chainp2p_core::ChainError`] (I/O errors carrying a lower layer's error pass through).
 //! - `testing` (feature `test-support`): in-memory pipes, raw frame I/O and typed-error helpers
 //!   for the layers' integration tests.
 #![cfg_attr(
@@ -21,7 +19,6 @@
 
 mod buffer;
 mod deadline;
-mod error;
 mod latch;
 mod prefix;
 mod send;
@@ -33,8 +30,3 @@ pub use deadline::within;
 pub use latch::FailLatch;
 pub use prefix::{LengthPrefix, Oversize};
 pub use send::SendBuf;
-
-#[doc(hidden)]
-pub mod __private {
-    pub use chainp2p_core::ChainError;
-}

@@ -1,12 +1,14 @@
-//! The typed errors of multistream-select and their mapping onto [`ChainError`].
+//! The typed errors of multistream-select and their mapping onto
+//! [`ChainError`](chainp2p_core::ChainError) (through [`LayerError`]).
 
-use chainp2p_core::{ChainError, ErrorKind};
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
-/// The layer name used in every [`ChainError`] of this crate.
+/// The layer name used in every [`ChainError`](chainp2p_core::ChainError) of this crate.
 pub const LAYER: &str = "multistream";
 
 /// Everything that can go wrong while negotiating.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MultistreamError {
     /// A length prefix announced more than the limit (checked before anything is buffered).
     #[error("message of {len} bytes exceeds the limit of {max}")]
@@ -72,9 +74,13 @@ pub enum MultistreamError {
     Io(#[from] std::io::Error),
 }
 
-impl MultistreamError {
+impl LayerError for MultistreamError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The [`ErrorKind`] this error maps to.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             MultistreamError::MessageTooLong { .. }
             | MultistreamError::TooManyAttempts { .. }
@@ -92,15 +98,13 @@ impl MultistreamError {
             MultistreamError::Io(_) => ErrorKind::Io,
         }
     }
-}
 
-impl From<MultistreamError> for ChainError {
-    /// Wraps the error as `multistream: <kind>: <cause>`. An I/O error that carries a lower
-    /// layer's [`ChainError`] is returned as that error, so the failing layer stays named.
-    fn from(err: MultistreamError) -> Self {
-        match err {
-            MultistreamError::Io(io) => ChainError::from_io(LAYER, io),
-            other => ChainError::with_source(LAYER, other.kind(), other),
+    /// An I/O error that carries a lower layer's [`ChainError`](chainp2p_core::ChainError)
+    /// becomes that error, so the failing layer stays named.
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
+        match self {
+            MultistreamError::Io(e) => Ok(e),
+            other => Err(other),
         }
     }
 }
@@ -108,6 +112,7 @@ impl From<MultistreamError> for ChainError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chainp2p_core::ChainError;
 
     #[test]
     fn maps_to_chain_error_with_layer_and_kind() {
@@ -135,5 +140,16 @@ mod tests {
         let low = ChainError::new("noise", ErrorKind::Authentication, "bad").into_io();
         let e: ChainError = MultistreamError::Io(low).into();
         assert_eq!(e.layer().as_str(), "noise");
+    }
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        use chainp2p_core::{repeated_segment, report};
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(MultistreamError::from(reset));
+        assert_eq!(report(&e), "multistream: closed: peer reset");
+        let e = ChainError::from(MultistreamError::WrongHeader { got: "x".into() });
+        let text = report(&e);
+        assert_eq!(repeated_segment(&text), None, "{text}");
     }
 }

@@ -12,6 +12,7 @@ use crate::message::Message;
 
 /// Something a negotiation reports besides bytes to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A proposal was answered with `na` (dialer: ours; listener: the peer's).
     Rejected {

@@ -119,6 +119,17 @@ pub(crate) async fn walk_chain(
                     ),
                 ));
             }
+            // `Next` is non-exhaustive: a kind of next step this swarm does not know.
+            other => {
+                return Err(ChainError::new(
+                    LAYER,
+                    ErrorKind::Unsupported,
+                    format!(
+                        "{} returned a next step this swarm cannot run: {other:?}",
+                        dispatched.protocol
+                    ),
+                ));
+            }
         }
     }
     Err(ChainError::new(

@@ -21,6 +21,7 @@ pub const DEFAULT_RESET_TIMEOUT: Duration = Duration::from_secs(5);
 /// was accepted. "Progress" of the accept queue is the later of the last `accept` and the
 /// moment the queue went from empty to non-empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OverflowBehaviour {
     /// The default, `BlockThenReset(`[`DEFAULT_RESET_TIMEOUT`]`)` (5 s): backpressure for a
     /// reader that is alive, reset for one that is stuck. On overflow the session stops

@@ -1,14 +1,16 @@
-//! The crate's typed error, and its mapping onto the stack's [`ChainError`].
+//! The crate's typed error, and its mapping onto the stack's
+//! [`ChainError`](chainp2p_core::ChainError) (through [`LayerError`]).
 
-use chainp2p_core::{ChainError, ErrorKind};
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
 use crate::session::StreamId;
 
-/// Layer name used in every [`ChainError`] this crate returns.
+/// Layer name used in every [`ChainError`](chainp2p_core::ChainError) this crate returns.
 pub const LAYER: &str = "mplex";
 
 /// Everything that can go wrong in an mplex session or on one of its streams.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MplexError {
     /// A frame announced a body larger than our limit (refused before allocating).
     #[error("frame body of {len} bytes exceeds the limit of {max}")]
@@ -62,9 +64,13 @@ pub enum MplexError {
     InvalidConfig(&'static str),
 }
 
-impl MplexError {
+impl LayerError for MplexError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The stack-wide kind of this error.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             MplexError::InvalidVarint(_)
             | MplexError::UnknownFlag(_)
@@ -81,21 +87,36 @@ impl MplexError {
             MplexError::InvalidConfig(_) => ErrorKind::InvalidInput,
         }
     }
-
-    /// Wraps into the stack's error, layer `"mplex"`, keeping `self` as the source.
-    pub fn into_chain(self) -> ChainError {
-        let kind = self.kind();
-        ChainError::with_source(LAYER, kind, self)
-    }
-
-    /// Wraps into an `std::io::Error` carrying the [`ChainError`], for `AsyncRead`/`AsyncWrite`.
-    pub fn into_io(self) -> std::io::Error {
-        self.into_chain().into_io()
-    }
 }
 
 impl From<std::io::Error> for MplexError {
     fn from(e: std::io::Error) -> Self {
         MplexError::Io(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::{repeated_segment, report, ChainError};
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(MplexError::from(reset));
+        assert_eq!(e.layer().as_str(), "mplex");
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(matches!(
+            e.downcast_ref::<MplexError>(),
+            Some(MplexError::Io(_))
+        ));
+        let text = report(&e);
+        assert_eq!(text, "mplex: io: i/o error: peer reset");
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // Through an `io::Error` (as a stream returns it) and back: still once.
+        let back = ChainError::from_io("multistream", MplexError::StreamIdsExhausted.into_io());
+        assert_eq!(back.layer().as_str(), "mplex");
+        assert_eq!(back.kind(), ErrorKind::LimitExceeded);
+        assert_eq!(repeated_segment(&report(&back)), None);
     }
 }

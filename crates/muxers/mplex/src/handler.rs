@@ -12,7 +12,6 @@ use futures::future::BoxFuture;
 
 use crate::config::MplexConfig;
 use crate::driver::Driver;
-use crate::error::MplexError;
 use crate::session::{Session, Stats};
 use crate::shared::{lock, now, Core, Shared, SharedRef};
 use crate::stream::MplexStream;
@@ -29,7 +28,7 @@ pub fn start(
     io: BoxStream,
     config: MplexConfig,
 ) -> Result<(Arc<MplexMuxer>, DriverFuture), ChainError> {
-    config.validate().map_err(MplexError::into_chain)?;
+    config.validate()?;
     let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Core(Session::new(config)))));
     let driver = Driver::new(io, shared.clone());
     Ok((Arc::new(MplexMuxer { shared }), Box::pin(driver)))
@@ -64,7 +63,7 @@ impl MplexMuxer {
     pub async fn open(&self) -> Result<MplexStream, ChainError> {
         let id = {
             let mut g = lock(&self.shared);
-            let id = g.session.open_stream().map_err(MplexError::into_chain)?;
+            let id = g.session.open_stream()?;
             g.wake_driver();
             id
         };
@@ -83,8 +82,7 @@ impl MplexMuxer {
             }
             g.poll_inbound_end(cx.waker()).map_ok(|()| None)
         })
-        .await
-        .map_err(MplexError::into_chain)?;
+        .await?;
         Ok(id.map(|id| MplexStream::new(id, self.shared.clone())))
     }
 
@@ -103,8 +101,7 @@ impl MplexMuxer {
                 g.session.close();
                 g.wake_driver();
             }
-            g.poll_driver_done(cx.waker())
-                .map_err(MplexError::into_chain)
+            g.poll_driver_done(cx.waker()).map_err(ChainError::from)
         })
         .await
     }

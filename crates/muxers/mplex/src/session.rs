@@ -82,6 +82,7 @@ impl fmt::Display for StreamId {
 
 /// What happened, for the shell to wake the right waiters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The peer opened a stream; take it with [`Session::accept`].
     InboundStream(StreamId),

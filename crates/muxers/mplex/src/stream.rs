@@ -16,6 +16,8 @@ use std::task::{Context, Poll};
 
 use futures::io::{AsyncRead, AsyncWrite};
 
+use chainp2p_core::LayerError;
+
 use crate::error::MplexError;
 use crate::session::{ReadOutcome, StreamId, Termination};
 use chainp2p_muxer_shell::StreamCore;

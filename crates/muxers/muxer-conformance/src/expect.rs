@@ -4,6 +4,7 @@ use std::time::Duration;
 
 /// What a muxer does when a stream's reader falls behind its writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Overflow {
     /// Per-stream flow control (yamux windows): the writer is slowed to its reader's pace and
     /// gets at most [`Expectations::max_unread_per_stream`] bytes ahead; nothing is reset for

@@ -36,6 +36,7 @@ pub use writer::{OutputWriter, WakePolicy};
 
 /// Whom one session event wakes (see [`ShellSession::poll_wake`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Wake<Id> {
     /// Nobody (an event the shell does not wait on).
     Nobody,

@@ -15,6 +15,7 @@ use crate::{Shared, ShellSession};
 
 /// When writers blocked on the output queue (`Shared::drained`) are woken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WakePolicy {
     /// After every socket write and flush, all of them; `Shared::in_flight` tracks the bytes
     /// taken but not yet written (for muxers that count them against their write limit).

@@ -172,7 +172,7 @@ impl Driver {
     fn finish(&mut self, result: Result<(), YamuxError>) -> Poll<Result<(), ChainError>> {
         self.finished = true;
         let result = lock(&self.shared).finish_driver(result);
-        Poll::Ready(result.map_err(YamuxError::into_chain))
+        Poll::Ready(result.map_err(ChainError::from))
     }
 
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ChainError>> {

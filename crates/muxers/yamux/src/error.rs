@@ -1,12 +1,14 @@
-//! The crate's typed error, and its mapping onto the stack's [`ChainError`].
+//! The crate's typed error, and its mapping onto the stack's
+//! [`ChainError`](chainp2p_core::ChainError) (through [`LayerError`]).
 
-use chainp2p_core::{ChainError, ErrorKind};
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
-/// Layer name used in every [`ChainError`] this crate returns.
+/// Layer name used in every [`ChainError`](chainp2p_core::ChainError) this crate returns.
 pub const LAYER: &str = "yamux";
 
 /// Everything that can go wrong in a yamux session or on one of its streams.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum YamuxError {
     /// A frame header carried a version other than 0.
     #[error("unsupported yamux version {0}")]
@@ -84,9 +86,13 @@ pub enum YamuxError {
     InvalidConfig(&'static str),
 }
 
-impl YamuxError {
+impl LayerError for YamuxError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The stack-wide kind of this error.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             YamuxError::UnknownVersion(_)
             | YamuxError::UnknownType(_)
@@ -108,27 +114,44 @@ impl YamuxError {
             YamuxError::InvalidConfig(_) => ErrorKind::InvalidInput,
         }
     }
+}
 
+impl YamuxError {
     /// Whether the peer broke the protocol (we answer with GoAway(protocol error)).
     pub fn is_protocol_violation(&self) -> bool {
         matches!(self.kind(), ErrorKind::Protocol | ErrorKind::LimitExceeded)
             && !matches!(self, YamuxError::StreamIdsExhausted)
-    }
-
-    /// Wraps into the stack's error, layer `"yamux"`, keeping `self` as the source.
-    pub fn into_chain(self) -> ChainError {
-        let kind = self.kind();
-        ChainError::with_source(LAYER, kind, self)
-    }
-
-    /// Wraps into an `std::io::Error` carrying the [`ChainError`], for `AsyncRead`/`AsyncWrite`.
-    pub fn into_io(self) -> std::io::Error {
-        self.into_chain().into_io()
     }
 }
 
 impl From<std::io::Error> for YamuxError {
     fn from(e: std::io::Error) -> Self {
         YamuxError::Io(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::{repeated_segment, report, ChainError};
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(YamuxError::from(reset));
+        assert_eq!(e.layer().as_str(), "yamux");
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(matches!(
+            e.downcast_ref::<YamuxError>(),
+            Some(YamuxError::Io(_))
+        ));
+        let text = report(&e);
+        assert_eq!(text, "yamux: io: i/o error: peer reset");
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // Through an `io::Error` (as a stream returns it) and back: still once.
+        let back = ChainError::from_io("multistream", YamuxError::StreamIdsExhausted.into_io());
+        assert_eq!(back.layer().as_str(), "yamux");
+        assert_eq!(back.kind(), ErrorKind::LimitExceeded);
+        assert_eq!(repeated_segment(&report(&back)), None);
     }
 }

@@ -14,7 +14,6 @@ use futures::future::BoxFuture;
 use crate::codec::GoAwayCode;
 use crate::config::YamuxConfig;
 use crate::driver::Driver;
-use crate::error::YamuxError;
 use crate::session::{Mode, Session, Stats};
 use crate::shared::{lock, register, Core, Shared, SharedRef};
 use crate::stream::YamuxStream;
@@ -33,7 +32,7 @@ pub fn start(
     mode: Mode,
     config: YamuxConfig,
 ) -> Result<(Arc<YamuxMuxer>, DriverFuture), ChainError> {
-    config.validate().map_err(YamuxError::into_chain)?;
+    config.validate()?;
     let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Core(Session::new(mode, config)))));
     let driver = Driver::new(io, shared.clone());
     Ok((Arc::new(YamuxMuxer { shared }), Box::pin(driver)))
@@ -83,8 +82,7 @@ impl YamuxMuxer {
                 Err(e) => Poll::Ready(Err(e)),
             }
         })
-        .await
-        .map_err(YamuxError::into_chain)?;
+        .await?;
         Ok(YamuxStream::new(id, self.shared.clone()))
     }
 
@@ -98,8 +96,7 @@ impl YamuxMuxer {
             }
             g.poll_inbound_end(cx.waker()).map_ok(|()| None)
         })
-        .await
-        .map_err(YamuxError::into_chain)?;
+        .await?;
         Ok(id.map(|id| YamuxStream::new(id, self.shared.clone())))
     }
 
@@ -136,8 +133,7 @@ impl YamuxMuxer {
                 g.dispatch();
                 g.wake_driver();
             }
-            g.poll_driver_done(cx.waker())
-                .map_err(YamuxError::into_chain)
+            g.poll_driver_done(cx.waker()).map_err(ChainError::from)
         })
         .await
     }

@@ -3,6 +3,7 @@
 use super::*;
 use crate::codec::Frame;
 use bytes::Bytes;
+use chainp2p_core::LayerError;
 use tokio_util::codec::Encoder;
 
 pub(super) struct Pair {

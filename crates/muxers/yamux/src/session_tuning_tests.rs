@@ -2,6 +2,7 @@
 
 use super::tests::{read_all, Pair};
 use super::*;
+use chainp2p_core::LayerError;
 
 // ----- keep-alive -----
 

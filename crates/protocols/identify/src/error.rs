@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use chainp2p_core::identity::PeerId;
-use chainp2p_core::{ChainError, ErrorKind};
+use chainp2p_core::{ChainError, ErrorKind, Layer, LayerError};
 
 use crate::LAYER;
 
-/// What went wrong in an identify exchange. Carried as the source of a [`ChainError`].
+/// What went wrong in an identify exchange. Carried as the source of a [`ChainError`] (through
+/// [`LayerError`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdentifyError {
     /// A message is longer than the limit.
     #[error("message of {len} bytes exceeds the limit of {max}")]
@@ -72,9 +74,13 @@ pub enum IdentifyError {
     Io(#[from] std::io::Error),
 }
 
-impl IdentifyError {
+impl LayerError for IdentifyError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The [`ErrorKind`] this error maps to.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             IdentifyError::MessageTooLarge { .. } | IdentifyError::TooManyMessages { .. } => {
                 ErrorKind::LimitExceeded
@@ -92,15 +98,49 @@ impl IdentifyError {
             IdentifyError::Io(_) => ErrorKind::Io,
         }
     }
-}
 
-impl From<IdentifyError> for ChainError {
-    fn from(e: IdentifyError) -> Self {
-        ChainError::with_source(LAYER, e.kind(), e)
+    /// An I/O error becomes the [`ChainError`] the stream's own I/O errors become
+    /// ([`ChainError::from_io`]): a lower layer's error stays named.
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
+        match self {
+            IdentifyError::Io(e) => Ok(e),
+            other => Err(other),
+        }
     }
 }
 
 /// An I/O error seen by identify (a lower layer's error stays named).
 pub(crate) fn io_err(e: std::io::Error) -> ChainError {
     ChainError::from_io(LAYER, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::{repeated_segment, report};
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        // A variant that shows and wraps a cause.
+        let bad_key =
+            chainp2p_core::identity::PublicKey::try_decode_protobuf(b"not a key").unwrap_err();
+        let e = ChainError::from(IdentifyError::from(bad_key));
+        assert_eq!(e.layer().as_str(), "identify");
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+        assert!(matches!(
+            e.downcast_ref::<IdentifyError>(),
+            Some(IdentifyError::BadPublicKey(_))
+        ));
+        let text = report(&e);
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // The codec's `Io` variant is the same as `io_err`.
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(IdentifyError::from(reset));
+        assert_eq!(report(&e), "identify: closed: peer reset");
+        // An I/O error of the stream: this layer's, its kind mapped, said once.
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        assert_eq!(report(&io_err(reset)), "identify: closed: peer reset");
+        let low = ChainError::new("yamux", ErrorKind::Closed, "stream 3 was reset").into_io();
+        assert_eq!(report(&io_err(low)), "yamux: closed: stream 3 was reset");
+    }
 }

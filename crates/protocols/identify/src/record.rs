@@ -71,6 +71,7 @@ pub struct PeerRecord {
 
 /// Why a signed peer record was refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RecordError {
     /// Not a protobuf envelope or record.
     #[error("malformed signed peer record: {0}")]

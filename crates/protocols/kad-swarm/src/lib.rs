@@ -49,9 +49,6 @@ use tokio::task::JoinHandle;
 
 pub use chainp2p_kad as kad;
 
-/// The error layer of this crate.
-const LAYER: &str = "kad-swarm";
-
 /// Addresses of one peer tried per request, in order (the rest are ignored).
 const MAX_DIAL_ADDRS: usize = 4;
 /// Bound on one identify exchange of the routing-table feeder.
@@ -215,13 +212,10 @@ impl BuildWithKad for SwarmBuilder {
             store,
             validator: opts.validator.unwrap_or_else(|| Arc::new(DefaultValidator)),
             network: network.clone(),
-        })
-        .map_err(|e| ChainError::with_source(LAYER, e.kind(), e))?;
+        })?;
         let builder = match opts.mode {
             Mode::Server => {
-                let handler = node
-                    .handler()
-                    .map_err(|e| ChainError::with_source(LAYER, e.kind(), e))?;
+                let handler = node.handler()?;
                 self.protocol(Arc::new(handler) as Arc<dyn StreamHandler>)
             }
             Mode::Client => self,

@@ -4,16 +4,18 @@
 use std::time::Duration;
 
 use chainp2p_core::identity::PeerId;
-use chainp2p_core::{ChainError, ErrorKind};
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
 use crate::proto::MessageType;
 
-/// The layer name in [`ChainError`]s of this crate.
+/// The layer name in [`ChainError`](chainp2p_core::ChainError)s of this crate.
 pub const LAYER: &str = "kad";
 
-/// What went wrong on a Kademlia stream. Carried as the source of a [`ChainError`]
-/// ([`KadError::into_chain`]).
+/// What went wrong on a Kademlia stream. Carried as the source of a
+/// [`ChainError`](chainp2p_core::ChainError) (through [`LayerError`]; an [`KadError::Io`] that
+/// carries a lower layer's error, e.g. a yamux reset, passes that error through unchanged).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KadError {
     /// A message is longer than the limit; refused from its length prefix, before its body is
     /// read or any buffer is allocated for it.
@@ -113,9 +115,13 @@ pub enum KadError {
     Io(#[from] std::io::Error),
 }
 
-impl KadError {
+impl LayerError for KadError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The [`ErrorKind`] this error maps to.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             KadError::MessageTooLarge { .. }
             | KadError::KeyTooLarge { .. }
@@ -141,30 +147,22 @@ impl KadError {
         }
     }
 
-    /// Wraps into a [`ChainError`] of layer `"kad"` with this error as the source. An I/O error
-    /// that carries a lower layer's [`ChainError`] (e.g. a yamux reset) is returned unchanged,
-    /// so the layer that really failed stays named.
-    pub fn into_chain(self) -> ChainError {
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
         match self {
-            KadError::Io(e) => ChainError::from_io(LAYER, e),
-            other => ChainError::with_source(LAYER, other.kind(), other),
+            KadError::Io(e) => Ok(e),
+            other => Err(other),
         }
-    }
-}
-
-impl From<KadError> for ChainError {
-    fn from(e: KadError) -> Self {
-        e.into_chain()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chainp2p_core::ChainError;
 
     #[test]
     fn chain_error_names_layer_kind_and_cause() {
-        let e = KadError::MessageTooLarge { len: 9, max: 4 }.into_chain();
+        let e = ChainError::from(KadError::MessageTooLarge { len: 9, max: 4 });
         assert_eq!(e.layer().as_str(), "kad");
         assert_eq!(e.kind(), ErrorKind::LimitExceeded);
         assert!(matches!(
@@ -172,7 +170,7 @@ mod tests {
             Some(KadError::MessageTooLarge { len: 9, max: 4 })
         ));
         assert_eq!(
-            KadError::WrongKey.into_chain().to_string(),
+            ChainError::from(KadError::WrongKey).to_string(),
             "kad: protocol: record under the wrong key"
         );
     }
@@ -180,9 +178,32 @@ mod tests {
     #[test]
     fn io_errors_keep_the_lower_layer() {
         let low = ChainError::new("yamux", ErrorKind::Closed, "stream reset").into_io();
-        let e = KadError::Io(low).into_chain();
+        let e = ChainError::from(KadError::Io(low));
         assert_eq!(e.layer().as_str(), "yamux");
         let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
-        assert_eq!(KadError::Io(eof).into_chain().kind(), ErrorKind::Closed);
+        assert_eq!(
+            ChainError::from(KadError::Io(eof)).kind(),
+            ErrorKind::Closed
+        );
+    }
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        use chainp2p_core::{repeated_segment, report};
+        use prost::Message as _;
+        // A variant that shows and wraps a cause.
+        let bad = crate::proto::Record::decode(&[0xff_u8][..]).unwrap_err();
+        let e = ChainError::from(KadError::from(bad));
+        assert_eq!(e.kind(), ErrorKind::Protocol);
+        assert!(matches!(
+            e.downcast_ref::<KadError>(),
+            Some(KadError::Decode(_))
+        ));
+        let text = report(&e);
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // An I/O error carrying a lower layer's error: that error, once.
+        let low = ChainError::new("yamux", ErrorKind::Closed, "stream 3 was reset").into_io();
+        let text = report(&ChainError::from(KadError::Io(low)));
+        assert_eq!(text, "yamux: closed: stream 3 was reset");
     }
 }

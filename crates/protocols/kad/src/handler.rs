@@ -45,6 +45,7 @@ pub trait KadServer: Send + Sync {
 
 /// How an inbound stream ended without error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StreamEnd {
     /// The peer closed its side after its last request.
     Eof,
@@ -265,7 +266,7 @@ impl StreamHandler for KadHandler {
                     _ => tracing::debug!(%peer, error = %e, "kad stream failed; resetting"),
                 }
                 // `io` is dropped here, which resets the substream.
-                Err(e.into_chain())
+                Err(e.into())
             }
         }
     }

@@ -106,6 +106,7 @@ pub enum InsertOutcome {
 
 /// Why a peer was not added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RejectReason {
     /// It is the local peer.
     LocalPeer,

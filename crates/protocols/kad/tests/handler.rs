@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chainp2p_core::identity::{Keypair, PeerId};
 use chainp2p_core::multiaddr::Multiaddr;
-use chainp2p_core::{BoxStream, ErrorKind, HandlerContext, Next, Role, StreamHandler};
+use chainp2p_core::{BoxStream, ChainError, ErrorKind, HandlerContext, Next, Role, StreamHandler};
 use chainp2p_kad::config::KadConfig;
 use chainp2p_kad::error::KadError;
 use chainp2p_kad::handler::{read_frame, send_request, KadHandler, KadServer};
@@ -255,7 +255,7 @@ async fn a_peer_that_never_answers_times_out() {
         .unwrap_err();
     assert!(matches!(e, KadError::Timeout(t) if t == Duration::from_secs(3)));
     assert!(start.elapsed() >= Duration::from_secs(3));
-    assert_eq!(e.into_chain().kind(), ErrorKind::Timeout);
+    assert_eq!(ChainError::from(e).kind(), ErrorKind::Timeout);
 }
 
 #[tokio::test]

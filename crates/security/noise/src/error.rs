@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use chainp2p_core::identity::{DecodingError, PeerId};
-use chainp2p_core::ErrorKind;
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
 /// The layer name used in [`ChainError`](chainp2p_core::ChainError)s from this crate.
 pub const LAYER: &str = "noise";
 
 /// Everything that can go wrong in the noise layer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NoiseError {
     /// The remote's identity signature over its static key does not verify.
     #[error("bad identity signature over the static noise key from {peer}")]
@@ -88,9 +89,13 @@ impl From<snow::Error> for NoiseError {
     }
 }
 
-impl NoiseError {
+impl LayerError for NoiseError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The layer-independent kind of this error.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             NoiseError::BadSignature { .. } | NoiseError::PeerIdMismatch { .. } => {
                 ErrorKind::Authentication
@@ -110,6 +115,41 @@ impl NoiseError {
             NoiseError::Failed | NoiseError::Io(_) => ErrorKind::Io,
         }
     }
+
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
+        match self {
+            NoiseError::Io(e) => Ok(e),
+            other => Err(other),
+        }
+    }
 }
 
-chainp2p_framing::impl_chain_error!(NoiseError, LAYER, into_io);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::{repeated_segment, report, ChainError};
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        // A variant that shows and wraps a cause.
+        let bad_key =
+            chainp2p_core::identity::PublicKey::try_decode_protobuf(b"not a key").unwrap_err();
+        let e = ChainError::from(NoiseError::from(bad_key));
+        assert_eq!(e.layer().as_str(), "noise");
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(matches!(
+            e.downcast_ref::<NoiseError>(),
+            Some(NoiseError::InvalidKey(_))
+        ));
+        let text = report(&e);
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // A plain I/O error: this layer's, its kind mapped, said once.
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(NoiseError::from(reset));
+        assert_eq!(report(&e), "noise: closed: peer reset");
+        // An I/O error carrying a lower layer's error passes it through.
+        let low = ChainError::new("tcp", ErrorKind::Closed, "reset by peer");
+        let e = ChainError::from(NoiseError::Io(low.into_io()));
+        assert_eq!(report(&e), "tcp: closed: reset by peer");
+    }
+}

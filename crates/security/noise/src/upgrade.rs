@@ -102,8 +102,7 @@ impl SecurityHandler for NoiseConfig {
         let initiator = ctx.role == Role::Dialer;
         let (stream, remote) = self
             .upgrade(io, initiator, &ctx.local_key, ctx.remote_peer)
-            .await
-            .map_err(NoiseError::into_chain)?;
+            .await?;
         tracing::debug!(peer = %remote.peer_id, initiator, "noise handshake done");
         Ok(SecuredStream {
             io: Box::new(stream),

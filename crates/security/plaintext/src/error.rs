@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use chainp2p_core::identity::{DecodingError, ParseError, PeerId};
-use chainp2p_core::ErrorKind;
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
 /// The layer name used in [`ChainError`](chainp2p_core::ChainError)s from this crate.
 pub const LAYER: &str = "plaintext";
 
 /// Everything that can go wrong in the plaintext handshake.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PlaintextError {
     /// The `Exchange` message is not a valid protobuf.
     #[error("cannot decode the Exchange message: {0}")]
@@ -69,9 +70,13 @@ pub enum PlaintextError {
     Io(#[from] std::io::Error),
 }
 
-impl PlaintextError {
+impl LayerError for PlaintextError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The layer-independent kind of this error.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             PlaintextError::IdKeyMismatch { .. } | PlaintextError::PeerIdMismatch { .. } => {
                 ErrorKind::Authentication
@@ -89,6 +94,41 @@ impl PlaintextError {
             PlaintextError::Io(_) => ErrorKind::Io,
         }
     }
+
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
+        match self {
+            PlaintextError::Io(e) => Ok(e),
+            other => Err(other),
+        }
+    }
 }
 
-chainp2p_framing::impl_chain_error!(PlaintextError, LAYER);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::{repeated_segment, report, ChainError};
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        // A variant that shows and wraps a cause.
+        let bad_key =
+            chainp2p_core::identity::PublicKey::try_decode_protobuf(b"not a key").unwrap_err();
+        let e = ChainError::from(PlaintextError::from(bad_key));
+        assert_eq!(e.layer().as_str(), "plaintext");
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(matches!(
+            e.downcast_ref::<PlaintextError>(),
+            Some(PlaintextError::InvalidKey(_))
+        ));
+        let text = report(&e);
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // A plain I/O error: this layer's, its kind mapped, said once.
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(PlaintextError::from(reset));
+        assert_eq!(report(&e), "plaintext: closed: peer reset");
+        // An I/O error carrying a lower layer's error passes it through.
+        let low = ChainError::new("tcp", ErrorKind::Closed, "reset by peer");
+        let e = ChainError::from(PlaintextError::Io(low.into_io()));
+        assert_eq!(report(&e), "tcp: closed: reset by peer");
+    }
+}

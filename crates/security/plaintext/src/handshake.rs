@@ -72,6 +72,7 @@ pub fn verify_exchange(
 mod tests {
     use super::*;
     use chainp2p_core::identity::Keypair;
+    use chainp2p_core::LayerError;
 
     #[test]
     fn own_message_verifies() {

@@ -105,8 +105,7 @@ impl SecurityHandler for PlaintextConfig {
     ) -> Result<SecuredStream, ChainError> {
         let (io, remote) = self
             .upgrade(io, &ctx.local_key.public(), ctx.remote_peer)
-            .await
-            .map_err(PlaintextError::into_chain)?;
+            .await?;
         tracing::debug!(peer = %remote.peer_id, role = %ctx.role, "plaintext handshake done");
         Ok(SecuredStream {
             io,

@@ -8,6 +8,7 @@ use crate::error::{AlgorithmList, SecioError};
 
 /// An ephemeral ECDH curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyAgreement {
     /// NIST P-256 (`P-256`).
     P256,
@@ -19,6 +20,7 @@ pub enum KeyAgreement {
 
 /// A stream cipher (AES in CTR mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Cipher {
     /// `AES-128`: 16-byte key.
     Aes128,
@@ -28,6 +30,7 @@ pub enum Cipher {
 
 /// The HMAC hash of the frames and of key stretching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HashAlgo {
     /// `SHA256`: 32-byte MACs.
     Sha256,

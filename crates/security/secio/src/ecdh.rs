@@ -17,6 +17,7 @@ use crate::error::SecioError;
 /// give different keys: a forced mode facing the other kind of peer fails the nonce check with
 /// a MAC error. [`SharedSecretWidth::Auto`] (the default) talks to both kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SharedSecretWidth {
     /// Learn the peer's encoding from its nonce-echo frame (the default).
     ///

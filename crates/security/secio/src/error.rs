@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chainp2p_core::identity::{DecodingError, PeerId};
-use chainp2p_core::ErrorKind;
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
 /// The layer name used in [`ChainError`](chainp2p_core::ChainError)s from this crate.
 pub const LAYER: &str = "secio";
@@ -31,6 +31,7 @@ impl std::fmt::Display for AlgorithmList {
 
 /// Everything that can go wrong in the secio layer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SecioError {
     /// The remote's signature over the proposals and its ephemeral key does not verify.
     #[error("bad exchange signature from {peer}")]
@@ -142,9 +143,13 @@ pub enum SecioError {
     Io(#[from] std::io::Error),
 }
 
-impl SecioError {
+impl LayerError for SecioError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The layer-independent kind of this error.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             SecioError::BadSignature { .. } | SecioError::PeerIdMismatch { .. } => {
                 ErrorKind::Authentication
@@ -170,6 +175,41 @@ impl SecioError {
             SecioError::Failed | SecioError::Io(_) => ErrorKind::Io,
         }
     }
+
+    fn into_io_cause(self) -> Result<std::io::Error, Self> {
+        match self {
+            SecioError::Io(e) => Ok(e),
+            other => Err(other),
+        }
+    }
 }
 
-chainp2p_framing::impl_chain_error!(SecioError, LAYER, into_io);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::{repeated_segment, report, ChainError};
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        // A variant that shows and wraps a cause.
+        let bad_key =
+            chainp2p_core::identity::PublicKey::try_decode_protobuf(b"not a key").unwrap_err();
+        let e = ChainError::from(SecioError::from(bad_key));
+        assert_eq!(e.layer().as_str(), "secio");
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert!(matches!(
+            e.downcast_ref::<SecioError>(),
+            Some(SecioError::InvalidKey(_))
+        ));
+        let text = report(&e);
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        // A plain I/O error: this layer's, its kind mapped, said once.
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(SecioError::from(reset));
+        assert_eq!(report(&e), "secio: closed: peer reset");
+        // An I/O error carrying a lower layer's error passes it through.
+        let low = ChainError::new("tcp", ErrorKind::Closed, "reset by peer");
+        let e = ChainError::from(SecioError::Io(low.into_io()));
+        assert_eq!(report(&e), "tcp: closed: reset by peer");
+    }
+}

@@ -38,6 +38,7 @@ pub struct Exchange {
 /// Mirrors `enum KeyType` of `spipe.proto` (libp2p identity key types).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum KeyType {
     /// `RSA = 0;`
     Rsa = 0,

@@ -13,7 +13,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use chainp2p_core::BoxStream;
+use chainp2p_core::{BoxStream, LayerError};
 use chainp2p_framing::{FailLatch, RecvBuf, SendBuf};
 use futures::io::{AsyncRead, AsyncWrite};
 

@@ -177,10 +177,7 @@ impl SecurityHandler for SecioConfig {
             Role::Dialer => ctx.remote_peer,
             Role::Listener => None,
         };
-        let (stream, remote) = self
-            .upgrade(io, &ctx.local_key, expected)
-            .await
-            .map_err(SecioError::into_chain)?;
+        let (stream, remote) = self.upgrade(io, &ctx.local_key, expected).await?;
         tracing::debug!(
             peer = %remote.peer_id,
             chosen = ?remote.chosen,

@@ -33,6 +33,7 @@ impl Family {
 
 /// Where a dial goes, once the multiaddr is understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DialTarget {
     /// A literal IP address and port.
     Socket(SocketAddr),

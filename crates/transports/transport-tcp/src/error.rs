@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use chainp2p_core::multiaddr::Multiaddr;
-use chainp2p_core::{ChainError, ErrorKind};
+use chainp2p_core::{ErrorKind, Layer, LayerError};
 
 use crate::LAYER;
 
-/// What went wrong in the TCP transport. Carried as the source of a [`ChainError`].
+/// What went wrong in the TCP transport. Carried as the source of a
+/// [`ChainError`](chainp2p_core::ChainError) (through [`LayerError`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TcpError {
     /// The address is not one this transport handles.
     #[error("unsupported address {addr}: {reason}")]
@@ -48,9 +50,13 @@ pub enum TcpError {
     },
 }
 
-impl TcpError {
+impl LayerError for TcpError {
+    fn layer(&self) -> Layer {
+        Layer::named(LAYER)
+    }
+
     /// The [`ErrorKind`] this error maps to.
-    pub fn kind(&self) -> ErrorKind {
+    fn kind(&self) -> ErrorKind {
         match self {
             TcpError::Unsupported { .. } => ErrorKind::Unsupported,
             TcpError::NoTransport(_) => ErrorKind::InvalidInput,
@@ -62,7 +68,9 @@ impl TcpError {
             },
         }
     }
+}
 
+impl TcpError {
     /// A socket error of operation `op` on `addr`; a refusal becomes [`TcpError::Refused`].
     pub(crate) fn io(op: &'static str, addr: &Multiaddr, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::ConnectionRefused {
@@ -77,8 +85,31 @@ impl TcpError {
     }
 }
 
-impl From<TcpError> for ChainError {
-    fn from(e: TcpError) -> Self {
-        ChainError::with_source(LAYER, e.kind(), e)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::{repeated_segment, report, ChainError};
+
+    #[test]
+    fn converted_errors_say_their_cause_once() {
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/4101".parse().unwrap();
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+        let e = ChainError::from(TcpError::io("dial", &addr, reset));
+        assert_eq!(e.layer().as_str(), "tcp");
+        assert_eq!(e.kind(), ErrorKind::Io);
+        assert!(matches!(
+            e.downcast_ref::<TcpError>(),
+            Some(TcpError::Io { op: "dial", .. })
+        ));
+        let text = report(&e);
+        assert_eq!(text, "tcp: io: dial /ip4/127.0.0.1/tcp/4101: peer reset");
+        assert_eq!(repeated_segment(&text), None, "{text}");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = ChainError::from(TcpError::io("dial", &addr, refused));
+        assert!(matches!(
+            e.downcast_ref::<TcpError>(),
+            Some(TcpError::Refused(_))
+        ));
+        assert_eq!(repeated_segment(&report(&e)), None);
     }
 }

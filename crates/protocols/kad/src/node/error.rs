@@ -5,6 +5,7 @@ use crate::store::StoreError;
 
 /// An operation of [`KadNode`](super::KadNode) failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum NodeError {
     /// A wire or stream error (also the configuration being invalid).
     #[error(transparent)]
