@@ -29,7 +29,6 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio_util::codec::Decoder;
 
 use crate::body_pool::BodyPool;
 use crate::codec::{

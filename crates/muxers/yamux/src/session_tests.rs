@@ -3,7 +3,6 @@
 use super::*;
 use crate::codec::Frame;
 use bytes::Bytes;
-use tokio_util::codec::Encoder;
 
 pub(super) struct Pair {
     pub(super) client: Session,
