@@ -170,34 +170,6 @@ fn wrap(stream: TcpStream, nodelay: bool, addr: &Multiaddr) -> Result<TcpConnect
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn deadline_turns_into_a_dial_timeout() {
-        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/9".parse().unwrap();
-        let err = with_deadline(std::future::pending::<()>(), Duration::from_secs(10), &addr)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, TcpError::DialTimeout { timeout, .. } if timeout == Duration::from_secs(10))
-        );
-        let chain: ChainError = err.into();
-        assert_eq!(chain.kind(), chainp2p_core::ErrorKind::Timeout);
-        assert!(
-            chain.to_string().contains("/ip4/127.0.0.1/tcp/9"),
-            "{chain}"
-        );
-        assert_eq!(
-            with_deadline(async { 5 }, Duration::from_secs(1), &addr)
-                .await
-                .unwrap(),
-            5
-        );
-    }
-}
-
 impl From<TcpConnection> for chainp2p_core::TransportConnection {
     fn from(c: TcpConnection) -> Self {
         chainp2p_core::TransportConnection {
@@ -238,5 +210,33 @@ impl chainp2p_core::Transport for TcpTransport {
         addr: &Multiaddr,
     ) -> Result<chainp2p_core::TransportConnection, ChainError> {
         TcpTransport::dial(self, addr).await.map(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn deadline_turns_into_a_dial_timeout() {
+        let addr: Multiaddr = "/ip4/127.0.0.1/tcp/9".parse().unwrap();
+        let err = with_deadline(std::future::pending::<()>(), Duration::from_secs(10), &addr)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, TcpError::DialTimeout { timeout, .. } if timeout == Duration::from_secs(10))
+        );
+        let chain: ChainError = err.into();
+        assert_eq!(chain.kind(), chainp2p_core::ErrorKind::Timeout);
+        assert!(
+            chain.to_string().contains("/ip4/127.0.0.1/tcp/9"),
+            "{chain}"
+        );
+        assert_eq!(
+            with_deadline(async { 5 }, Duration::from_secs(1), &addr)
+                .await
+                .unwrap(),
+            5
+        );
     }
 }
