@@ -5,7 +5,6 @@
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use chainp2p_multistream::{parse_ls_response, FrameCodec, Message, MessageCodec, DEFAULT_MAX_MESSAGE_LEN};
-use tokio_util::codec::Decoder;
 
 fuzz_target!(|data: &[u8]| {
     let _ = Message::decode(data);

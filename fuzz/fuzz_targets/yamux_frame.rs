@@ -1,10 +1,9 @@
-//! yamux connection bytes -> `chainp2p_yamux::FrameCodec` (`Decoder` and `decode_slice`) and
+//! yamux connection bytes -> `chainp2p_yamux::FrameCodec` (`decode` and `decode_slice`) and
 //! `Header::decode`, default max frame body.
 #![no_main]
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use tokio_util::codec::Decoder;
 use chainp2p_yamux::{FrameCodec, Header, SliceFrame, DEFAULT_MAX_FRAME_BODY};
 
 fuzz_target!(|data: &[u8]| {

@@ -1,8 +1,11 @@
 //! `cargo xtask`: project tasks that are more than one cargo command.
 //!
-//! - `cargo xtask test`: builds the `chain-node` binary the end-to-end tests drive, then
+//! - `cargo xtask test`: checks that `chainp2p-multistream` + `chainp2p-yamux` alone build no
+//!   tokio, redb or RSA (the `alacarte-check` member's `cargo tree`, see `alacarte.rs`), builds
+//!   the `chain-node` binary the end-to-end tests drive, then
 //!   sets up the python virtualenv of the py-libp2p interop peer (`tests/py/setup.sh`), then runs
 //!   every test of the workspace (with cargo-nextest when installed, else `cargo test`).
+//! - `cargo xtask alacarte`: that check alone.
 //! - `cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex]`: the whole chain over
 //!   loopback (tcp + noise + the muxer), ours against
 //!   rust-libp2p in the same run (`chain-node perf` against `chain-node listen`, beside the
@@ -11,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod alacarte;
 mod bench_compare;
 
 fn main() -> ExitCode {
@@ -18,8 +22,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(args.get(1..).unwrap_or_default()),
         Some("bench-compare") => bench_compare::run(args.get(1..).unwrap_or_default()),
+        Some("alacarte") => alacarte::check(),
         _ => {
-            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion]");
+            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask alacarte | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion]");
             return ExitCode::from(2);
         }
     };
@@ -63,6 +68,7 @@ pub(crate) fn run_checked(mut cmd: Command) -> anyhow::Result<()> {
 }
 
 fn test(extra: &[String]) -> anyhow::Result<()> {
+    alacarte::check()?;
     let mut build = cargo();
     build.args(["build", "-p", "chainp2p-node"]);
     run_checked(build)?;

@@ -37,7 +37,8 @@ pub use transport::{
     split_peer_id, Incoming, Listener, MuxedConnection, Transport, TransportConnection, TransportIo,
 };
 
-/// Re-exported so that layer crates and users name the same identity types.
+/// Re-exported so that layer crates and users name the same identity types. Ed25519 keys and
+/// peer ids always; secp256k1, ECDSA and RSA keys with this crate's features of those names.
 pub use libp2p_identity as identity;
 /// Re-exported so that layer crates and users name the same address type.
 pub use multiaddr;

@@ -1,12 +1,13 @@
 //! Framing of multistream-select messages: `uvarint(len) ‖ body`, where `body` ends with `\n`
-//! and `len` counts it. Sans-IO: a `tokio_util` [`Decoder`]/[`Encoder`] pair on `BytesMut`.
+//! and `len` counts it. Sans-IO: inherent `decode`/`decode_eof`/`encode` methods on `BytesMut`
+//! (no runtime needed); with the `tokio-codec` feature also `tokio_util`'s `Decoder`/`Encoder`
+//! traits, which delegate to them.
 //!
 //! The decoder is strict: the varint must be minimal, its value is checked against the limit
 //! as soon as its bytes arrive (before anything is buffered for the body), and the body must
 //! end with `\n`.
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
 
 use crate::config::MAX_SEND_LEN;
 use crate::error::MultistreamError;
@@ -73,11 +74,10 @@ impl FrameCodec {
     }
 }
 
-impl Decoder for FrameCodec {
-    type Item = Bytes;
-    type Error = MultistreamError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
+impl FrameCodec {
+    /// Cuts the next frame off the front of `src`: its body with the trailing `\n`, or `None`
+    /// until it has fully arrived (room for the rest is reserved).
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
         let (len, prefix) = match read_varint(src, Some(self.max_len))? {
             Varint::Value(len, prefix) => (len as usize, prefix), // len <= max_len: fits usize
             Varint::Incomplete => return Ok(None),
@@ -95,7 +95,9 @@ impl Decoder for FrameCodec {
         Ok(Some(body))
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
+    /// [`FrameCodec::decode`] at the end of the input: bytes left that make no whole frame are
+    /// [`MultistreamError::EofMidMessage`].
+    pub fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
         match self.decode(src)? {
             Some(frame) => Ok(Some(frame)),
             None if src.is_empty() => Ok(None),
@@ -104,13 +106,33 @@ impl Decoder for FrameCodec {
             }),
         }
     }
+
+    /// Appends `uvarint(len + 1) ‖ payload ‖ \n`, refusing a message over [`MAX_SEND_LEN`].
+    pub fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), MultistreamError> {
+        put_frame(dst, payload)
+    }
 }
 
-impl Encoder<&[u8]> for FrameCodec {
+#[cfg(feature = "tokio-codec")]
+impl tokio_util::codec::Decoder for FrameCodec {
+    type Item = Bytes;
+    type Error = MultistreamError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
+        FrameCodec::decode(self, src)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
+        FrameCodec::decode_eof(self, src)
+    }
+}
+
+#[cfg(feature = "tokio-codec")]
+impl tokio_util::codec::Encoder<&[u8]> for FrameCodec {
     type Error = MultistreamError;
 
     fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), MultistreamError> {
-        put_frame(dst, payload)
+        FrameCodec::encode(self, payload, dst)
     }
 }
 
@@ -145,30 +167,50 @@ impl MessageCodec {
     }
 }
 
-impl Decoder for MessageCodec {
-    type Item = Message;
-    type Error = MultistreamError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
+impl MessageCodec {
+    /// Cuts and parses the next message off the front of `src`, or `None` until it has fully
+    /// arrived.
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
         match self.frames.decode(src)? {
             Some(body) => Message::decode(&body).map(Some),
             None => Ok(None),
         }
     }
 
-    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
+    /// [`MessageCodec::decode`] at the end of the input (see [`FrameCodec::decode_eof`]).
+    pub fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
         match self.frames.decode_eof(src)? {
             Some(body) => Message::decode(&body).map(Some),
             None => Ok(None),
         }
     }
+
+    /// Appends the framed `msg`.
+    pub fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), MultistreamError> {
+        msg.encode(dst)
+    }
 }
 
-impl Encoder<&Message> for MessageCodec {
+#[cfg(feature = "tokio-codec")]
+impl tokio_util::codec::Decoder for MessageCodec {
+    type Item = Message;
+    type Error = MultistreamError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
+        MessageCodec::decode(self, src)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, MultistreamError> {
+        MessageCodec::decode_eof(self, src)
+    }
+}
+
+#[cfg(feature = "tokio-codec")]
+impl tokio_util::codec::Encoder<&Message> for MessageCodec {
     type Error = MultistreamError;
 
     fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), MultistreamError> {
-        msg.encode(dst)
+        MessageCodec::encode(self, msg, dst)
     }
 }
 
@@ -260,6 +302,29 @@ mod tests {
                 len: 1025,
                 max: 1024
             })
+        ));
+    }
+
+    #[cfg(feature = "tokio-codec")]
+    #[test]
+    fn tokio_codec_traits_delegate() {
+        use tokio_util::codec::{Decoder, Encoder};
+        let mut codec = MessageCodec::new(16383);
+        let mut buf = BytesMut::new();
+        Encoder::encode(&mut codec, &Message::Na, &mut buf).unwrap();
+        Encoder::encode(&mut FrameCodec::new(16383), &b"ls"[..], &mut buf).unwrap();
+        buf.extend_from_slice(b"\x05ab");
+        assert_eq!(
+            Decoder::decode(&mut codec, &mut buf).unwrap(),
+            Some(Message::Na)
+        );
+        assert_eq!(
+            Decoder::decode_eof(&mut codec, &mut buf).unwrap(),
+            Some(Message::Ls)
+        );
+        assert!(matches!(
+            Decoder::decode_eof(&mut FrameCodec::new(16383), &mut buf),
+            Err(MultistreamError::EofMidMessage { buffered: 3 })
         ));
     }
 }

@@ -1,6 +1,7 @@
 //! The async shell: drives a [`Dialer`] or [`Listener`] over a [`BoxStream`] under a timeout,
 //! and [`Multistream`], the [`StreamHandler`] that negotiates and then runs the chosen handler.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,9 @@ use bytes::{Bytes, BytesMut};
 use chainp2p_core::{
     BoxStream, ChainError, ErrorKind, HandlerContext, LayerKind, Next, Role, StreamHandler,
 };
+use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt};
+use futures_timer::Delay;
 
 use crate::config::MultistreamConfig;
 use crate::dialer::Dialer;
@@ -111,9 +114,14 @@ async fn timed<T>(
     timeout: Duration,
     fut: impl std::future::Future<Output = Result<T, MultistreamError>>,
 ) -> Result<T, MultistreamError> {
-    tokio::time::timeout(timeout, fut)
-        .await
-        .map_err(|_| MultistreamError::Timeout(timeout))?
+    // A timeout too far out to be an `Instant` never fires (futures-timer would panic on it).
+    if Instant::now().checked_add(timeout).is_none() {
+        return fut.await;
+    }
+    match select(pin!(fut), Delay::new(timeout)).await {
+        Either::Left((out, _)) => out,
+        Either::Right(_) => Err(MultistreamError::Timeout(timeout)),
+    }
 }
 
 /// Hands on the stream with the bytes read past the negotiation in front.

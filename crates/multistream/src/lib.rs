@@ -2,7 +2,7 @@
 //! agrees on which protocol runs next (security on TCP, muxer on the secured stream, the
 //! application protocol on each substream).
 //!
-//! - [`codec`]: framing (`uvarint(len) ‖ text ‖ \n`) as `tokio_util` codecs, [`Message`].
+//! - [`codec`]: framing (`uvarint(len) ‖ text ‖ \n`) as sans-IO codecs, [`Message`].
 //! - [`Dialer`] / [`Listener`]: sans-IO state machines (bytes in, writes and [`Event`]s out).
 //! - [`dialer_select`] / [`listener_select`]: the async shell over a [`chainp2p_core::BoxStream`],
 //!   handing on any bytes read past the negotiation; [`Multistream`] is the
@@ -11,6 +11,10 @@
 //! Limits ([`MultistreamConfig`]): messages up to 16383 bytes accepted, none over 1024 sent,
 //! at most 32 rounds, 10 s for the whole negotiation. Errors are [`MultistreamError`]s inside
 //! a [`chainp2p_core::ChainError`] of layer `multistream`.
+//!
+//! Runtime-agnostic: no tokio in the dependency tree; the negotiation timeout is a
+//! `futures-timer` delay. Feature `tokio-codec` (off by default) adds `tokio_util`'s
+//! `Decoder`/`Encoder` impls to the codecs.
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
-use tokio_util::codec::Decoder;
 
 use crate::codec::{put_frame, FrameCodec};
 use crate::error::MultistreamError;

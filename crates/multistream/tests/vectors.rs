@@ -4,7 +4,6 @@
 
 use bytes::BytesMut;
 use chainp2p_multistream::{Message, MessageCodec};
-use tokio_util::codec::{Decoder, Encoder};
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();

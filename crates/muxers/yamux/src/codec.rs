@@ -1,10 +1,10 @@
-//! Yamux framing (sans-IO): the 12-byte header, frames, and a tokio-util
-//! [`Decoder`]/[`Encoder`] pair (data bodies split off the `BytesMut` without copying), and
+//! Yamux framing (sans-IO): the 12-byte header, frames, and [`FrameCodec`] with inherent
+//! `decode`/`encode` methods on `BytesMut` (data bodies split off without copying), and
 //! [`FrameCodec::decode_slice`] for a reusable plain buffer (the driver's; the caller copies
-//! bodies out).
+//! bodies out). With the `tokio-codec` feature `FrameCodec` also implements `tokio_util`'s
+//! `Decoder`/`Encoder`, delegating to the inherent methods.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::YamuxError;
 
@@ -270,11 +270,11 @@ impl FrameCodec {
     }
 }
 
-impl Decoder for FrameCodec {
-    type Item = Frame;
-    type Error = YamuxError;
-
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, YamuxError> {
+impl FrameCodec {
+    /// Takes the next frame off the front of `src`, or `None` until it has fully arrived (a
+    /// data frame's header is kept while its body is missing; room for the body is reserved).
+    /// A data body above the limit is refused as soon as its header is complete.
+    pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, YamuxError> {
         let header = match self.pending.take() {
             Some(h) => h,
             None => {
@@ -305,10 +305,10 @@ impl Decoder for FrameCodec {
     }
 }
 
-impl Encoder<Frame> for FrameCodec {
-    type Error = YamuxError;
-
-    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), YamuxError> {
+impl FrameCodec {
+    /// Appends `frame` (a data frame's length field is set from its body), refusing a data body
+    /// above the limit.
+    pub fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), YamuxError> {
         if frame.header.frame_type == FrameType::Data && frame.body.len() > self.max_body {
             return Err(YamuxError::FrameTooLarge {
                 len: frame.header.length,
@@ -322,6 +322,25 @@ impl Encoder<Frame> for FrameCodec {
         header.encode(dst);
         dst.extend_from_slice(&frame.body);
         Ok(())
+    }
+}
+
+#[cfg(feature = "tokio-codec")]
+impl tokio_util::codec::Decoder for FrameCodec {
+    type Item = Frame;
+    type Error = YamuxError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, YamuxError> {
+        FrameCodec::decode(self, src)
+    }
+}
+
+#[cfg(feature = "tokio-codec")]
+impl tokio_util::codec::Encoder<Frame> for FrameCodec {
+    type Error = YamuxError;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), YamuxError> {
+        FrameCodec::encode(self, frame, dst)
     }
 }
 
@@ -418,5 +437,17 @@ mod tests {
         let f = FrameCodec::new(10).decode(&mut b).unwrap().unwrap();
         assert_eq!(f.header.length, u32::MAX);
         assert!(f.body.is_empty());
+    }
+
+    #[cfg(feature = "tokio-codec")]
+    #[test]
+    fn tokio_codec_traits_delegate() {
+        use tokio_util::codec::{Decoder, Encoder};
+        let mut codec = FrameCodec::new(1024);
+        let mut buf = BytesMut::new();
+        let frame = Frame::data(Flags::NONE, 1, Bytes::from_static(b"hi"));
+        Encoder::encode(&mut codec, frame.clone(), &mut buf).unwrap();
+        assert_eq!(Decoder::decode(&mut codec, &mut buf).unwrap(), Some(frame));
+        assert!(buf.is_empty());
     }
 }

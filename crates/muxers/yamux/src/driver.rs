@@ -4,18 +4,16 @@
 //! or our GoAway flushed) or the session's error.
 //!
 //! Time: the driver calls `Session::handle_timeout` when it first runs (the first keep-alive /
-//! RTT ping) and sleeps until `Session::poll_timeout` with a `tokio::time::Sleep`. This is the
-//! one tokio dependency of the crate. Inside a tokio runtime the time driver must be enabled
-//! (`enable_all`/`enable_time`, as `#[tokio::main]` and `#[tokio::test]` do); polled outside
-//! any tokio runtime the driver still works, but keep-alive then only advances when other I/O
-//! wakes it.
+//! RTT ping) and sleeps until `Session::poll_timeout` with a `futures_timer::Delay`, which
+//! needs no runtime (its own timer thread wakes the task), so any executor drives keep-alive.
+//! It runs on the wall clock: a paused tokio test clock does not move it.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::time::Sleep;
+use futures_timer::Delay;
 
 use chainp2p_core::{BoxStream, ChainError};
 use chainp2p_muxer_shell::{OutputWriter, WakePolicy};
@@ -46,9 +44,7 @@ pub(crate) struct Driver {
     /// `handle_timeout` ran once.
     started: bool,
     /// Sleep until the session's next timeout, and that deadline.
-    timer: Option<(Pin<Box<Sleep>>, Instant)>,
-    /// Whether a tokio runtime with timers is available (checked on first poll).
-    timers: bool,
+    timer: Option<(Delay, Instant)>,
 }
 
 enum Step {
@@ -74,7 +70,6 @@ impl Driver {
             finished: false,
             started: false,
             timer: None,
-            timers: false,
         }
     }
 
@@ -82,7 +77,6 @@ impl Driver {
     fn poll_timer(&mut self, cx: &mut Context<'_>) {
         if !self.started {
             self.started = true;
-            self.timers = tokio::runtime::Handle::try_current().is_ok();
             let mut g = lock(&self.shared);
             g.session.handle_timeout(Instant::now());
             g.dispatch();
@@ -93,28 +87,25 @@ impl Driver {
                 self.timer = None;
                 return;
             };
-            if !self.timers {
-                let now = Instant::now();
-                if now >= deadline {
-                    let mut g = lock(&self.shared);
-                    g.session.handle_timeout(now);
-                    g.dispatch();
-                }
-                return;
-            }
-            let at = tokio::time::Instant::from_std(deadline);
-            match &mut self.timer {
-                Some((sleep, armed)) if *armed == deadline => {}
-                Some((sleep, armed)) => {
-                    sleep.as_mut().reset(at);
-                    *armed = deadline;
-                }
-                None => self.timer = Some((Box::pin(tokio::time::sleep_until(at)), deadline)),
-            }
-            let Some((sleep, _)) = &mut self.timer else {
-                return;
+            let now = Instant::now();
+            let fired = if now >= deadline {
+                // Due already: no need to ask the timer thread.
+                true
+            } else {
+                let wait = deadline - now;
+                let delay = match &mut self.timer {
+                    Some((delay, armed)) => {
+                        if *armed != deadline {
+                            delay.reset(wait);
+                            *armed = deadline;
+                        }
+                        delay
+                    }
+                    None => &mut self.timer.insert((Delay::new(wait), deadline)).0,
+                };
+                Pin::new(delay).poll(cx).is_ready()
             };
-            if sleep.as_mut().poll(cx).is_pending() {
+            if !fired {
                 return;
             }
             let mut g = lock(&self.shared);

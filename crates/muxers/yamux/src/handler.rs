@@ -25,8 +25,8 @@ pub const PROTOCOL: &str = "/yamux/1.0.0";
 pub type DriverFuture = BoxFuture<'static, Result<(), ChainError>>;
 
 /// Starts a session on `io` without the chain machinery: returns the muxer and the driver
-/// future, which must be polled (spawned) until it completes. The driver sleeps with
-/// `tokio::time` until keep-alive deadlines: spawn it on a runtime with timers enabled.
+/// future, which must be polled (spawned) until it completes, on any executor (the keep-alive
+/// timer is a `futures-timer` delay and needs no runtime).
 pub fn start(
     io: BoxStream,
     mode: Mode,

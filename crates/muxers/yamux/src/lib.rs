@@ -2,7 +2,7 @@
 //! (`tcp -> multistream -> noise -> multistream -> yamux -> {ping, identify, perf}`): it turns
 //! one secured connection into many substreams, each with its own flow control.
 //!
-//! - [`codec`]: the 12-byte frame header and a `Decoder`/`Encoder` (sans-IO).
+//! - [`codec`]: the 12-byte frame header and the frame codec (sans-IO).
 //! - [`session`]: the sans-IO session state machine (streams, half-close / reset, windows and
 //!   their RTT-based auto-tuning, keep-alive pings, GoAway). No sockets, no clock: time is
 //!   passed in (`handle_timeout(now)` / `poll_timeout()`).
@@ -10,7 +10,7 @@
 //!   `chainp2p_core::MuxerHandler` (client = dialer = odd stream ids).
 //! - [`YamuxMuxer`] / [`YamuxStream`]: the async shell (`chainp2p_core::Muxer`), driven by the
 //!   future returned beside it, which owns the socket, keeps reading while a write waits, and
-//!   sleeps (`tokio::time`) until the session's next keep-alive deadline.
+//!   sleeps (a `futures-timer` delay) until the session's next keep-alive deadline.
 //!
 //! Defaults in short: 256 KiB initial window per stream, auto-tuned up to 16 MiB per stream
 //! within a 256 MiB growth budget per connection; 1 MiB largest accepted data frame; 512
@@ -19,6 +19,10 @@
 //! ends the session with GoAway(protocol error) and a specific [`YamuxError`]; frames for
 //! unknown streams are ignored and counted ([`Stats`]). Old peers (c-ipfs) that answer a SYN
 //! with a WindowUpdate lacking ACK are accepted.
+//!
+//! Runtime-agnostic: no tokio in the dependency tree, any executor drives the session. Feature
+//! `tokio-codec` (off by default) adds `tokio_util`'s `Decoder`/`Encoder` impls to
+//! [`FrameCodec`].
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

@@ -7,7 +7,8 @@
 //!   `StreamHandler` serving inbound requests and the client side of one request);
 //! - core: [`key`] (SHA-256 key space, XOR distance), [`routing`] (k-buckets), [`query`] (the
 //!   iterative lookup state machine, time passed in);
-//! - [`store`]: the record store trait, in memory and persistent (redb);
+//! - [`store`]: the record store trait, in memory and persistent (redb, cargo feature `redb`,
+//!   on by default);
 //! - [`node`]: the async shell tying them together (serving requests, running lookups).
 #![cfg_attr(
     test,

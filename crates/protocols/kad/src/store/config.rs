@@ -1,6 +1,6 @@
 //! [`StoreConfig`]: TTLs, republish interval and the limits of a record store, with documented
-//! defaults. Shared by [`MemoryStore`](super::MemoryStore) and
-//! [`PersistentStore`](super::PersistentStore).
+//! defaults. Shared by [`MemoryStore`](super::MemoryStore) and `PersistentStore` (feature
+//! `redb`).
 
 use std::time::{Duration, SystemTime};
 

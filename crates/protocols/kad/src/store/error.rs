@@ -61,6 +61,7 @@ pub enum StoreError {
     #[error("invalid record: {0}")]
     Invalid(String),
     /// The database failed (I/O, corruption detected by redb, lock held by another process...).
+    #[cfg(feature = "redb")]
     #[error("record database: {0}")]
     Db(#[from] redb::Error),
     /// Creating the database's directory failed.
@@ -81,6 +82,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps any redb error type.
+    #[cfg(feature = "redb")]
     pub(crate) fn db(e: impl Into<redb::Error>) -> Self {
         StoreError::Db(e.into())
     }

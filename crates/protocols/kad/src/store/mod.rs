@@ -1,9 +1,10 @@
 //! The record store: where a DHT server keeps the values (`PUT_VALUE`) and provider records
 //! (`ADD_PROVIDER`) it is home for, behind the [`RecordStore`] trait.
 //!
-//! Two implementations: [`MemoryStore`] (a `HashMap`, lost on exit) and [`PersistentStore`]
+//! Two implementations: [`MemoryStore`] (a `HashMap`, lost on exit) and `PersistentStore`
 //! (an embedded redb database: every write is one committed transaction, so records survive a
-//! restart and a crash mid-write loses no committed record). Both are sans-IO with respect to
+//! restart and a crash mid-write loses no committed record; only with the cargo feature `redb`,
+//! on by default). Both are sans-IO with respect to
 //! time: every call that needs the clock takes `now: SystemTime` (wall-clock, so expiries stay
 //! meaningful across restarts). Methods take `&self` (interior mutability), so one
 //! `Arc<dyn RecordStore>` is shared by the stream handler and the node.
@@ -20,9 +21,11 @@ use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::Multiaddr;
 
 mod config;
+#[cfg(feature = "redb")]
 mod encoding;
 mod error;
 pub mod memory;
+#[cfg(feature = "redb")]
 pub mod persistent;
 mod policy;
 pub mod validator;
@@ -30,6 +33,7 @@ pub mod validator;
 pub use config::*;
 pub use error::StoreError;
 pub use memory::MemoryStore;
+#[cfg(feature = "redb")]
 pub use persistent::PersistentStore;
 pub use validator::{DefaultValidator, RecordValidator};
 

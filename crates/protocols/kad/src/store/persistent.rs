@@ -1,5 +1,6 @@
 //! [`PersistentStore`]: the [`RecordStore`] on an embedded redb database, the node's default
-//! (in `--data-dir`), so records and provider records survive a restart.
+//! (in `--data-dir`), so records and provider records survive a restart. Only with the cargo
+//! feature `redb` (on by default).
 //!
 //! Durability: every mutating call is one redb write transaction, committed with redb's
 //! default `Durability::Immediate` (data and the commit are fsynced before the call returns).

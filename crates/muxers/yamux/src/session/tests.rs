@@ -4,7 +4,6 @@ use super::*;
 use crate::codec::Frame;
 use bytes::Bytes;
 use chainp2p_core::LayerError;
-use tokio_util::codec::Encoder;
 
 pub(super) struct Pair {
     pub(super) client: Session,

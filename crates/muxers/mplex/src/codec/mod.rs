@@ -264,5 +264,4 @@ impl Encoder<Frame> for FrameCodec {
 }
 
 #[cfg(test)]
-#[path = "codec_tests.rs"]
 mod tests;

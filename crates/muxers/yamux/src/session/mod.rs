@@ -22,14 +22,13 @@
 //! forgotten once both FINs passed (or an RST) and the application released its handle.
 //! Protocol violations end the session with GoAway(protocol error) and a specific
 //! [`YamuxError`]; frames for unknown streams are ignored and counted in [`Stats`].
-//! Flow control and window auto-tuning live in `flow_control.rs`, keep-alive in
-//! `keepalive.rs`.
+//! Flow control and window auto-tuning live in `session/flow_control.rs`, keep-alive in
+//! `session/keepalive.rs`.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use tokio_util::codec::Decoder;
 
 use crate::body_pool::BodyPool;
 use crate::codec::{
@@ -39,9 +38,7 @@ use crate::config::{YamuxConfig, DEFAULT_WINDOW};
 use crate::error::YamuxError;
 use crate::stream_state::{Origin, StreamState};
 
-#[path = "flow_control.rs"]
 mod flow_control;
-#[path = "keepalive.rs"]
 mod keepalive;
 
 /// A stream id.
@@ -757,8 +754,6 @@ impl Session {
 }
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
 mod tests;
 #[cfg(test)]
-#[path = "session_tuning_tests.rs"]
 mod tuning_tests;

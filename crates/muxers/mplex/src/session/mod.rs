@@ -818,5 +818,4 @@ pub const STREAM_STATE_SIZE: usize = std::mem::size_of::<StreamState>();
 const _: () = assert!(STREAM_STATE_SIZE <= 64);
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
 mod tests;
