@@ -4,6 +4,10 @@
 //! `cargo tree -p alacarte-check -e normal`: with resolver 2 the features of the selected
 //! package alone decide the tree, so another member enabling something does not hide a
 //! regression, and one of these two crates depending on any of them does show.
+//!
+//! The same check holds the swarm thin: `chainp2p-swarm` with `--no-default-features` must
+//! build none of the protocol crates its default features bring (transport-tcp, noise, yamux,
+//! ping, identify), nor kad or redb.
 
 use std::process::Command;
 
@@ -26,41 +30,72 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ),
 ];
 
-/// Runs the check; fails naming each forbidden crate found and the path that brings it in.
+/// What the thin swarm must not build without its default features.
+const SWARM_FORBIDDEN: &[(&str, &str)] = &[
+    ("chainp2p-transport-tcp", "the `tcp` feature"),
+    ("chainp2p-noise", "the `noise` feature"),
+    ("chainp2p-yamux", "the `yamux` feature"),
+    ("chainp2p-ping", "the `ping` feature"),
+    ("chainp2p-identify", "the `identify` feature"),
+    (
+        "chainp2p-kad",
+        "Kademlia: chainp2p-kad-swarm, not the swarm",
+    ),
+    ("redb", "kad's persistent store"),
+    ("snow", "noise's crypto"),
+];
+
+/// Runs both checks; fails naming each forbidden crate found and the path that brings it in.
 pub(crate) fn check() -> anyhow::Result<()> {
-    let tree = cargo_tree(&["--prefix", "none"])?;
-    let culprits: Vec<&(&str, &str)> = FORBIDDEN
+    check_tree(PACKAGE, &[], FORBIDDEN)?;
+    check_tree(
+        "chainp2p-swarm",
+        &["--no-default-features"],
+        SWARM_FORBIDDEN,
+    )
+}
+
+/// Checks that none of `forbidden` is in the normal tree of `package` built with `features`.
+fn check_tree(package: &str, features: &[&str], forbidden: &[(&str, &str)]) -> anyhow::Result<()> {
+    let tree = cargo_tree(package, features, &["--prefix", "none"])?;
+    let culprits: Vec<&(&str, &str)> = forbidden
         .iter()
         .filter(|(name, _)| {
             tree.lines()
                 .any(|line| line.split_whitespace().next() == Some(*name))
         })
         .collect();
+    let listed: Vec<&str> = forbidden.iter().map(|(name, _)| *name).collect();
     if culprits.is_empty() {
-        eprintln!("xtask: à la carte check passed: no tokio, redb, rsa or ring in {PACKAGE}");
+        eprintln!(
+            "xtask: à la carte check passed: none of {} in {package} {}",
+            listed.join(", "),
+            features.join(" ")
+        );
         return Ok(());
     }
     let mut report = String::new();
     for (name, why) in &culprits {
         // The inverted tree (indented) shows who depends on the culprit, and through what.
-        let path = cargo_tree(&["--invert", name])
+        let path = cargo_tree(package, features, &["--invert", name])
             .unwrap_or_else(|e| format!("(cargo tree --invert {name} failed: {e:#})"));
         report.push_str(&format!(
-            "\n`{name}` ({why}) is in the normal dependency tree of {PACKAGE}, via:\n{path}"
+            "\n`{name}` ({why}) is in the normal dependency tree of {package}, via:\n{path}"
         ));
     }
     let names: Vec<&str> = culprits.iter().map(|(name, _)| *name).collect();
     anyhow::bail!(
-        "à la carte check failed: {} in {PACKAGE} (chainp2p-multistream + chainp2p-yamux alone \
-         must not need them){report}",
-        names.join(", ")
+        "à la carte check failed: {} in {package} {} (it must not need them){report}",
+        names.join(", "),
+        features.join(" ")
     )
 }
 
-/// `cargo tree -p alacarte-check -e normal --locked` plus `extra`, as text.
-fn cargo_tree(extra: &[&str]) -> anyhow::Result<String> {
+/// `cargo tree -p PACKAGE -e normal --locked` plus `features` and `extra`, as text.
+fn cargo_tree(package: &str, features: &[&str], extra: &[&str]) -> anyhow::Result<String> {
     let mut cmd: Command = cargo();
-    cmd.args(["tree", "-p", PACKAGE, "-e", "normal", "--locked"])
+    cmd.args(["tree", "-p", package, "-e", "normal", "--locked"])
+        .args(features)
         .args(extra);
     eprintln!("xtask: running {cmd:?}");
     let out = cmd.output()?;

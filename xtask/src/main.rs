@@ -89,5 +89,10 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         tests.args(["test", "--workspace", "--no-fail-fast"]);
     }
     tests.args(extra).env("CHAIN_NODE_BIN", &bin);
-    run_checked(tests)
+    run_checked(tests)?;
+    // nextest runs no doc tests: the crate examples (and the compile_fail one that keeps a
+    // muxer out of the security slot) run here.
+    let mut docs = cargo();
+    docs.args(["test", "--workspace", "--doc"]);
+    run_checked(docs)
 }

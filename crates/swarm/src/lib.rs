@@ -18,6 +18,7 @@
 //! | `yamux` | `/yamux/1.0.0` as the default muxer |
 //! | `ping` | serves `/ipfs/ping/1.0.0` |
 //! | `identify` | serves `/ipfs/id/1.0.0` and `/ipfs/id/push/1.0.0`, [`Swarm::identify_pushes`] |
+//! | `rsa` | peers with RSA identities are accepted (libp2p-identity's `rsa`, with ring) |
 //!
 //! With `default-features = false` every slot starts empty: give it a transport, a security
 //! and a muxer. Kademlia on a swarm is the `chainp2p-kad-swarm` crate.
