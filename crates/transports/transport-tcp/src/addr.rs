@@ -51,20 +51,10 @@ pub enum DialTarget {
 /// Splits a trailing `/p2p/<id>` (text name `/ipfs/<id>` too) off `addr`.
 ///
 /// Returns the transport part and the peer id, if there was one. Fails with
-/// [`chainp2p_core::ErrorKind::InvalidInput`] if nothing but the peer id is left.
+/// [`chainp2p_core::ErrorKind::InvalidInput`] if nothing but the peer id is left (as
+/// [`chainp2p_core::split_peer_id`], with this layer's [`TcpError::NoTransport`]).
 pub fn split_peer_id(addr: &Multiaddr) -> Result<(Multiaddr, Option<PeerId>), ChainError> {
-    let mut rest = addr.clone();
-    let peer = match rest.iter().last() {
-        Some(Protocol::P2p(peer)) => Some(peer),
-        _ => None,
-    };
-    if peer.is_some() {
-        rest.pop();
-    }
-    if rest.is_empty() {
-        return Err(TcpError::NoTransport(addr.clone()).into());
-    }
-    Ok((rest, peer))
+    chainp2p_core::split_peer_id(addr).map_err(|_| TcpError::NoTransport(addr.clone()).into())
 }
 
 /// Whether this transport can dial `addr`: `/ip4|/ip6|/dns|/dns4|/dns6/<host>/tcp/<port>`,
