@@ -76,7 +76,7 @@ fn a_changed_k_is_the_providers_kept_per_key_by_the_store() {
     let store: Arc<dyn RecordStore> = Arc::new(MemoryStore::new(Some(me), config.store_config()));
     let node = node(me, config, store.clone()).unwrap();
     let key = b"provided".to_vec();
-    let addr = "/ip4/10.0.0.1/tcp/4001".parse().unwrap();
+    let addr: chainp2p_core::multiaddr::Multiaddr = "/ip4/10.0.0.1/tcp/4001".parse().unwrap();
     for _ in 0..5 {
         let from = PeerId::random();
         let providers = vec![KadPeer {
