@@ -401,10 +401,17 @@ impl Config {
             return bad("k must be > 0".into());
         }
         if self.alpha == 0 || self.alpha > self.k {
-            return bad(format!("alpha {} must be in 1..=k ({})", self.alpha, self.k));
+            return bad(format!(
+                "alpha {} must be in 1..=k ({})",
+                self.alpha, self.k
+            ));
         }
         if self.beta() == 0 || self.beta() > self.k {
-            return bad(format!("beta {} must be in 1..=k ({})", self.beta(), self.k));
+            return bad(format!(
+                "beta {} must be in 1..=k ({})",
+                self.beta(),
+                self.k
+            ));
         }
         if self.max_message_size < MIN_MESSAGE_SIZE {
             return bad(format!(
@@ -428,7 +435,10 @@ impl Config {
             ("max_peers_per_message", self.max_peers_per_message),
             ("max_addrs_per_peer", self.max_addrs_per_peer),
             ("max_key_size", self.max_key_size),
-            ("max_inbound_streams_per_peer", self.max_inbound_streams_per_peer),
+            (
+                "max_inbound_streams_per_peer",
+                self.max_inbound_streams_per_peer,
+            ),
             ("address_book_size", self.address_book_size),
             ("max_per_ip_group_bucket", self.max_per_ip_group_bucket),
             ("max_per_ip_group_table", self.max_per_ip_group_table),
@@ -565,7 +575,10 @@ mod tests {
         assert_eq!(c.max_closer_per_response(), 40);
         assert_eq!(c.refresh_interval(), Duration::from_secs(600));
         assert_eq!(c.expiry_interval(), Duration::from_secs(60));
-        assert_eq!(c.record_republish_interval(), Duration::from_secs(22 * 3600));
+        assert_eq!(
+            c.record_republish_interval(),
+            Duration::from_secs(22 * 3600)
+        );
         assert_eq!(
             Config::default()
                 .with_protocol("/ipfs/lan/kad/1.0.0")

@@ -262,7 +262,9 @@ impl KadNode {
         protocols: &[String],
         now: Instant,
     ) -> InsertOutcome {
-        let is_server = protocols.iter().any(|p| *p == self.inner.config.protocol_id());
+        let is_server = protocols
+            .iter()
+            .any(|p| *p == self.inner.config.protocol_id());
         self.add_address(peer, addrs);
         let outcome = {
             let mut t = lock(&self.inner.table);

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chainp2p_core::identity::PeerId;
 use chainp2p_kad::node::MaintenanceConfig;
-use chainp2p_kad::Config;
 use chainp2p_kad::store::{ProviderRecord, Record};
+use chainp2p_kad::Config;
 use common::{within, Net};
 
 const TIMEOUT: Duration = Duration::from_millis(100);

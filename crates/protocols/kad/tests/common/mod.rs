@@ -13,12 +13,12 @@ use async_trait::async_trait;
 use chainp2p_core::identity::{Keypair, PeerId};
 use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::BoxStream;
-use chainp2p_kad::Config;
 use chainp2p_kad::error::KadError;
 use chainp2p_kad::handler::KadHandler;
 use chainp2p_kad::key::{Distance, Key};
 use chainp2p_kad::node::{KadNetwork, KadNode, Mode, NodeParams};
 use chainp2p_kad::store::{DefaultValidator, MemoryStore};
+use chainp2p_kad::Config;
 use tokio::io::DuplexStream;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
