@@ -1,7 +1,7 @@
 //! [`KadNode`]: the async shell turning the sans-IO parts (routing table, lookups, record store)
 //! into a DHT node, independent of the swarm. Peers are reached through a [`KadNetwork`] (which
 //! opens an already-negotiated kad substream); inbound requests arrive through
-//! [`KadHandler`](crate::handler::KadHandler) with the node as its [`KadServer`](crate::handler::KadServer).
+//! [`KadHandler`] with the node as its [`KadServer`](crate::handler::KadServer).
 //!
 //! - [`server`]: answering inbound requests (sync, called by the handler);
 //! - [`lookup`]: the iterative lookups over the network and the user operations (bootstrap,
