@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::LayerKind;
-use chainp2p_kad::node::{KadNode, MaintenanceConfig, Mode};
+use chainp2p_kad::node::{KadNode, Mode};
 use chainp2p_kad_swarm::BuildWithKad;
 use chainp2p_swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
 
@@ -87,7 +87,7 @@ pub async fn listen(
         );
     }
     kad.node().set_listen_addrs(node.listen_addrs());
-    let maintenance = kad.node().spawn_maintenance(MaintenanceConfig::default());
+    let maintenance = kad.node().spawn_maintenance();
     out.emit(
         Event::Kad {
             mode: match mode {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use chainp2p_core::identity::PeerId;
 use chainp2p_kad::node::{LookupProgress, Mode, ProgressFn};
-use chainp2p_kad::store::{MemoryStore, PersistentStore, RecordStore, StoreConfig};
+use chainp2p_kad::{Config, MemoryStore, PersistentStore, RecordStore, StoreConfig};
 use chainp2p_kad_swarm::KadOptions;
 
 use crate::cli::{CommonArgs, ListenArgs};
@@ -25,15 +25,27 @@ pub fn kad_options(
     mode: Mode,
     store: Arc<dyn RecordStore>,
 ) -> Result<KadOptions> {
-    let kad = chainp2p_kad::config::KadConfig::with_protocol(common.kad_protocol.clone());
-    kad.validate()
+    let config = kad_config(common);
+    config
+        .validate()
         .with_context(|| format!("--kad-protocol {:?}", common.kad_protocol))?;
     Ok(KadOptions {
-        kad,
+        config,
         mode,
         store: Some(store),
         ..KadOptions::default()
     })
+}
+
+/// The kad settings the common flags describe: the defaults with `--kad-protocol`.
+pub fn kad_config(common: &CommonArgs) -> Config {
+    Config::default().with_protocol(common.kad_protocol.clone())
+}
+
+/// The settings of the node's record store (those of [`kad_config`]: the store must match).
+fn store_config() -> StoreConfig {
+    // No flag changes a store setting, so the defaults' store settings are `kad_config`'s.
+    Config::default().store_config()
 }
 
 /// The record store of `listen`: in memory with `--memory`, else persistent in
@@ -45,7 +57,7 @@ pub fn open_store(args: &ListenArgs, local: PeerId) -> Result<(Arc<dyn RecordSto
     }
     if let Some(dir) = &args.data_dir {
         let path = dir.join(STORE_FILE);
-        let store = PersistentStore::open(&path, Some(local), StoreConfig::default())
+        let store = PersistentStore::open(&path, Some(local), store_config())
             .with_context(|| format!("opening the record store {}", path.display()))?;
         return Ok((Arc::new(store), path.display().to_string()));
     }
@@ -53,7 +65,7 @@ pub fn open_store(args: &ListenArgs, local: PeerId) -> Result<(Arc<dyn RecordSto
     // this identity has it open), run with memory rather than not at all, and say so.
     let opened = default_data_dir(&local).and_then(|dir| {
         let path = dir.join(STORE_FILE);
-        PersistentStore::open(&path, Some(local), StoreConfig::default())
+        PersistentStore::open(&path, Some(local), store_config())
             .map(|s| (s, path.display().to_string()))
             .with_context(|| format!("opening the record store {}", path.display()))
     });
@@ -71,7 +83,7 @@ pub fn open_store(args: &ListenArgs, local: PeerId) -> Result<(Arc<dyn RecordSto
 
 /// A fresh in-memory store (client commands, `--memory`).
 pub fn memory_store(local: PeerId) -> Arc<dyn RecordStore> {
-    Arc::new(MemoryStore::new(Some(local), StoreConfig::default()))
+    Arc::new(MemoryStore::new(Some(local), store_config()))
 }
 
 /// The per-user default data directory of identity `local`:

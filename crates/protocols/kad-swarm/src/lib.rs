@@ -1,11 +1,11 @@
 //! `chainp2p-kad-swarm`: Kademlia on the swarm, the glue between a
-//! [`chainp2p_kad::node::KadNode`] and the swarm's connections. It lives beside kad, not in the
+//! [`chainp2p_kad::KadNode`] and the swarm's connections. It lives beside kad, not in the
 //! swarm, so a swarm without a DHT compiles neither kad nor its store.
 //!
 //! - [`SwarmNetwork`]: the node's [`KadNetwork`]: a kad request to a peer reuses the live
 //!   connection or dials the peer's known addresses, then opens a substream negotiated for the
 //!   kad protocol (`tcp -> multistream -> security -> multistream -> muxer -> multistream -> kad`).
-//! - [`BuildWithKad::build_with_kad`] (on [`SwarmBuilder`]): registers the node's [`chainp2p_kad::handler::KadHandler`] among the
+//! - [`BuildWithKad::build_with_kad`] (on [`SwarmBuilder`]): registers the node's [`chainp2p_kad::KadHandler`] among the
 //!   application protocols (server mode only: a client neither serves nor advertises kad) and
 //!   starts the task that feeds the routing table: every new connection is identified
 //!   (`/ipfs/id/1.0.0`) and the peer enters the table only if its identify lists our kad
@@ -37,11 +37,10 @@ use async_trait::async_trait;
 use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::{Multiaddr, Protocol};
 use chainp2p_core::{BoxStream, ChainError, StreamHandler};
-use chainp2p_kad::error::KadError;
-use chainp2p_kad::node::{KadNetwork, KadNode, Mode, NodeParams};
-use chainp2p_kad::query::QueryConfig;
-use chainp2p_kad::routing::RoutingConfig;
-use chainp2p_kad::store::{DefaultValidator, MemoryStore, RecordStore, RecordValidator};
+use chainp2p_kad::{
+    Config, DefaultValidator, KadError, KadNetwork, KadNode, MemoryStore, Mode, NodeParams,
+    RecordStore, RecordValidator,
+};
 use chainp2p_swarm::{Direction, Swarm, SwarmBuilder, SwarmEvent, WeakSwarm};
 use futures::future::BoxFuture;
 use tokio::sync::broadcast::error::RecvError;
@@ -49,23 +48,18 @@ use tokio::task::JoinHandle;
 
 pub use chainp2p_kad as kad;
 
-/// Addresses of one peer tried per request, in order (the rest are ignored).
-const MAX_DIAL_ADDRS: usize = 4;
 /// Bound on one identify exchange of the routing-table feeder.
 const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Everything the DHT node needs besides the swarm: wire, routing and lookup settings, mode,
-/// store and validator.
+/// Everything the DHT node needs besides the swarm: its settings, mode, store and validator.
 pub struct KadOptions {
-    /// Wire settings (protocol id, message limits, timeouts).
-    pub kad: chainp2p_kad::config::KadConfig,
-    /// Routing-table settings.
-    pub routing: RoutingConfig,
-    /// Lookup settings (alpha, beta, k).
-    pub query: QueryConfig,
+    /// Every setting of the node (protocol id, k, alpha, timeouts, limits, maintenance; also
+    /// the addresses dialed per peer, [`Config::with_max_dial_addrs`]).
+    pub config: Config,
     /// Server (serves and advertises kad) or client (queries only).
     pub mode: Mode,
-    /// Where records and provider records live (`None`: a fresh [`MemoryStore`]).
+    /// Where records and provider records live (`None`: a fresh [`MemoryStore`] with
+    /// [`Config::store_config`]; a store given here must have been opened with it).
     pub store: Option<Arc<dyn RecordStore>>,
     /// The record validator (`None`: [`DefaultValidator`]).
     pub validator: Option<Arc<dyn RecordValidator>>,
@@ -75,9 +69,7 @@ impl Default for KadOptions {
     /// `/ipfs/kad/1.0.0`, server mode, in-memory store, default validator and limits.
     fn default() -> Self {
         KadOptions {
-            kad: chainp2p_kad::config::KadConfig::default(),
-            routing: RoutingConfig::default(),
-            query: QueryConfig::default(),
+            config: Config::default(),
             mode: Mode::Server,
             store: None,
             validator: None,
@@ -90,6 +82,7 @@ impl Default for KadOptions {
 pub struct SwarmNetwork {
     swarm: OnceLock<WeakSwarm>,
     protocol: String,
+    max_dial_addrs: usize,
 }
 
 impl SwarmNetwork {
@@ -107,7 +100,7 @@ impl KadNetwork for SwarmNetwork {
         let swarm = self.swarm()?;
         let conn = match swarm.connection(peer) {
             Some(conn) => conn,
-            None => dial_any(&swarm, peer, addrs).await?,
+            None => dial_any(&swarm, peer, addrs, self.max_dial_addrs).await?,
         };
         conn.open_stream(&self.protocol)
             .await
@@ -125,14 +118,16 @@ impl KadNetwork for SwarmNetwork {
     }
 }
 
-/// Dials `peer` at the first of `addrs` that works (each with `/p2p/<peer>`).
+/// Dials `peer` at the first of `addrs` that works (each with `/p2p/<peer>`), trying at most
+/// `max` of them.
 async fn dial_any(
     swarm: &Swarm,
     peer: &PeerId,
     addrs: &[Multiaddr],
+    max: usize,
 ) -> Result<chainp2p_swarm::Connection, KadError> {
     let mut last = None;
-    for addr in addrs.iter().take(MAX_DIAL_ADDRS) {
+    for addr in addrs.iter().take(max) {
         let full = with_peer(addr, peer);
         match swarm.dial(&full).await {
             Ok(conn) => return Ok(conn),
@@ -196,18 +191,17 @@ impl BuildWithKad for SwarmBuilder {
     fn build_with_kad(self, opts: KadOptions) -> Result<(Swarm, KadService), ChainError> {
         let network = Arc::new(SwarmNetwork {
             swarm: OnceLock::new(),
-            protocol: opts.kad.protocol_id.clone(),
+            protocol: opts.config.protocol_id().to_owned(),
+            max_dial_addrs: opts.config.max_dial_addrs(),
         });
         let local = self.local_peer_id();
         let store = opts
             .store
-            .unwrap_or_else(|| Arc::new(MemoryStore::new(Some(local), Default::default())));
+            .unwrap_or_else(|| Arc::new(MemoryStore::new(Some(local), opts.config.store_config())));
         let node = KadNode::new(NodeParams {
             local,
             listen_addrs: Vec::new(),
-            kad: opts.kad,
-            routing: opts.routing,
-            query: opts.query,
+            config: opts.config,
             mode: opts.mode,
             store,
             validator: opts.validator.unwrap_or_else(|| Arc::new(DefaultValidator)),

@@ -188,9 +188,8 @@ async fn only_peers_advertising_our_kad_protocol_enter_the_routing_table() {
         let plain = node().build();
         let lan = {
             let opts = KadOptions {
-                kad: chainp2p_kad_swarm::kad::config::KadConfig::with_protocol(
-                    "/ipfs/lan/kad/1.0.0",
-                ),
+                config: chainp2p_kad_swarm::kad::Config::default()
+                    .with_protocol("/ipfs/lan/kad/1.0.0"),
                 ..KadOptions::default()
             };
             let (swarm, kad) = node().build_with_kad(opts).unwrap();

@@ -3,8 +3,8 @@
 //!
 //! Inbound, a stream carries any number of request/response pairs in order (go reuses its
 //! streams); the handler reads requests until EOF, an error (the stream is then dropped, which
-//! resets it) or [`KadConfig::inbound_idle_timeout`] without a new request. Each peer may have
-//! at most [`KadConfig::max_inbound_streams_per_peer`] streams served at once.
+//! resets it) or [`Config::inbound_idle_timeout`] without a new request. Each peer may have
+//! at most [`Config::max_inbound_streams_per_peer`] streams served at once.
 //!
 //! Frames are read exactly (prefix byte by byte, then the body): nothing past a message is
 //! consumed, so a stream can be handed on or reused after a request, and a body buffer grows
@@ -21,7 +21,7 @@ use chainp2p_core::{BoxStream, ChainError, HandlerContext, Next, StreamHandler};
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::codec::{decode_length_prefix, MAX_PREFIX_LEN};
-use crate::config::KadConfig;
+use crate::config::Config;
 use crate::error::KadError;
 use crate::message::{DecodeLimits, Decoded, Request, Response};
 
@@ -60,13 +60,13 @@ pub struct ServeReport {
     pub requests: u64,
     /// Responses written.
     pub responses: u64,
-    /// Peers cut from responses to fit [`KadConfig::max_response_size`].
+    /// Peers cut from responses to fit [`Config::max_response_size`].
     pub peers_cut: usize,
     /// How the stream ended.
     pub end: StreamEnd,
 }
 
-/// Serves the kad protocol id of its [`KadConfig`]. Cheap to clone; clones share the server
+/// Serves the kad protocol id of its [`Config`]. Cheap to clone; clones share the server
 /// and the per-peer stream counts.
 #[derive(Clone)]
 pub struct KadHandler {
@@ -74,7 +74,7 @@ pub struct KadHandler {
 }
 
 struct Inner {
-    config: KadConfig,
+    config: Config,
     limits: DecodeLimits,
     server: Arc<dyn KadServer>,
     inbound: Mutex<HashMap<PeerId, usize>>,
@@ -112,7 +112,7 @@ impl Drop for InboundSlot {
 
 impl KadHandler {
     /// A handler answering with `server`; fails if `config` does not validate.
-    pub fn new(config: KadConfig, server: Arc<dyn KadServer>) -> Result<Self, KadError> {
+    pub fn new(config: Config, server: Arc<dyn KadServer>) -> Result<Self, KadError> {
         config.validate()?;
         Ok(KadHandler {
             inner: Arc::new(Inner {
@@ -125,7 +125,7 @@ impl KadHandler {
     }
 
     /// The settings in use.
-    pub fn config(&self) -> &KadConfig {
+    pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
@@ -141,7 +141,7 @@ impl KadHandler {
     }
 
     fn acquire(&self, peer: &PeerId) -> Result<InboundSlot, KadError> {
-        let max = self.inner.config.max_inbound_streams_per_peer;
+        let max = self.inner.config.max_inbound_streams_per_peer();
         let mut map = self
             .inner
             .inbound
@@ -182,16 +182,16 @@ impl KadHandler {
             end: StreamEnd::Eof,
         };
         loop {
-            let idle = config.inbound_idle_timeout;
+            let idle = config.inbound_idle_timeout();
             let Ok(frame) =
-                tokio::time::timeout(idle, read_frame(io, config.max_message_size)).await
+                tokio::time::timeout(idle, read_frame(io, config.max_message_size())).await
             else {
                 tracing::debug!(%peer, ?idle, "kad stream idle, closing");
                 report.end = StreamEnd::Idle;
                 return Ok(report);
             };
             let Some(body) = frame? else {
-                let _ = tokio::time::timeout(config.request_timeout, io.close()).await;
+                let _ = tokio::time::timeout(config.request_timeout(), io.close()).await;
                 return Ok(report);
             };
             let Decoded {
@@ -224,14 +224,14 @@ impl KadHandler {
             let (frame, cut) = response.encode(
                 &key,
                 cluster_level_raw,
-                config.max_response_size,
-                config.max_message_size,
+                config.max_response_size(),
+                config.max_message_size(),
             )?;
             if cut > 0 {
                 tracing::debug!(%peer, cut, "kad response: peers cut to fit the size limit");
             }
             report.peers_cut += cut;
-            with_timeout(config.request_timeout, write_frame(io, &frame)).await?;
+            with_timeout(config.request_timeout(), write_frame(io, &frame)).await?;
             report.responses += 1;
         }
     }
@@ -240,7 +240,7 @@ impl KadHandler {
 #[async_trait]
 impl StreamHandler for KadHandler {
     fn protocols(&self) -> Vec<String> {
-        vec![self.inner.config.protocol_id.clone()]
+        vec![self.inner.config.protocol_id().to_owned()]
     }
 
     async fn handle(
@@ -249,7 +249,7 @@ impl StreamHandler for KadHandler {
         mut io: BoxStream,
         ctx: HandlerContext,
     ) -> Result<Next, ChainError> {
-        if protocol != self.inner.config.protocol_id {
+        if protocol != self.inner.config.protocol_id() {
             return Err(KadError::UnknownProtocol(protocol.to_owned()).into());
         }
         let peer = ctx.remote_peer.ok_or(KadError::UnauthenticatedPeer)?;
@@ -331,7 +331,7 @@ where
 }
 
 /// Sends `request` on `io` and, unless it is ADD_PROVIDER, reads its response, all within
-/// [`KadConfig::request_timeout`] ([`KadError::Timeout`]). The response must be of the
+/// [`Config::request_timeout`] ([`KadError::Timeout`]). The response must be of the
 /// request's type ([`KadError::UnexpectedResponse`]) and, for records, under the requested key
 /// ([`KadError::WrongKey`]). Returns the response with what decoding skipped.
 ///
@@ -340,19 +340,19 @@ where
 pub async fn exchange<S>(
     io: &mut S,
     request: &Request,
-    config: &KadConfig,
+    config: &Config,
 ) -> Result<Option<Decoded<Response>>, KadError>
 where
     S: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
-    let frame = request.encode(config.max_message_size)?;
+    let frame = request.encode(config.max_message_size())?;
     let limits = DecodeLimits::from(config);
-    with_timeout(config.request_timeout, async {
+    with_timeout(config.request_timeout(), async {
         write_frame(io, &frame).await?;
         if !request.expects_response() {
             return Ok(None);
         }
-        let body = read_frame(io, config.max_message_size)
+        let body = read_frame(io, config.max_message_size())
             .await?
             .ok_or(KadError::Closed)?;
         Response::decode(&body, request, &limits).map(Some)
@@ -364,7 +364,7 @@ where
 pub async fn send_request<S>(
     io: &mut S,
     request: &Request,
-    config: &KadConfig,
+    config: &Config,
 ) -> Result<Option<Response>, KadError>
 where
     S: AsyncRead + AsyncWrite + Unpin + ?Sized,

@@ -16,7 +16,7 @@ use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::Multiaddr;
 
 use crate::codec::{encode_frame, fit_response};
-use crate::config::KadConfig;
+use crate::config::Config;
 use crate::error::KadError;
 use crate::proto::{self, decode_bounded, ConnectionType, MessageType};
 
@@ -129,19 +129,19 @@ pub struct DecodeLimits {
     pub max_key_size: usize,
 }
 
-impl From<&KadConfig> for DecodeLimits {
-    fn from(c: &KadConfig) -> Self {
+impl From<&Config> for DecodeLimits {
+    fn from(c: &Config) -> Self {
         DecodeLimits {
-            max_peers: c.max_peers_per_message,
-            max_addrs: c.max_addrs_per_peer,
-            max_key_size: c.max_key_size,
+            max_peers: c.max_peers_per_message(),
+            max_addrs: c.max_addrs_per_peer(),
+            max_key_size: c.max_key_size(),
         }
     }
 }
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        (&KadConfig::default()).into()
+        (&Config::default()).into()
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`KadNode`]: the async shell turning the sans-IO parts (routing table, lookups, record store)
 //! into a DHT node, independent of the swarm. Peers are reached through a [`KadNetwork`] (which
 //! opens an already-negotiated kad substream); inbound requests arrive through
-//! [`KadHandler`](crate::handler::KadHandler) with the node as its [`KadServer`](crate::handler::KadServer).
+//! [`KadHandler`] with the node as its [`KadServer`](crate::handler::KadServer).
 //!
 //! - [`server`]: answering inbound requests (sync, called by the handler);
 //! - [`lookup`]: the iterative lookups over the network and the user operations (bootstrap,
@@ -28,20 +28,17 @@ use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::BoxStream;
 
-use crate::config::KadConfig;
+use crate::config::Config;
 use crate::error::KadError;
 use crate::handler::KadHandler;
 use crate::key::Key;
 use crate::query::QueryConfig;
-use crate::routing::{InsertOutcome, RoutingConfig, RoutingTable};
+use crate::routing::{InsertOutcome, RoutingTable};
 use crate::store::{RecordStore, RecordValidator};
 use book::AddressBook;
 pub use error::NodeError;
 pub use lookup::{LookupProgress, ProgressFn};
 pub use maintenance::{MaintenanceConfig, MaintenanceHandle, RefreshReport};
-
-/// Peers kept in the address book of peers learned from responses.
-pub const ADDRESS_BOOK_PEERS: usize = 4096;
 
 /// How the node reaches peers.
 #[async_trait]
@@ -79,12 +76,9 @@ pub struct NodeParams {
     pub local: PeerId,
     /// Our listen addresses (sent in ADD_PROVIDER: rust-libp2p drops providers without any).
     pub listen_addrs: Vec<Multiaddr>,
-    /// Wire settings.
-    pub kad: KadConfig,
-    /// Routing-table settings.
-    pub routing: RoutingConfig,
-    /// Lookup settings.
-    pub query: QueryConfig,
+    /// Every setting (wire, routing table, lookups, maintenance); the store must have been
+    /// opened with its [`Config::store_config`].
+    pub config: Config,
     /// Server or client mode.
     pub mode: Mode,
     /// The record store.
@@ -105,8 +99,8 @@ struct Inner {
     local: PeerId,
     local_key: Key,
     listen_addrs: Mutex<Vec<Multiaddr>>,
-    kad: KadConfig,
-    routing_config: RoutingConfig,
+    config: Config,
+    /// Derived from `config` once.
     query: QueryConfig,
     mode: Mode,
     table: Mutex<RoutingTable>,
@@ -134,20 +128,29 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl KadNode {
-    /// A node; fails if the kad config does not validate.
+    /// A node; fails with [`KadError::InvalidConfig`] if the config does not validate or the
+    /// store's settings are not the config's [`Config::store_config`].
     pub fn new(p: NodeParams) -> Result<Self, KadError> {
-        p.kad.validate()?;
+        p.config.validate()?;
+        if *p.store.config() != p.config.store_config() {
+            return Err(KadError::InvalidConfig(format!(
+                "the record store's settings {:?} are not those of the kad config {:?} \
+                 (open the store with Config::store_config)",
+                p.store.config(),
+                p.config.store_config()
+            )));
+        }
         let local_key = Key::from_peer(&p.local);
-        let book = AddressBook::new(ADDRESS_BOOK_PEERS, p.routing.max_addrs_per_peer);
+        let book = AddressBook::new(p.config.address_book_size(), p.config.addrs_kept_per_peer());
+        let routing = p.config.routing_config();
         let node = Self {
             inner: Arc::new(Inner {
                 local: p.local,
-                table: Mutex::new(RoutingTable::new(local_key.clone(), p.routing.clone())),
+                table: Mutex::new(RoutingTable::new(local_key.clone(), routing)),
                 local_key,
                 listen_addrs: Mutex::new(p.listen_addrs),
-                kad: p.kad,
-                routing_config: p.routing,
-                query: p.query,
+                query: p.config.query_config(),
+                config: p.config,
                 mode: p.mode,
                 book: Mutex::new(book),
                 store: p.store,
@@ -175,7 +178,7 @@ impl KadNode {
 
     /// The stream handler serving this node's protocol id with this node as its server.
     pub fn handler(&self) -> Result<KadHandler, KadError> {
-        KadHandler::new(self.inner.kad.clone(), Arc::new(self.clone()))
+        KadHandler::new(self.inner.config.clone(), Arc::new(self.clone()))
     }
 
     /// Our peer id.
@@ -198,19 +201,9 @@ impl KadNode {
         self.inner.mode
     }
 
-    /// The wire settings.
-    pub fn kad_config(&self) -> &KadConfig {
-        &self.inner.kad
-    }
-
-    /// The routing-table settings.
-    pub fn routing_config(&self) -> &RoutingConfig {
-        &self.inner.routing_config
-    }
-
-    /// The lookup settings.
-    pub fn query_config(&self) -> &QueryConfig {
-        &self.inner.query
+    /// The node's settings.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// The record store.
@@ -269,7 +262,9 @@ impl KadNode {
         protocols: &[String],
         now: Instant,
     ) -> InsertOutcome {
-        let is_server = protocols.iter().any(|p| *p == self.inner.kad.protocol_id);
+        let is_server = protocols
+            .iter()
+            .any(|p| *p == self.inner.config.protocol_id());
         self.add_address(peer, addrs);
         let outcome = {
             let mut t = lock(&self.inner.table);

@@ -38,42 +38,40 @@ use chainp2p_core::identity::PeerId;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// Lookup parameters, with documented defaults.
+/// Lookup parameters. Derived from the node's [`Config`](crate::Config)
+/// ([`Config::query_config`](crate::Config::query_config)); `Default` is the derived default,
+/// each field's default is on the `Config` setter named.
 #[derive(Clone, Debug)]
 pub struct QueryConfig {
-    /// Requests in flight at once (default 3, rust-libp2p's `ALPHA_VALUE`; go uses 10).
+    /// Requests in flight at once ([`Config::with_alpha`](crate::Config::with_alpha)).
     pub alpha: usize,
-    /// Number of results wanted (default 20).
+    /// Number of results wanted ([`Config::with_k`](crate::Config::with_k)).
     pub k: usize,
     /// Resiliency β: finished when the `beta` closest non-failed candidates have answered
-    /// (default 20 = k: every one of the k closest answered, for exact results; go uses 3).
+    /// ([`Config::with_beta`](crate::Config::with_beta), k by default).
     pub beta: usize,
-    /// A request older than this counts as failed (default 10 s, as go's).
+    /// A request older than this counts as failed
+    /// ([`Config::with_request_timeout`](crate::Config::with_request_timeout)).
     pub request_timeout: Duration,
-    /// Maximum candidates remembered (default 1000).
+    /// Maximum candidates remembered
+    /// ([`Config::with_max_peers_seen`](crate::Config::with_max_peers_seen)).
     pub max_peers_seen: usize,
-    /// Maximum closer peers taken from one response (default 40, twice k; honest peers send
-    /// at most k = 20).
+    /// Maximum closer peers taken from one response
+    /// ([`Config::with_max_closer_per_response`](crate::Config::with_max_closer_per_response),
+    /// 2k by default).
     pub max_closer_per_response: usize,
-    /// Neighbourhood probes per round (default 2; 0 disables them, as rust-libp2p and go):
-    /// at most this many, and no more than the failed peers among the k closest.
+    /// Neighbourhood probes per round, 0 disables them
+    /// ([`Config::with_probe_width`](crate::Config::with_probe_width)): at most this many, and
+    /// no more than the failed peers among the k closest.
     pub probe_width: usize,
-    /// Rounds of neighbourhood probes per lookup (default 2).
+    /// Rounds of neighbourhood probes per lookup
+    /// ([`Config::with_probe_rounds`](crate::Config::with_probe_rounds)).
     pub probe_rounds: usize,
 }
 
 impl Default for QueryConfig {
     fn default() -> Self {
-        Self {
-            alpha: 3,
-            k: 20,
-            beta: 20,
-            request_timeout: Duration::from_secs(10),
-            max_peers_seen: 1000,
-            max_closer_per_response: 40,
-            probe_width: 2,
-            probe_rounds: 2,
-        }
+        crate::Config::default().query_config()
     }
 }
 

@@ -27,30 +27,30 @@ use std::time::{Duration, Instant};
 /// Number of buckets (one per possible CPL of a 256-bit key).
 pub const NUM_BUCKETS: usize = 256;
 
-/// Routing-table limits, with documented defaults.
+/// Routing-table limits. Derived from the node's [`Config`](crate::Config)
+/// ([`Config::routing_config`](crate::Config::routing_config)); `Default` is the derived
+/// default, each field's default is on the `Config` setter named.
 #[derive(Clone, Debug)]
 pub struct RoutingConfig {
-    /// Bucket size k (default 20, as in every implementation).
+    /// Bucket size k ([`Config::with_k`](crate::Config::with_k)).
     pub k: usize,
-    /// Addresses kept per peer, newest first (default 8).
+    /// Addresses kept per peer, newest first
+    /// ([`Config::with_addrs_kept_per_peer`](crate::Config::with_addrs_kept_per_peer)).
     pub max_addrs_per_peer: usize,
-    /// How long a pending candidate waits for the liveness result (default 60 s).
+    /// How long a pending candidate waits for the liveness result
+    /// ([`Config::with_pending_timeout`](crate::Config::with_pending_timeout)).
     pub pending_timeout: Duration,
-    /// Peers sharing one public IP group per bucket (default 2, as go).
+    /// Peers sharing one public IP group per bucket
+    /// ([`Config::with_max_per_ip_group_bucket`](crate::Config::with_max_per_ip_group_bucket)).
     pub max_per_ip_group_bucket: usize,
-    /// Peers sharing one public IP group in the whole table (default 3, as go).
+    /// Peers sharing one public IP group in the whole table
+    /// ([`Config::with_max_per_ip_group_table`](crate::Config::with_max_per_ip_group_table)).
     pub max_per_ip_group_table: usize,
 }
 
 impl Default for RoutingConfig {
     fn default() -> Self {
-        Self {
-            k: 20,
-            max_addrs_per_peer: 8,
-            pending_timeout: Duration::from_secs(60),
-            max_per_ip_group_bucket: 2,
-            max_per_ip_group_table: 3,
-        }
+        crate::Config::default().routing_config()
     }
 }
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 use chainp2p_core::identity::{Keypair, PeerId};
 use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::{BoxStream, ChainError, ErrorKind, HandlerContext, Next, Role, StreamHandler};
-use chainp2p_kad::config::KadConfig;
 use chainp2p_kad::error::KadError;
 use chainp2p_kad::handler::{read_frame, send_request, KadHandler, KadServer};
 use chainp2p_kad::message::{KadPeer, Request, Response, WireRecord};
 use chainp2p_kad::proto::ConnectionType;
+use chainp2p_kad::Config;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
@@ -72,7 +72,7 @@ struct Setup {
     remote: PeerId,
 }
 
-fn setup(config: KadConfig) -> Setup {
+fn setup(config: Config) -> Setup {
     let server = Arc::new(TestServer::default());
     Setup {
         handler: KadHandler::new(config, server.clone()).unwrap(),
@@ -91,7 +91,7 @@ impl Setup {
         ctx.remote_peer = Some(self.remote);
         ctx.remote_addr = Some(Multiaddr::from_str("/ip4/127.0.0.1/tcp/5555").unwrap());
         let handler = self.handler.clone();
-        let protocol = handler.config().protocol_id.clone();
+        let protocol = handler.config().protocol_id().to_owned();
         let task = tokio::spawn(async move { handler.handle(&protocol, io, ctx).await });
         (client.compat(), task)
     }
@@ -106,8 +106,8 @@ async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
 #[tokio::test]
 async fn several_requests_on_one_stream_are_answered_in_order() {
     within(async {
-        let s = setup(KadConfig::default());
-        let config = KadConfig::default();
+        let s = setup(Config::default());
+        let config = Config::default();
         let (mut io, task) = s.open();
         let provider = some_peer();
         let requests = [
@@ -159,7 +159,7 @@ async fn several_requests_on_one_stream_are_answered_in_order() {
 
 #[tokio::test]
 async fn configured_protocol_id_is_served_and_others_refused() {
-    let s = setup(KadConfig::with_protocol("/ipfs/lan/kad/1.0.0"));
+    let s = setup(Config::default().with_protocol("/ipfs/lan/kad/1.0.0"));
     assert_eq!(s.handler.protocols(), vec!["/ipfs/lan/kad/1.0.0"]);
     let (_client, server) = tokio::io::duplex(1024);
     let mut ctx = HandlerContext::new(Role::Listener, Arc::new(Keypair::generate_ed25519()));
@@ -182,17 +182,14 @@ async fn configured_protocol_id_is_served_and_others_refused() {
         e.downcast_ref::<KadError>(),
         Some(KadError::UnauthenticatedPeer)
     ));
-    assert!(KadHandler::new(KadConfig::with_protocol("bad"), s.server.clone()).is_err());
+    assert!(KadHandler::new(Config::default().with_protocol("bad"), s.server.clone()).is_err());
 }
 
 #[tokio::test]
 async fn per_peer_inbound_streams_are_limited() {
     within(async {
-        let s = setup(KadConfig {
-            max_inbound_streams_per_peer: 2,
-            ..KadConfig::default()
-        });
-        let config = KadConfig::default();
+        let s = setup(Config::default().with_max_inbound_streams_per_peer(2));
+        let config = Config::default();
         let (mut a, task_a) = s.open();
         let (mut b, _task_b) = s.open();
         // Both are being served (a round trip on each proves the slot is taken).
@@ -225,10 +222,10 @@ async fn per_peer_inbound_streams_are_limited() {
 
 #[tokio::test(start_paused = true)]
 async fn idle_inbound_streams_are_closed_after_the_timeout() {
-    let s = setup(KadConfig::default());
+    let s = setup(Config::default());
     let (mut io, task) = s.open();
     let start = tokio::time::Instant::now();
-    send_request(&mut io, &Request::Ping, &KadConfig::default())
+    send_request(&mut io, &Request::Ping, &Config::default())
         .await
         .unwrap();
     // Nothing more is sent: the clock runs ahead to the idle timeout.
@@ -245,10 +242,7 @@ async fn idle_inbound_streams_are_closed_after_the_timeout() {
 async fn a_peer_that_never_answers_times_out() {
     let (client, _silent) = tokio::io::duplex(1024);
     let mut io = client.compat();
-    let config = KadConfig {
-        request_timeout: Duration::from_secs(3),
-        ..KadConfig::default()
-    };
+    let config = Config::default().with_request_timeout(Duration::from_secs(3));
     let start = tokio::time::Instant::now();
     let e = send_request(&mut io, &Request::FindNode { key: vec![1] }, &config)
         .await
@@ -261,7 +255,7 @@ async fn a_peer_that_never_answers_times_out() {
 #[tokio::test]
 async fn bad_requests_reset_the_stream_with_a_typed_error() {
     within(async {
-        let s = setup(KadConfig::default());
+        let s = setup(Config::default());
         // Unknown message type.
         let (mut io, task) = s.open();
         io.write_all(&[0x04, 0x08, 0x09, 0x12, 0x00]).await.unwrap();
@@ -309,7 +303,7 @@ async fn long_answers_are_cut_to_the_response_limit() {
         }
     }
     within(async {
-        let handler = KadHandler::new(KadConfig::default(), Arc::new(Many)).unwrap();
+        let handler = KadHandler::new(Config::default(), Arc::new(Many)).unwrap();
         let (client, server) = tokio::io::duplex(64 * 1024);
         let peer = Keypair::generate_ed25519().public().to_peer_id();
         let serve = tokio::spawn(async move {

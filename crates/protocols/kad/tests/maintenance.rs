@@ -12,9 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chainp2p_core::identity::PeerId;
 use chainp2p_kad::node::MaintenanceConfig;
-use chainp2p_kad::query::QueryConfig;
-use chainp2p_kad::routing::RoutingConfig;
 use chainp2p_kad::store::{ProviderRecord, Record};
+use chainp2p_kad::Config;
 use common::{within, Net};
 
 const TIMEOUT: Duration = Duration::from_millis(100);
@@ -76,7 +75,7 @@ async fn maintenance_task_sweeps_the_store_and_stops_on_drop() {
             expiry_interval: Duration::from_millis(20),
             ..MaintenanceConfig::default()
         };
-        let handle = node.spawn_maintenance(cfg.clone());
+        let handle = node.spawn_maintenance_with(cfg.clone());
         assert_eq!(handle.tasks(), 4);
         assert!(handle.is_running());
         let now = SystemTime::now();
@@ -117,7 +116,7 @@ async fn maintenance_task_sweeps_the_store_and_stops_on_drop() {
             record_republish_interval: Duration::ZERO,
             ..MaintenanceConfig::default()
         };
-        assert_eq!(node.spawn_maintenance(none).tasks(), 0);
+        assert_eq!(node.spawn_maintenance_with(none).tasks(), 0);
     })
     .await;
 }
@@ -259,7 +258,7 @@ async fn refill_scenario(periodic: bool) {
             stale_after: Some(Duration::ZERO),
             ..MaintenanceConfig::default()
         };
-        let handle = net.nodes[x].spawn_maintenance(cfg.clone());
+        let handle = net.nodes[x].spawn_maintenance_with(cfg.clone());
         // Before the first interval nothing happens.
         tokio::time::sleep(cfg.refresh_interval / 2).await;
         assert!(known.iter().all(|&i| has(i)), "refreshed too early");
@@ -294,9 +293,8 @@ async fn refill_scenario(periodic: bool) {
 async fn lookups_right_after_deaths_find_the_live_closest() {
     within(3600, async {
         let (with, without) = (1, 2);
-        let net = Net::build(100, TIMEOUT, RoutingConfig::default(), |i| QueryConfig {
-            probe_width: if i == without { 0 } else { 2 },
-            ..QueryConfig::default()
+        let net = Net::build(100, TIMEOUT, |i| {
+            Config::default().with_probe_width(if i == without { 0 } else { 2 })
         });
         net.bootstrap(1..100).await;
         let keys = 16;
@@ -367,9 +365,7 @@ fn a_restarted_node_finds_its_published_records_in_the_store() {
     let node = KadNode::new(NodeParams {
         local: me,
         listen_addrs: Vec::new(),
-        kad: Default::default(),
-        routing: RoutingConfig::default(),
-        query: QueryConfig::default(),
+        config: Config::default(),
         mode: Mode::Server,
         store,
         validator: Arc::new(DefaultValidator),

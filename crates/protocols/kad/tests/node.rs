@@ -16,8 +16,8 @@ use chainp2p_kad::key::peer_hash;
 use chainp2p_kad::message::{KadPeer, Request, WireRecord};
 use chainp2p_kad::node::{LookupProgress, NodeError};
 use chainp2p_kad::proto::ConnectionType;
-use chainp2p_kad::query::QueryConfig;
-use chainp2p_kad::routing::{InsertOutcome, RoutingConfig};
+use chainp2p_kad::routing::InsertOutcome;
+use chainp2p_kad::Config;
 use common::{within, Net};
 use futures::AsyncWriteExt;
 
@@ -145,7 +145,7 @@ async fn dead_peers_cost_at_most_timeouts() {
 async fn add_provider_for_another_peer_is_ignored() {
     within(20, async {
         let net = Net::new(3, TIMEOUT);
-        let cfg = net.nodes[0].kad_config().clone();
+        let cfg = net.nodes[0].config().clone();
         let key = b"content".to_vec();
         let claim = |id: PeerId| Request::AddProvider {
             key: key.clone(),
@@ -218,7 +218,7 @@ async fn pk_records_must_match_their_key() {
         assert!(matches!(err, NodeError::Store(_)), "{err}");
 
         // Refused by a remote server: the stream is reset, nothing stored.
-        let cfg = net.nodes[0].kad_config().clone();
+        let cfg = net.nodes[0].config().clone();
         let put = |v: Vec<u8>| Request::PutValue {
             record: WireRecord::new(pk_key.clone(), v),
         };
@@ -294,11 +294,8 @@ async fn bootstrap_from_a_dead_seed_ends_empty_within_the_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_bucket_pings_its_oldest_peer() {
     within(20, async {
-        let routing = RoutingConfig {
-            k: 1,
-            ..RoutingConfig::default()
-        };
-        let net = Net::build(24, TIMEOUT, routing, |_| QueryConfig::default());
+        // k = 1 for the buckets; alpha must not exceed it.
+        let net = Net::build(24, TIMEOUT, |_| Config::default().with_k(1).with_alpha(1));
         let node = &net.nodes[0];
         let bucket = |i: usize| node.with_routing_table(|t| t.bucket_index(&peer_hash(&net.id(i))));
         // Two pairs of peers sharing a bucket of node 0 (k = 1 there).

@@ -4,7 +4,7 @@
 //!
 //! Every request opens a fresh substream, sends one message, reads the answer and closes the
 //! stream (rust-libp2p waits for the close after ADD_PROVIDER), all within
-//! [`KadConfig::request_timeout`](crate::config::KadConfig::request_timeout). Closer peers from
+//! [`Config::with_request_timeout`](crate::Config::with_request_timeout). Closer peers from
 //! answers go to the address book; a peer that answered goes to the routing table (it serves
 //! kad), a peer whose request failed leaves it (as go-libp2p-kad-dht). Neighbourhood probes of
 //! the lookups (see [`crate::query`]) are FIND_NODE requests for the probed peer's own id. Progress is reported through tracing (`debug`) and the optional [`ProgressFn`].
@@ -167,7 +167,7 @@ impl KadNode {
     /// Sends `request` to `peer` on a fresh substream and closes it; bounded by the request
     /// timeout (opening the stream included).
     async fn send(&self, peer: PeerId, addrs: Vec<Multiaddr>, request: Request) -> Outcome {
-        let cfg = &self.inner.kad;
+        let cfg = &self.inner.config;
         let work = async {
             let mut s = self.inner.network.open_stream(&peer, &addrs).await?;
             let response = send_request(&mut s, &request, cfg).await?;
@@ -176,9 +176,9 @@ impl KadNode {
             }
             Ok(response)
         };
-        let result = tokio::time::timeout(cfg.request_timeout, work)
+        let result = tokio::time::timeout(cfg.request_timeout(), work)
             .await
-            .unwrap_or(Err(KadError::Timeout(cfg.request_timeout)));
+            .unwrap_or(Err(KadError::Timeout(cfg.request_timeout())));
         (peer, addrs, result)
     }
 

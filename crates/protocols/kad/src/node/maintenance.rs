@@ -29,55 +29,43 @@ use tokio::task::JoinHandle;
 use super::{lock, Inner, KadNode};
 use crate::message::Request;
 
-/// Default routing-table refresh interval: 10 min (go `RefreshInterval`; rust-libp2p's periodic
-/// bootstrap uses 5 min).
-pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(10 * 60);
-/// Default interval of the record-store expiry sweep: 60 s.
-pub const DEFAULT_EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
-/// Default republish interval of the records we published with `put_value`: 22 h (below the
-/// 48 h record TTL, as the provider republish; rust-libp2p republishes originals every 22-24 h).
-pub const DEFAULT_RECORD_REPUBLISH_INTERVAL: Duration = Duration::from_secs(22 * 3600);
 /// Liveness checks run concurrently during a refresh: 8.
 pub const REFRESH_PING_CONCURRENCY: usize = 8;
 
-/// What the maintenance tasks do and how often, with documented defaults. A zero interval
-/// disables that duty.
+/// What the maintenance tasks do and how often. Derived from the node's
+/// [`Config`](crate::Config) ([`Config::maintenance_config`](crate::Config::maintenance_config),
+/// which [`KadNode::spawn_maintenance`] runs); `Default` is the derived default, each field's
+/// default is on the `Config` setter named. A zero interval disables that duty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaintenanceConfig {
-    /// How often the routing table is refreshed (default [`DEFAULT_REFRESH_INTERVAL`], 10 min).
-    /// A bucket is refreshed when no refresh lookup ran in it for this long.
+    /// How often the routing table is refreshed: a bucket is refreshed when no refresh lookup
+    /// ran in it for this long ([`Config::with_refresh_interval`](crate::Config::with_refresh_interval)).
     pub refresh_interval: Duration,
-    /// Whether a refresh looks up our own id (default true, as go and rust).
+    /// Whether a refresh looks up our own id
+    /// ([`Config::with_self_lookup`](crate::Config::with_self_lookup)).
     pub self_lookup: bool,
-    /// Routing-table peers not seen alive for this long get a liveness check during a refresh
-    /// (default 10 min, the refresh interval); `None` disables the checks.
+    /// Routing-table peers not seen alive for this long get a liveness check during a refresh;
+    /// `None` disables the checks ([`Config::with_stale_after`](crate::Config::with_stale_after)).
     pub stale_after: Option<Duration>,
-    /// Most liveness checks per refresh round (default 256, more than a full table of a
-    /// 10,000-node network holds), so one round stays bounded.
+    /// Most liveness checks per refresh round
+    /// ([`Config::with_max_pings_per_refresh`](crate::Config::with_max_pings_per_refresh)).
     pub max_pings_per_refresh: usize,
-    /// How often expired records and provider records are purged from the store (default
-    /// [`DEFAULT_EXPIRY_INTERVAL`], 60 s).
+    /// How often expired records and provider records are purged from the store
+    /// ([`Config::with_expiry_interval`](crate::Config::with_expiry_interval)).
     pub expiry_interval: Duration,
-    /// How often our provider records are re-announced to the k closest peers; `None` (the
-    /// default) takes the store's `provider_republish_interval` (22 h by default).
+    /// How often our provider records are re-announced to the k closest peers; `None` takes
+    /// the store's `provider_republish_interval`
+    /// ([`Config::with_provider_republish_interval`](crate::Config::with_provider_republish_interval)).
     pub provider_republish_interval: Option<Duration>,
     /// How often the records we published with `put_value` are stored again at the k closest
-    /// peers, with a fresh expiry (default [`DEFAULT_RECORD_REPUBLISH_INTERVAL`], 22 h). No
-    /// replication of other peers' records (go has none either).
+    /// peers, with a fresh expiry. No replication of other peers' records (go has none either)
+    /// ([`Config::with_record_republish_interval`](crate::Config::with_record_republish_interval)).
     pub record_republish_interval: Duration,
 }
 
 impl Default for MaintenanceConfig {
     fn default() -> Self {
-        Self {
-            refresh_interval: DEFAULT_REFRESH_INTERVAL,
-            self_lookup: true,
-            stale_after: Some(DEFAULT_REFRESH_INTERVAL),
-            max_pings_per_refresh: 256,
-            expiry_interval: DEFAULT_EXPIRY_INTERVAL,
-            provider_republish_interval: None,
-            record_republish_interval: DEFAULT_RECORD_REPUBLISH_INTERVAL,
-        }
+        crate::Config::default().maintenance_config()
     }
 }
 
@@ -156,9 +144,15 @@ where
 }
 
 impl KadNode {
-    /// Starts the periodic maintenance (see the module docs) on the current tokio runtime.
-    /// Without a runtime nothing starts (logged) and the handle holds no task.
-    pub fn spawn_maintenance(&self, cfg: MaintenanceConfig) -> MaintenanceHandle {
+    /// Starts the periodic maintenance (see the module docs) of the node's
+    /// [`Config`](crate::Config) on the current tokio runtime. Without a runtime nothing starts
+    /// (logged) and the handle holds no task.
+    pub fn spawn_maintenance(&self) -> MaintenanceHandle {
+        self.spawn_maintenance_with(self.inner.config.maintenance_config())
+    }
+
+    /// [`Self::spawn_maintenance`] with other settings (tests and tools).
+    pub fn spawn_maintenance_with(&self, cfg: MaintenanceConfig) -> MaintenanceHandle {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("kad maintenance not started: no tokio runtime");
             return MaintenanceHandle { tasks: Vec::new() };
@@ -195,11 +189,11 @@ impl KadNode {
 
     /// One full refresh now: every bucket up to the highest non-empty one gets a random-key
     /// lookup, our own id is looked up, and peers not seen for
-    /// [`MaintenanceConfig::stale_after`] (default 10 min) get a liveness check.
+    /// [`MaintenanceConfig::stale_after`] (of the node's config) get a liveness check.
     pub async fn refresh_buckets(&self) {
         let cfg = MaintenanceConfig {
             refresh_interval: Duration::ZERO,
-            ..MaintenanceConfig::default()
+            ..self.inner.config.maintenance_config()
         };
         self.refresh_with(&cfg).await;
     }

@@ -99,7 +99,7 @@ impl KadNode {
     /// The k closest server peers with at least one address, `exclude` left out.
     pub fn closer_peers(&self, key: &[u8], exclude: &PeerId) -> Vec<KadPeer> {
         let target = Key::new(key);
-        let k = self.inner.routing_config.k;
+        let k = self.inner.config.k();
         let table = lock(&self.inner.table);
         table
             .closest_entries(target.hash(), k + 1)

@@ -13,14 +13,12 @@ use async_trait::async_trait;
 use chainp2p_core::identity::{Keypair, PeerId};
 use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::BoxStream;
-use chainp2p_kad::config::KadConfig;
 use chainp2p_kad::error::KadError;
 use chainp2p_kad::handler::KadHandler;
 use chainp2p_kad::key::{Distance, Key};
 use chainp2p_kad::node::{KadNetwork, KadNode, Mode, NodeParams};
-use chainp2p_kad::query::QueryConfig;
-use chainp2p_kad::routing::RoutingConfig;
-use chainp2p_kad::store::{DefaultValidator, MemoryStore, StoreConfig};
+use chainp2p_kad::store::{DefaultValidator, MemoryStore};
+use chainp2p_kad::Config;
 use tokio::io::DuplexStream;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -67,7 +65,7 @@ impl KadNetwork for MemNet {
             if !target.quiet.load(Ordering::SeqCst) {
                 // What identify does on a new connection.
                 let addrs: Vec<Multiaddr> = my_addr.iter().cloned().collect();
-                let protocols = vec![target.node.kad_config().protocol_id.clone()];
+                let protocols = vec![target.node.config().protocol_id().to_owned()];
                 target
                     .node
                     .on_peer_identified(me, &addrs, &protocols, Instant::now());
@@ -90,18 +88,11 @@ pub struct Net {
 impl Net {
     /// `n` server nodes with default settings but the request `timeout`.
     pub fn new(n: usize, timeout: Duration) -> Net {
-        Net::build(n, timeout, RoutingConfig::default(), |_| {
-            QueryConfig::default()
-        })
+        Net::build(n, timeout, |_| Config::default())
     }
 
-    /// `n` server nodes with the request `timeout`; `query(i)`: the lookup settings of node `i`.
-    pub fn build(
-        n: usize,
-        timeout: Duration,
-        routing: RoutingConfig,
-        query: impl Fn(usize) -> QueryConfig,
-    ) -> Net {
+    /// `n` server nodes with the request `timeout`; `config(i)`: the settings of node `i`.
+    pub fn build(n: usize, timeout: Duration, config: impl Fn(usize) -> Config) -> Net {
         let reg = Arc::new(Registry::default());
         let mut keys = Vec::new();
         let mut nodes = Vec::new();
@@ -111,20 +102,14 @@ impl Net {
             let addr: Multiaddr = format!("/ip4/127.0.0.1/tcp/{}", 10_000 + i)
                 .parse()
                 .unwrap();
+            let config = config(i);
+            let store_config = config.store_config();
             let node = KadNode::new(NodeParams {
                 local: id,
                 listen_addrs: vec![addr.clone()],
-                kad: KadConfig {
-                    request_timeout: timeout,
-                    ..KadConfig::default()
-                },
-                routing: routing.clone(),
-                query: QueryConfig {
-                    request_timeout: timeout,
-                    ..query(i)
-                },
+                config: config.with_request_timeout(timeout),
                 mode: Mode::Server,
-                store: Arc::new(MemoryStore::new(Some(id), StoreConfig::default())),
+                store: Arc::new(MemoryStore::new(Some(id), store_config)),
                 validator: Arc::new(DefaultValidator),
                 network: Arc::new(MemNet {
                     me: id,
