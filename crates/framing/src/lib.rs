@@ -6,6 +6,9 @@
 //! - [`LengthPrefix`]: sans-IO helpers for `N`-byte big-endian length-prefixed frames (noise
 //!   uses `N = 2`, secio `N = 4`); lengths are checked against the limit from the header alone,
 //!   before anything is allocated, and a length over it is the typed [`Oversize`] error.
+//! - [`uvi`]: sans-IO helpers and the [`UviFramed`] codec for unsigned-varint length-prefixed
+//!   frames (multistream-select, identify, kad, plaintext), with the same rule: the limit is
+//!   checked from the header, before the body is reserved or waited for ([`UviError`]).
 //! - [`SendBuf`]: the reusable send buffer frames are sealed into and written out from.
 //! - [`within`]: a runtime-agnostic time limit for handshakes and bounded waits.
 //! - [`FailLatch`]: the "once failed, always failed" rule of one direction of an encrypted
@@ -24,9 +27,11 @@ mod prefix;
 mod send;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod uvi;
 
 pub use buffer::{RecvBuf, MIN_READ};
 pub use deadline::within;
 pub use latch::FailLatch;
 pub use prefix::{LengthPrefix, Oversize};
 pub use send::SendBuf;
+pub use uvi::{UviError, UviFramed};

@@ -8,13 +8,11 @@
 //! end with `\n`.
 
 use bytes::{BufMut, Bytes, BytesMut};
+use chainp2p_framing::uvi::{self, UviError, UviFramed};
 
 use crate::config::MAX_SEND_LEN;
 use crate::error::MultistreamError;
 use crate::message::Message;
-
-/// The longest unsigned varint (multiformats: at most 9 bytes, 63 bits).
-const MAX_VARINT_LEN: usize = 9;
 
 /// Outcome of reading a varint from the front of a buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,37 +23,28 @@ pub(crate) enum Varint {
     Incomplete,
 }
 
+/// The multistream error for a framing error of [`chainp2p_framing::uvi`].
+fn from_uvi(e: UviError) -> MultistreamError {
+    match e {
+        UviError::TooLong { len, max } => MultistreamError::MessageTooLong { len, max },
+        UviError::NotMinimal => MultistreamError::InvalidVarint("not minimally encoded"),
+        UviError::Truncated { have, .. } => MultistreamError::EofMidMessage { buffered: have },
+        // `UviError::Overlong` (the enum is non-exhaustive).
+        _ => MultistreamError::InvalidVarint("longer than 9 bytes"),
+    }
+}
+
 /// Reads a strict, minimal unsigned varint from the front of `src`. `limit`, if given, fails
 /// with [`MultistreamError::MessageTooLong`] as soon as the value is known to exceed it.
 pub(crate) fn read_varint(src: &[u8], limit: Option<usize>) -> Result<Varint, MultistreamError> {
-    let mut value: u64 = 0;
-    let too_long = |len: u64| match limit {
-        Some(max) if len > max as u64 => Err(MultistreamError::MessageTooLong { len, max }),
-        _ => Ok(()),
+    let parsed = match limit {
+        Some(max) => uvi::parse_prefix_early(src, max).map(|p| p.map(|(v, n)| (v as u64, n))),
+        None => uvi::read(src),
     };
-    for (i, &byte) in src.iter().take(MAX_VARINT_LEN).enumerate() {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            if byte == 0 && i > 0 {
-                return Err(MultistreamError::InvalidVarint("not minimally encoded"));
-            }
-            too_long(value)?;
-            return Ok(Varint::Value(value, i + 1));
-        }
-    }
-    if src.len() >= MAX_VARINT_LEN {
-        return Err(MultistreamError::InvalidVarint("longer than 9 bytes"));
-    }
-    // Incomplete: a minimal varint with more bytes to come is at least 2^(7 * bytes so far),
-    // so an oversize length is refused without waiting for the rest of it.
-    too_long(value | 1u64 << (7 * src.len()))?;
-    Ok(Varint::Incomplete)
-}
-
-/// Appends `value` as an unsigned varint.
-pub(crate) fn put_varint(dst: &mut BytesMut, value: usize) {
-    let mut buf = unsigned_varint::encode::usize_buffer();
-    dst.put_slice(unsigned_varint::encode::usize(value, &mut buf));
+    Ok(match parsed.map_err(from_uvi)? {
+        Some((value, used)) => Varint::Value(value, used),
+        None => Varint::Incomplete,
+    })
 }
 
 /// Frames raw multistream messages.
@@ -64,13 +53,15 @@ pub(crate) fn put_varint(dst: &mut BytesMut, value: usize) {
 /// *without* `\n` (added), refusing anything longer than [`MAX_SEND_LEN`].
 #[derive(Debug, Clone)]
 pub struct FrameCodec {
-    max_len: usize,
+    frames: UviFramed,
 }
 
 impl FrameCodec {
     /// A codec accepting messages of up to `max_len` bytes (`\n` included).
     pub fn new(max_len: usize) -> Self {
-        FrameCodec { max_len }
+        FrameCodec {
+            frames: UviFramed::new(max_len).early_limit(true),
+        }
     }
 }
 
@@ -78,39 +69,35 @@ impl FrameCodec {
     /// Cuts the next frame off the front of `src`: its body with the trailing `\n`, or `None`
     /// until it has fully arrived (room for the rest is reserved).
     pub fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
-        let (len, prefix) = match read_varint(src, Some(self.max_len))? {
-            Varint::Value(len, prefix) => (len as usize, prefix), // len <= max_len: fits usize
-            Varint::Incomplete => return Ok(None),
-        };
-        let total = prefix + len;
-        if src.len() < total {
-            src.reserve(total - src.len());
-            return Ok(None);
-        }
-        let mut frame = src.split_to(total);
-        let body = frame.split_off(prefix).freeze();
-        if body.last() != Some(&b'\n') {
-            return Err(MultistreamError::MissingNewline);
-        }
-        Ok(Some(body))
+        self.frames
+            .decode(src)
+            .map_err(from_uvi)?
+            .map(with_newline)
+            .transpose()
     }
 
     /// [`FrameCodec::decode`] at the end of the input: bytes left that make no whole frame are
     /// [`MultistreamError::EofMidMessage`].
     pub fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {
-        match self.decode(src)? {
-            Some(frame) => Ok(Some(frame)),
-            None if src.is_empty() => Ok(None),
-            None => Err(MultistreamError::EofMidMessage {
-                buffered: src.len(),
-            }),
-        }
+        self.frames
+            .decode_eof(src)
+            .map_err(from_uvi)?
+            .map(with_newline)
+            .transpose()
     }
 
     /// Appends `uvarint(len + 1) ‖ payload ‖ \n`, refusing a message over [`MAX_SEND_LEN`].
     pub fn encode(&mut self, payload: &[u8], dst: &mut BytesMut) -> Result<(), MultistreamError> {
         put_frame(dst, payload)
     }
+}
+
+/// A frame body, checked to end with `\n`.
+fn with_newline(body: BytesMut) -> Result<Bytes, MultistreamError> {
+    if body.last() != Some(&b'\n') {
+        return Err(MultistreamError::MissingNewline);
+    }
+    Ok(body.freeze())
 }
 
 #[cfg(feature = "tokio-codec")]
@@ -138,15 +125,9 @@ impl tokio_util::codec::Encoder<&[u8]> for FrameCodec {
 
 /// Appends `uvarint(len + 1) ‖ payload ‖ \n`, refusing a message over [`MAX_SEND_LEN`].
 pub(crate) fn put_frame(dst: &mut BytesMut, payload: &[u8]) -> Result<(), MultistreamError> {
-    let len = payload.len() + 1;
-    if len > MAX_SEND_LEN {
-        return Err(MultistreamError::MessageTooLong {
-            len: len as u64,
-            max: MAX_SEND_LEN,
-        });
-    }
-    dst.reserve(len + 2);
-    put_varint(dst, len);
+    UviFramed::new(MAX_SEND_LEN)
+        .encode_header(payload.len() + 1, dst)
+        .map_err(from_uvi)?;
     dst.put_slice(payload);
     dst.put_u8(b'\n');
     Ok(())

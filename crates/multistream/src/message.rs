@@ -2,8 +2,9 @@
 //! encoding into and parsing out of a frame body.
 
 use bytes::{BufMut, BytesMut};
+use chainp2p_framing::uvi;
 
-use crate::codec::{put_frame, put_varint, read_varint, Varint};
+use crate::codec::{put_frame, read_varint, Varint};
 use crate::config::{MAX_LS_PROTOCOLS, MAX_SEND_LEN};
 use crate::error::MultistreamError;
 
@@ -60,7 +61,7 @@ impl Message {
                 let mut items = BytesMut::new();
                 for p in list {
                     check_protocol(p)?;
-                    put_varint(&mut items, p.len() + 1);
+                    uvi::put(p.len() + 1, &mut items);
                     items.put_slice(p.as_bytes());
                     items.put_u8(b'\n');
                 }

@@ -1,27 +1,38 @@
 //! Framing: `uvarint(len) ‖ protobuf`, as a `tokio_util` [`Decoder`]/[`Encoder`] on `BytesMut`
-//! with a per-message size limit. No I/O.
+//! with a per-message size limit (the framing itself is [`chainp2p_framing::uvi`]). No I/O.
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
+use chainp2p_framing::{UviError, UviFramed};
 use prost::Message;
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::proto::Identify;
 use crate::IdentifyError;
 
-/// The longest uvarint a u64 length can take; more bytes without an end is an error.
-const MAX_PREFIX: usize = 10;
-
 /// Splits a byte stream into length-delimited messages of at most `max_len` bytes each, and
 /// writes [`Identify`] messages in the same form.
 #[derive(Debug, Clone)]
 pub struct DelimitedCodec {
-    max_len: usize,
+    frames: UviFramed,
 }
 
 impl DelimitedCodec {
     /// A codec refusing messages longer than `max_len` bytes.
     pub fn new(max_len: usize) -> Self {
-        DelimitedCodec { max_len }
+        DelimitedCodec {
+            frames: UviFramed::new(max_len),
+        }
+    }
+}
+
+/// The identify error for a framing error.
+fn from_uvi(e: UviError) -> IdentifyError {
+    use unsigned_varint::decode::Error as Varint;
+    match e {
+        UviError::TooLong { len, max } => IdentifyError::MessageTooLarge { len, max },
+        UviError::NotMinimal => IdentifyError::BadLengthPrefix(Varint::NotMinimal),
+        // `Overlong` (`Truncated` does not come from `decode`; the enum is non-exhaustive).
+        _ => IdentifyError::BadLengthPrefix(Varint::Overflow),
     }
 }
 
@@ -30,28 +41,7 @@ impl Decoder for DelimitedCodec {
     type Error = IdentifyError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, IdentifyError> {
-        let (len, prefix) = match unsigned_varint::decode::u64(src) {
-            Ok((len, rest)) => (len, src.len() - rest.len()),
-            Err(unsigned_varint::decode::Error::Insufficient) if src.len() < MAX_PREFIX => {
-                return Ok(None)
-            }
-            Err(e) => return Err(IdentifyError::BadLengthPrefix(e)),
-        };
-        let len = match usize::try_from(len) {
-            Ok(len) if len <= self.max_len => len,
-            _ => {
-                return Err(IdentifyError::MessageTooLarge {
-                    len,
-                    max: self.max_len,
-                })
-            }
-        };
-        if src.len() < prefix + len {
-            src.reserve(prefix + len - src.len());
-            return Ok(None);
-        }
-        src.advance(prefix);
-        Ok(Some(src.split_to(len)))
+        self.frames.decode(src).map_err(from_uvi)
     }
 }
 
@@ -60,17 +50,12 @@ impl Encoder<&Identify> for DelimitedCodec {
 
     fn encode(&mut self, msg: &Identify, dst: &mut BytesMut) -> Result<(), IdentifyError> {
         let len = msg.encoded_len();
-        if len > self.max_len {
-            return Err(IdentifyError::MessageTooLarge {
-                len: len as u64,
-                max: self.max_len,
-            });
-        }
-        msg.encode_length_delimited(dst)
-            .map_err(|_| IdentifyError::MessageTooLarge {
-                len: len as u64,
-                max: self.max_len,
-            })
+        self.frames.encode_header(len, dst).map_err(from_uvi)?;
+        // Room for the body was reserved: prost cannot run out of it.
+        msg.encode(dst).map_err(|_| IdentifyError::MessageTooLarge {
+            len: len as u64,
+            max: self.frames.max_len(),
+        })
     }
 }
 

@@ -5,48 +5,62 @@
 //! The limit is checked on the length prefix, before any byte of the body is read and before
 //! any buffer is reserved for it: an announced 1 GiB message costs nothing.
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
+use chainp2p_framing::uvi::{self, UviError, UviFramed};
 use prost::Message as _;
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::KadError;
 use crate::proto::{Message, Peer};
 
-/// The longest uvarint a u64 length can take; more bytes without an end is an error.
-pub const MAX_PREFIX_LEN: usize = 10;
+/// The longest uvarint length prefix accepted (9 bytes, 63 bits: [`uvi::MAX_HEADER_LEN`]); a
+/// prefix still unfinished at that length is [`KadError::InvalidVarint`].
+pub const MAX_PREFIX_LEN: usize = uvi::MAX_HEADER_LEN;
+
+/// The kad error for a framing error of a received frame.
+fn from_uvi(e: UviError) -> KadError {
+    use unsigned_varint::decode::Error as Varint;
+    match e {
+        UviError::TooLong { len, max } => KadError::MessageTooLarge { len, max },
+        UviError::NotMinimal => KadError::InvalidVarint(Varint::NotMinimal),
+        UviError::Truncated { have, need } => KadError::Truncated {
+            got: have,
+            expected: need.unwrap_or(0),
+        },
+        // `Overlong` (the enum is non-exhaustive).
+        _ => KadError::InvalidVarint(Varint::Overflow),
+    }
+}
+
+/// The kad error for a frame of ours over the limit.
+fn own_too_large(len: usize, max: usize) -> KadError {
+    KadError::OwnMessageTooLarge { len, max }
+}
 
 /// Parses the uvarint length prefix at the start of `buf`: `Ok(None)` while incomplete,
 /// `Ok(Some((len, prefix_len)))` once complete and `len <= max`.
 pub fn decode_length_prefix(buf: &[u8], max: usize) -> Result<Option<(usize, usize)>, KadError> {
-    let (len, rest) = match unsigned_varint::decode::u64(buf) {
-        Ok(parsed) => parsed,
-        Err(unsigned_varint::decode::Error::Insufficient) if buf.len() < MAX_PREFIX_LEN => {
-            return Ok(None)
-        }
-        Err(e) => return Err(KadError::InvalidVarint(e)),
-    };
-    match usize::try_from(len) {
-        Ok(n) if n <= max => Ok(Some((n, buf.len() - rest.len()))),
-        _ => Err(KadError::MessageTooLarge { len, max }),
-    }
+    uvi::parse_prefix(buf, max).map_err(from_uvi)
 }
 
 /// Splits a byte stream into length-delimited frames of at most `max_len` bytes, and writes
 /// [`Message`]s in the same form.
 #[derive(Debug, Clone)]
 pub struct KadCodec {
-    max_len: usize,
+    frames: UviFramed,
 }
 
 impl KadCodec {
     /// A codec refusing frames longer than `max_len` bytes (both ways).
     pub fn new(max_len: usize) -> Self {
-        KadCodec { max_len }
+        KadCodec {
+            frames: UviFramed::new(max_len).reserve_body(false),
+        }
     }
 
     /// The limit.
     pub fn max_len(&self) -> usize {
-        self.max_len
+        self.frames.max_len()
     }
 }
 
@@ -57,29 +71,11 @@ impl Decoder for KadCodec {
     /// Yields the next frame's body. Reserves nothing ahead of the bytes that arrive, so a
     /// peer announcing the maximum and sending nothing costs no memory.
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, KadError> {
-        let Some((len, prefix)) = decode_length_prefix(src, self.max_len)? else {
-            return Ok(None);
-        };
-        if src.len() < prefix + len {
-            return Ok(None);
-        }
-        src.advance(prefix);
-        Ok(Some(src.split_to(len)))
+        self.frames.decode(src).map_err(from_uvi)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, KadError> {
-        match self.decode(src)? {
-            Some(frame) => Ok(Some(frame)),
-            None if src.is_empty() => Ok(None),
-            None => {
-                let expected = decode_length_prefix(src, self.max_len)?
-                    .map_or(0, |(len, prefix)| len + prefix);
-                Err(KadError::Truncated {
-                    got: src.len(),
-                    expected,
-                })
-            }
-        }
+        self.frames.decode_eof(src).map_err(from_uvi)
     }
 }
 
@@ -88,17 +84,12 @@ impl Encoder<&Message> for KadCodec {
 
     fn encode(&mut self, msg: &Message, dst: &mut BytesMut) -> Result<(), KadError> {
         let len = msg.encoded_len();
-        if len > self.max_len {
-            return Err(KadError::OwnMessageTooLarge {
-                len,
-                max: self.max_len,
-            });
-        }
-        msg.encode_length_delimited(dst)
-            .map_err(|_| KadError::OwnMessageTooLarge {
-                len,
-                max: self.max_len,
-            })
+        let max = self.frames.max_len();
+        self.frames
+            .encode_header(len, dst)
+            .map_err(|_| own_too_large(len, max))?;
+        // Room for the body was reserved: prost cannot run out of it.
+        msg.encode(dst).map_err(|_| own_too_large(len, max))
     }
 }
 
@@ -106,10 +97,10 @@ impl Encoder<&Message> for KadCodec {
 /// bytes of body.
 pub fn encode_frame(msg: &Message, max: usize) -> Result<Vec<u8>, KadError> {
     let len = msg.encoded_len();
-    if len > max {
-        return Err(KadError::OwnMessageTooLarge { len, max });
-    }
-    Ok(msg.encode_length_delimited_to_vec())
+    let mut out = Vec::with_capacity(uvi::header_len(len) + len);
+    uvi::put_header(len, max, &mut out).map_err(|_| own_too_large(len, max))?;
+    msg.encode(&mut out).map_err(|_| own_too_large(len, max))?;
+    Ok(out)
 }
 
 /// Bytes a peer takes inside a message: key byte, length prefix, body.

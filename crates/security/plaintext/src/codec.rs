@@ -1,15 +1,32 @@
 //! Framing of the handshake message, sans-IO: `uvarint(len) ‖ Exchange`, with a bounded
-//! length. [`parse_prefix`] is what the async shell uses (it reads the prefix, then exactly the
-//! body, so nothing past the handshake is ever read); [`ExchangeCodec`] is the same framing as a
-//! `tokio_util` codec.
+//! length (the framing itself is [`chainp2p_framing::uvi`]). [`parse_prefix`] is what the async
+//! shell uses (it reads the prefix, then exactly the body, so nothing past the handshake is ever
+//! read); [`ExchangeCodec`] is the same framing as a `tokio_util` codec.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
+use chainp2p_framing::uvi::{self, UviError, UviFramed};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::PlaintextError;
 
-/// The longest valid length prefix we read: a `u64` uvarint takes at most 10 bytes.
-pub const MAX_PREFIX_LEN: usize = 10;
+/// The longest valid length prefix we read: 9 bytes, 63 bits ([`uvi::MAX_HEADER_LEN`]).
+pub const MAX_PREFIX_LEN: usize = uvi::MAX_HEADER_LEN;
+
+/// The plaintext error for a framing error.
+fn from_uvi(e: UviError) -> PlaintextError {
+    match e {
+        UviError::TooLong { len, max } => PlaintextError::Oversize {
+            len: usize::try_from(len).unwrap_or(usize::MAX),
+            max,
+        },
+        UviError::Truncated { have, need } => PlaintextError::Truncated {
+            have,
+            need: need.unwrap_or(have + 1),
+        },
+        // `NotMinimal`, `Overlong` (the enum is non-exhaustive).
+        _ => PlaintextError::BadLengthPrefix,
+    }
+}
 
 /// Parses the uvarint length prefix at the start of `buf`.
 ///
@@ -18,37 +35,30 @@ pub const MAX_PREFIX_LEN: usize = 10;
 /// prefix longer than [`MAX_PREFIX_LEN`] or not minimally encoded is
 /// [`PlaintextError::BadLengthPrefix`].
 pub fn parse_prefix(buf: &[u8], max: usize) -> Result<Option<(usize, usize)>, PlaintextError> {
-    match unsigned_varint::decode::u64(buf) {
-        Ok((len, rest)) => {
-            let prefix = buf.len() - rest.len();
-            let len = usize::try_from(len).unwrap_or(usize::MAX);
-            if len > max {
-                return Err(PlaintextError::Oversize { len, max });
-            }
-            Ok(Some((prefix, len)))
-        }
-        Err(unsigned_varint::decode::Error::Insufficient) if buf.len() < MAX_PREFIX_LEN => Ok(None),
-        Err(_) => Err(PlaintextError::BadLengthPrefix),
-    }
+    Ok(uvi::parse_prefix(buf, max)
+        .map_err(from_uvi)?
+        .map(|(len, prefix)| (prefix, len)))
 }
 
 /// Appends `uvarint(body.len()) ‖ body` to `out`.
 pub fn encode_frame(body: &[u8], out: &mut Vec<u8>) {
-    let mut buf = unsigned_varint::encode::usize_buffer();
-    out.extend_from_slice(unsigned_varint::encode::usize(body.len(), &mut buf));
+    out.reserve(uvi::header_len(body.len()) + body.len());
+    uvi::put(body.len(), out);
     out.extend_from_slice(body);
 }
 
 /// A `tokio_util` codec for length-prefixed handshake messages (the body is not decoded).
 #[derive(Debug, Clone, Copy)]
 pub struct ExchangeCodec {
-    max: usize,
+    frames: UviFramed,
 }
 
 impl ExchangeCodec {
     /// A codec accepting bodies up to `max` bytes.
     pub fn new(max: usize) -> Self {
-        ExchangeCodec { max }
+        ExchangeCodec {
+            frames: UviFramed::new(max),
+        }
     }
 }
 
@@ -57,30 +67,19 @@ impl Decoder for ExchangeCodec {
     type Error = PlaintextError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, PlaintextError> {
-        let Some((prefix, len)) = parse_prefix(src, self.max)? else {
-            return Ok(None);
-        };
-        if src.len() < prefix + len {
-            src.reserve(prefix + len - src.len());
-            return Ok(None);
-        }
-        src.advance(prefix);
-        Ok(Some(src.split_to(len).freeze()))
+        Ok(self
+            .frames
+            .decode(src)
+            .map_err(from_uvi)?
+            .map(BytesMut::freeze))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, PlaintextError> {
-        match self.decode(src)? {
-            Some(frame) => Ok(Some(frame)),
-            None if src.is_empty() => Ok(None),
-            None => {
-                let need = parse_prefix(src, self.max)?
-                    .map_or(src.len() + 1, |(prefix, len)| prefix + len);
-                Err(PlaintextError::Truncated {
-                    have: src.len(),
-                    need,
-                })
-            }
-        }
+        Ok(self
+            .frames
+            .decode_eof(src)
+            .map_err(from_uvi)?
+            .map(BytesMut::freeze))
     }
 }
 
@@ -88,16 +87,7 @@ impl Encoder<&[u8]> for ExchangeCodec {
     type Error = PlaintextError;
 
     fn encode(&mut self, body: &[u8], dst: &mut BytesMut) -> Result<(), PlaintextError> {
-        if body.len() > self.max {
-            return Err(PlaintextError::Oversize {
-                len: body.len(),
-                max: self.max,
-            });
-        }
-        let mut buf = unsigned_varint::encode::usize_buffer();
-        dst.put_slice(unsigned_varint::encode::usize(body.len(), &mut buf));
-        dst.put_slice(body);
-        Ok(())
+        self.frames.encode(body, dst).map_err(from_uvi)
     }
 }
 
