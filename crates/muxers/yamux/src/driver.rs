@@ -87,23 +87,28 @@ impl Driver {
                 self.timer = None;
                 return;
             };
-            let now = Instant::now();
-            let fired = if now >= deadline {
-                // Due already: no need to ask the timer thread.
-                true
-            } else {
-                let wait = deadline - now;
-                let delay = match &mut self.timer {
-                    Some((delay, armed)) => {
-                        if *armed != deadline {
-                            delay.reset(wait);
-                            *armed = deadline;
-                        }
-                        delay
+            let fired = match &mut self.timer {
+                // Armed for this deadline already (the common case, on every poll of the
+                // driver): no clock read, just the timer.
+                Some((delay, armed)) if *armed == deadline => Pin::new(delay).poll(cx).is_ready(),
+                _ => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        // Due already: no need to ask the timer thread.
+                        true
+                    } else {
+                        let wait = deadline - now;
+                        let delay = match &mut self.timer {
+                            Some((delay, armed)) => {
+                                delay.reset(wait);
+                                *armed = deadline;
+                                delay
+                            }
+                            None => &mut self.timer.insert((Delay::new(wait), deadline)).0,
+                        };
+                        Pin::new(delay).poll(cx).is_ready()
                     }
-                    None => &mut self.timer.insert((Delay::new(wait), deadline)).0,
-                };
-                Pin::new(delay).poll(cx).is_ready()
+                }
             };
             if !fired {
                 return;
