@@ -66,3 +66,21 @@ pub async fn read_frame<const N: usize>(io: &mut DuplexStream) -> Vec<u8> {
     io.read_exact(&mut msg).await.unwrap();
     msg
 }
+
+/// Checks the two I/O paths of a security layer's typed error `E` (made from an I/O error by
+/// `from_io`): a plain I/O error becomes a `layer: closed: …` error said once, and an I/O error
+/// carrying a lower layer's [`ChainError`] passes that error through unchanged.
+pub fn assert_io_errors_said_once<E>(layer: &str, from_io: impl Fn(std::io::Error) -> E)
+where
+    ChainError: From<E>,
+{
+    let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
+    let e = ChainError::from(from_io(reset));
+    assert_eq!(
+        chainp2p_core::report(&e),
+        format!("{layer}: closed: peer reset")
+    );
+    let low = ChainError::new("tcp", chainp2p_core::ErrorKind::Closed, "reset by peer");
+    let e = ChainError::from(from_io(low.into_io()));
+    assert_eq!(chainp2p_core::report(&e), "tcp: closed: reset by peer");
+}

@@ -143,13 +143,7 @@ mod tests {
         ));
         let text = report(&e);
         assert_eq!(repeated_segment(&text), None, "{text}");
-        // A plain I/O error: this layer's, its kind mapped, said once.
-        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "peer reset");
-        let e = ChainError::from(NoiseError::from(reset));
-        assert_eq!(report(&e), "noise: closed: peer reset");
-        // An I/O error carrying a lower layer's error passes it through.
-        let low = ChainError::new("tcp", ErrorKind::Closed, "reset by peer");
-        let e = ChainError::from(NoiseError::Io(low.into_io()));
-        assert_eq!(report(&e), "tcp: closed: reset by peer");
+        // A plain I/O error is this layer's, said once; a lower layer's passes through.
+        chainp2p_framing::testing::assert_io_errors_said_once("noise", NoiseError::from);
     }
 }
