@@ -35,6 +35,27 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// How the peer parses what the layers above the security layer write.
+///
+/// Modern peers read a byte stream: a muxer may coalesce many frames into one write. Peers of
+/// the c-libp2p era (c-ipfs) parse **one message per security frame**: c-libp2p decodes one
+/// yamux frame per decrypted secio frame and treats the rest as that frame's payload, and its
+/// multistream reads one message per frame. For them every muxer frame and every multistream
+/// message must be its own write (a security layer such as secio seals each write as one
+/// frame). The security layer that authenticated the peer says which ([`SecuredStream`]'s
+/// field); the layers above read it from [`HandlerContext::peer_framing`].
+///
+/// [`SecuredStream`]: crate::SecuredStream
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PeerFraming {
+    /// The peer parses a byte stream; writes may be coalesced.
+    #[default]
+    Stream,
+    /// The peer parses one message (muxer frame, multistream message) per security frame.
+    MessagePerFrame,
+}
+
 /// Everything a [`crate::StreamHandler`] may need to know besides the bytes.
 #[derive(Clone)]
 pub struct HandlerContext {
@@ -53,6 +74,8 @@ pub struct HandlerContext {
     pub local_addr: Option<Multiaddr>,
     /// The layers negotiated so far on this connection.
     pub chain: NegotiatedChain,
+    /// How the peer parses our writes, as the security layer found (see [`PeerFraming`]).
+    pub peer_framing: PeerFraming,
 }
 
 impl HandlerContext {
@@ -66,6 +89,7 @@ impl HandlerContext {
             remote_addr: None,
             local_addr: None,
             chain: NegotiatedChain::default(),
+            peer_framing: PeerFraming::Stream,
         }
     }
 
@@ -92,6 +116,7 @@ impl std::fmt::Debug for HandlerContext {
             .field("remote_peer", &self.remote_peer)
             .field("remote_addr", &self.remote_addr)
             .field("chain", &self.chain)
+            .field("peer_framing", &self.peer_framing)
             .finish()
     }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use libp2p_identity::{PeerId, PublicKey};
 
-use crate::{BoxStream, ChainError, HandlerContext, Muxer};
+use crate::{BoxStream, ChainError, HandlerContext, Muxer, PeerFraming};
 
 /// A byte stream that a security layer authenticated and encrypted.
 pub struct SecuredStream {
@@ -18,6 +18,10 @@ pub struct SecuredStream {
     pub remote_key: PublicKey,
     /// Layer-specific details for the chain record (e.g. secio's cipher), key/value pairs.
     pub details: Vec<(String, String)>,
+    /// How the peer parses what the layers above write: [`PeerFraming::MessagePerFrame`] for
+    /// protocols only c-libp2p-era peers speak (secio), so the muxer and multistream above keep
+    /// every message in its own write.
+    pub peer_framing: PeerFraming,
 }
 
 impl std::fmt::Debug for SecuredStream {

@@ -26,7 +26,7 @@ mod muxer;
 pub mod transport;
 
 pub use chain::{ChainStep, LayerKind, NegotiatedChain};
-pub use context::{HandlerContext, Role};
+pub use context::{HandlerContext, PeerFraming, Role};
 pub use error::{repeated_segment, report, ChainError, ErrorKind, Layer, LayerError};
 pub use handler::{
     MuxerHandler, MuxerLayer, Next, SecuredStream, SecurityHandler, SecurityLayer, StreamHandler,

@@ -261,8 +261,7 @@ pub async fn ping(
 pub async fn identify(common: &CommonArgs, addr: &str, out: Output) -> Result<()> {
     let (node, conn) = connect(common, addr, false).await?;
     let peer = conn.peer_id();
-    let mut stream = conn.open_stream(chainp2p_identify::PROTOCOL).await?;
-    let info = chainp2p_identify::request(&mut stream, Some(&peer)).await?;
+    let info = conn.identify().await?;
     let listen: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
     let observed = info.observed_addr.as_ref().map(|a| a.to_string());
     out.emit(

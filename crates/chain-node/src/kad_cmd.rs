@@ -143,8 +143,7 @@ async fn listen(swarm: &Swarm, node: &KadNode, addrs: &[String]) -> Result<()> {
 async fn enter(swarm: &Swarm, node: &KadNode, protocol: &str, addr: &str) -> Result<()> {
     let conn = swarm.dial(&parse_addr(addr)?).await?;
     let peer = conn.peer_id();
-    let mut stream = conn.open_stream(chainp2p_identify::PROTOCOL).await?;
-    let info = chainp2p_identify::request(&mut stream, Some(&peer)).await?;
+    let info = conn.identify().await?;
     if !info.protocols.iter().any(|p| p == protocol) {
         bail!(
             "{peer} does not serve the kad protocol {protocol} (it serves: {})",

@@ -76,6 +76,18 @@ impl FrameCodec {
             .transpose()
     }
 
+    /// [`FrameCodec::decode`] without the `\n` check (for c-libp2p's echo glued to a payload).
+    pub(crate) fn decode_unchecked(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<Bytes>, MultistreamError> {
+        Ok(self
+            .frames
+            .decode(src)
+            .map_err(from_uvi)?
+            .map(BytesMut::freeze))
+    }
+
     /// [`FrameCodec::decode`] at the end of the input: bytes left that make no whole frame are
     /// [`MultistreamError::EofMidMessage`].
     pub fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, MultistreamError> {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use chainp2p_core::PeerFraming;
+
 /// The largest message we ever send, `\n` included (current go-multistream rejects longer ones).
 pub const MAX_SEND_LEN: usize = 1024;
 
@@ -33,6 +35,29 @@ pub struct MultistreamConfig {
     /// c-ipfs need: inside secio they drop a proposal that shares a frame with the header).
     /// Default `false`: header and proposal go in one write.
     pub one_message_per_write: bool,
+    /// Accept an echo glued to the first application message in one multistream message,
+    /// `uvarint(n) ‖ "/proto\n" ‖ payload`, as c-libp2p's identify answers: the echo
+    /// selects the protocol and the payload is handed on as one uvarint-delimited message
+    /// (c-libp2p's multistream frames every write that way). Default `false`: such a message
+    /// is a protocol violation.
+    pub accept_glued_echo: bool,
+}
+
+impl MultistreamConfig {
+    /// These settings adjusted for how the peer parses our writes: for
+    /// [`PeerFraming::MessagePerFrame`] (c-ipfs and other c-libp2p-era peers, behind secio)
+    /// every message goes in its own write, the dialer is never lazy and an echo glued to
+    /// the first answer is accepted ([`MultistreamConfig::accept_glued_echo`]); unchanged
+    /// otherwise.
+    pub fn for_peer(&self, framing: PeerFraming) -> MultistreamConfig {
+        let mut config = self.clone();
+        if framing == PeerFraming::MessagePerFrame {
+            config.one_message_per_write = true;
+            config.lazy = false;
+            config.accept_glued_echo = true;
+        }
+        config
+    }
 }
 
 impl Default for MultistreamConfig {
@@ -43,6 +68,7 @@ impl Default for MultistreamConfig {
             timeout: Duration::from_secs(10),
             lazy: false,
             one_message_per_write: false,
+            accept_glued_echo: false,
         }
     }
 }

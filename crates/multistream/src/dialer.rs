@@ -32,6 +32,8 @@ pub struct Dialer {
     attempts: usize,
     max_attempts: usize,
     header_received: bool,
+    /// See [`MultistreamConfig::accept_glued_echo`].
+    accept_glued_echo: bool,
     phase: Phase,
     /// Index of the agreed protocol.
     selected: Option<usize>,
@@ -79,6 +81,7 @@ impl Dialer {
             attempts: 0,
             max_attempts: config.max_attempts,
             header_received: false,
+            accept_glued_echo: config.accept_glued_echo,
             phase,
             selected: None,
             inbox: Inbox::new(config.max_message_len),
@@ -92,8 +95,13 @@ impl Dialer {
     pub fn handle_input(&mut self, data: &[u8]) -> Result<(), MultistreamError> {
         self.inbox.extend(data);
         while self.phase != Phase::Done {
-            match self.inbox.next_frame()? {
-                Some(body) => self.on_frame(&body)?,
+            let frame = match self.accept_glued_echo {
+                // Checked in `on_frame`, after the glued echo had its chance.
+                true => self.inbox.next_frame_unchecked()?,
+                false => self.inbox.next_frame()?,
+            };
+            match frame {
+                Some(body) => self.on_frame(body)?,
                 None => break,
             }
         }
@@ -108,7 +116,17 @@ impl Dialer {
         }
     }
 
-    fn on_frame(&mut self, body: &[u8]) -> Result<(), MultistreamError> {
+    fn on_frame(&mut self, body: Bytes) -> Result<(), MultistreamError> {
+        if self.accept_glued_echo {
+            if self.glued_echo(&body)? {
+                return Ok(());
+            }
+            // The check `next_frame_unchecked` left out.
+            if body.last() != Some(&b'\n') {
+                return Err(MultistreamError::MissingNewline);
+            }
+        }
+        let body = &body[..];
         if !self.header_received {
             if body != b"/multistream/1.0.0\n" {
                 return Err(MultistreamError::WrongHeader { got: show(body) });
@@ -154,6 +172,33 @@ impl Dialer {
                 "{other:?} in answer to the proposal {proposed:?}"
             ))),
         }
+    }
+
+    /// c-libp2p's answer to a proposal: the echo and the first application message in one
+    /// multistream message. `Ok(true)` if `body` was one (the protocol is selected and the
+    /// payload is put back as one uvarint-delimited message for the application).
+    fn glued_echo(&mut self, body: &[u8]) -> Result<bool, MultistreamError> {
+        if !self.header_received || self.phase != Phase::Proposing {
+            return Ok(false);
+        }
+        let Some(proposed) = self.protocols.get(self.current) else {
+            return Ok(false);
+        };
+        let echo_len = proposed.len() + 1;
+        let glued = body.len() > echo_len
+            && body.starts_with(proposed.as_bytes())
+            && body.get(proposed.len()) == Some(&b'\n');
+        if !glued {
+            return Ok(false);
+        }
+        self.inbox
+            .unread_message(body.get(echo_len..).unwrap_or_default())?;
+        self.phase = Phase::Done;
+        self.selected = Some(self.current);
+        self.events.push_back(Event::Selected {
+            protocol: proposed.clone(),
+        });
+        Ok(true)
     }
 
     /// The next write to make, if any.

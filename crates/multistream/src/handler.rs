@@ -257,7 +257,8 @@ impl Multistream {
     }
 
     /// Negotiates as `ctx.role` (a dialer proposes in preference order, a listener accepts any
-    /// it has), then runs the chosen handler with a context whose chain records this
+    /// it has; every message in its own write for a peer that parses one message per frame,
+    /// see [`MultistreamConfig::for_peer`]), then runs the chosen handler with a context whose chain records this
     /// negotiation step.
     pub async fn dispatch(
         &self,
@@ -265,9 +266,10 @@ impl Multistream {
         mut ctx: HandlerContext,
     ) -> Result<Dispatched, ChainError> {
         let protocols = self.protocols();
+        let config = self.config.for_peer(ctx.peer_framing);
         let negotiated = match ctx.role {
-            Role::Dialer => dialer_select(io, &protocols, &self.config).await?,
-            Role::Listener => listener_select(io, &protocols, &self.config).await?,
+            Role::Dialer => dialer_select(io, &protocols, &config).await?,
+            Role::Listener => listener_select(io, &protocols, &config).await?,
         };
         let Negotiated {
             protocol,

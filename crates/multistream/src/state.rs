@@ -55,6 +55,11 @@ impl Inbox {
         self.codec.decode(&mut self.buf)
     }
 
+    /// [`Inbox::next_frame`] without checking the trailing `\n`.
+    pub(crate) fn next_frame_unchecked(&mut self) -> Result<Option<Bytes>, MultistreamError> {
+        self.codec.decode_unchecked(&mut self.buf)
+    }
+
     /// The error for an EOF now: mid-message if bytes are pending, else a clean EOF.
     pub(crate) fn eof_error(&self) -> MultistreamError {
         if self.buf.is_empty() {
@@ -64,6 +69,18 @@ impl Inbox {
                 buffered: self.buf.len(),
             }
         }
+    }
+
+    /// Puts one uvarint-delimited message with `payload` in front of what is buffered.
+    pub(crate) fn unread_message(&mut self, payload: &[u8]) -> Result<(), MultistreamError> {
+        let mut front = BytesMut::with_capacity(payload.len() + 10 + self.buf.len());
+        chainp2p_framing::uvi::UviFramed::new(usize::MAX)
+            .encode_header(payload.len(), &mut front)
+            .map_err(|e| MultistreamError::InvalidInput(e.to_string()))?;
+        front.extend_from_slice(payload);
+        front.extend_from_slice(&self.buf);
+        self.buf = front;
+        Ok(())
     }
 
     /// Everything received and not consumed by the negotiation.

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use chainp2p_core::identity::{PeerId, PublicKey};
 use chainp2p_core::multiaddr::Multiaddr;
-use chainp2p_core::{BoxStream, ChainError, HandlerContext, Muxer, NegotiatedChain, Role};
+use chainp2p_core::{
+    BoxStream, ChainError, HandlerContext, Muxer, NegotiatedChain, PeerFraming, Role,
+};
 use chainp2p_multistream::{Multistream, MultistreamConfig};
 use tracing::Instrument;
 
@@ -45,6 +47,7 @@ struct ConnectionInner {
     chain: NegotiatedChain,
     muxer: Arc<dyn Muxer>,
     multistream: MultistreamConfig,
+    peer_framing: PeerFraming,
     activity: Arc<Activity>,
 }
 
@@ -73,7 +76,10 @@ impl Connection {
                 remote_addr,
                 chain: ctx.chain.clone(),
                 muxer,
-                multistream,
+                // Substreams we open negotiate the way the peer parses (c-ipfs: one message
+                // per write); inbound ones get the same from `ctx` in `dispatch`.
+                multistream: multistream.for_peer(ctx.peer_framing),
+                peer_framing: ctx.peer_framing,
                 activity: Activity::new(),
             }),
         })
@@ -107,6 +113,24 @@ impl Connection {
     /// Which protocol each layer picked, and how long each took.
     pub fn chain(&self) -> &NegotiatedChain {
         &self.inner.chain
+    }
+
+    /// How the peer parses our writes, as its security layer found
+    /// ([`PeerFraming::MessagePerFrame`] for c-libp2p-era peers behind secio).
+    pub fn peer_framing(&self) -> PeerFraming {
+        self.inner.peer_framing
+    }
+
+    /// Asks the peer who it is over `/ipfs/id/1.0.0`, with the default limits adjusted to the
+    /// peer ([`chainp2p_identify::IdentifyConfig::for_peer`]: c-ipfs sends one message, never
+    /// closes and puts no key in it).
+    #[cfg(feature = "identify")]
+    pub async fn identify(&self) -> Result<chainp2p_identify::IdentifyInfo, ChainError> {
+        let mut stream = self.open_stream(chainp2p_identify::PROTOCOL).await?;
+        let config = chainp2p_identify::IdentifyConfig::default()
+            .for_peer(self.inner.peer_framing, self.inner.remote_key.clone());
+        chainp2p_identify::request_with_config(&mut stream, Some(&self.inner.peer_id), &config)
+            .await
     }
 
     /// How long the connection has had no substream open (`None` while one is).

@@ -404,6 +404,18 @@ impl Swarm {
         conn.open_stream(protocol).await
     }
 
+    /// Asks `peer`, over the live connection to it, who it is ([`Connection::identify`]).
+    #[cfg(feature = "identify")]
+    pub async fn identify(
+        &self,
+        peer: &PeerId,
+    ) -> Result<chainp2p_identify::IdentifyInfo, ChainError> {
+        let conn = self.connection(peer).ok_or_else(|| {
+            ChainError::new(LAYER, ErrorKind::Closed, format!("no connection to {peer}"))
+        })?;
+        conn.identify().await
+    }
+
     /// Starts (once) the task closing idle connections, if the builder asked for it.
     fn start_reaper(&self) {
         let Some(timeout) = self.inner.idle_timeout else {

@@ -87,6 +87,7 @@ pub(crate) async fn walk_chain(
                 tracing::debug!(protocol = %dispatched.protocol, peer = %secured.remote_peer, ?layer_time, "secured");
                 ctx.remote_peer = Some(secured.remote_peer);
                 ctx.remote_key = Some(secured.remote_key);
+                ctx.peer_framing = secured.peer_framing;
                 ctx.chain.push_step(ChainStep {
                     kind: LayerKind::Security,
                     protocol: dispatched.protocol,

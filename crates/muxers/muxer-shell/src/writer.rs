@@ -1,6 +1,8 @@
 //! The driver's output half: takes the session's queued output (by swapping buffers, so the
 //! data path allocates nothing per batch), writes it to the socket coalesced, flushes, and
-//! wakes the writers and flushers that this unblocks.
+//! wakes the writers and flushers that this unblocks. For peers that parse one muxer frame
+//! per security frame (c-libp2p), [`OutputWriter::one_frame_per_write`] cuts every write at a
+//! frame boundary instead (a security layer such as secio seals each write as its own frame).
 
 use std::io;
 use std::pin::Pin;
@@ -35,7 +37,16 @@ pub struct OutputWriter {
     taken_total: u64,
     need_flush: bool,
     policy: WakePolicy,
+    /// Cuts writes at frame boundaries: the length of the frame at the front of the buffer.
+    frame_len: Option<FrameLen>,
+    /// Bytes left of a frame the socket took only part of (cut mode only).
+    frame_rest: usize,
 }
+
+/// Given encoded output that starts at a frame boundary, the length of that first frame
+/// (header and body; at most the slice's length is used). The output is our own encoding, so
+/// it is well formed; a function that cannot tell returns the slice's length.
+pub type FrameLen = fn(&[u8]) -> usize;
 
 impl OutputWriter {
     /// A writer that wakes blocked writers as `policy` says.
@@ -45,7 +56,16 @@ impl OutputWriter {
             taken_total: 0,
             need_flush: false,
             policy,
+            frame_len: None,
+            frame_rest: 0,
         }
+    }
+
+    /// Writes one frame per `poll_write` (cut where `frame_len` says) instead of coalescing
+    /// frames into large writes: what peers need that parse one muxer frame per security frame.
+    pub fn one_frame_per_write(mut self, frame_len: FrameLen) -> Self {
+        self.frame_len = Some(frame_len);
+        self
     }
 
     /// Everything taken from the session was written and flushed.
@@ -75,7 +95,18 @@ impl OutputWriter {
             if self.buf.is_empty() && !self.take(shared) {
                 break;
             }
-            match Pin::new(&mut *io).poll_write(cx, &self.buf) {
+            let chunk = match self.frame_len {
+                // At least one byte, so a zero answer cannot stall the loop.
+                Some(frame_len) => {
+                    if self.frame_rest == 0 {
+                        self.frame_rest = frame_len(&self.buf);
+                    }
+                    let n = self.frame_rest.clamp(1, self.buf.len());
+                    self.buf.get(..n).unwrap_or(&self.buf)
+                }
+                None => &self.buf,
+            };
+            match Pin::new(&mut *io).poll_write(cx, chunk) {
                 Poll::Pending => return Ok(progress),
                 Poll::Ready(Ok(0)) => {
                     return Err(io::Error::new(
@@ -85,7 +116,9 @@ impl OutputWriter {
                     .into())
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.buf.advance(n.min(self.buf.len()));
+                    let n = n.min(chunk.len());
+                    self.frame_rest = self.frame_rest.saturating_sub(n);
+                    self.buf.advance(n);
                     self.need_flush = true;
                     progress = true;
                     if self.policy == WakePolicy::EachWrite {

@@ -174,6 +174,18 @@ impl Header {
     }
 }
 
+/// Length (header and body) of the encoded frame `src` starts with; `src.len()` if it does not
+/// start with a whole valid header. Used to cut our own output into one frame per write.
+pub fn encoded_frame_len(src: &[u8]) -> usize {
+    let header = src
+        .first_chunk::<HEADER_LEN>()
+        .and_then(|raw| Header::decode(raw).ok());
+    match header {
+        Some(h) => HEADER_LEN.saturating_add(h.body_len()),
+        None => src.len(),
+    }
+}
+
 /// A frame: header and (for Data) body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {

@@ -29,6 +29,33 @@ pub const DEFAULT_MAX_CONNECTION_WINDOW: u64 = 256 * 1024 * 1024;
 /// `u32::MAX`).
 const MAX_STREAM_WINDOW_LIMIT: u32 = 1 << 30;
 
+/// Which peers' conventions the session follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// [`Dialect::CLibp2p`] when the security layer says the peer parses one message per
+    /// security frame (`chainp2p_core::PeerFraming::MessagePerFrame`: secio, which only
+    /// c-ipfs and other c-libp2p-era peers still speak), [`Dialect::Standard`] otherwise. The
+    /// default; a session started without a chain ([`crate::start`]) is standard.
+    #[default]
+    Auto,
+    /// The yamux spec as go-, rust- and js-yamux speak it: frames coalesced into large writes,
+    /// SYN answered with ACK, odd ids for the dialer and even for the listener.
+    Standard,
+    /// What c-libp2p (c-ipfs) survives, found on the wire against the real binary (see
+    /// `docs/c-ipfs.md`):
+    /// - every frame in its own write, so each is its own secio frame (c-libp2p decodes one
+    ///   yamux frame per secio frame; bytes behind a WindowUpdate are taken for its payload,
+    ///   and c-ipfs crashes on them);
+    /// - streams the peer opens are never answered with the ACK flag (c-libp2p drops any
+    ///   frame with ACK on a stream it opened, payload included): our first data frame
+    ///   acknowledges them;
+    /// - our streams get even ids whichever side dialed (c-libp2p always runs as the yamux
+    ///   client and takes only even ids from its peer), and only ids below 256 (it indexes a
+    ///   256-entry array by stream id): the 128th stream fails with
+    ///   [`crate::YamuxError::StreamIdsExhausted`].
+    CLibp2p,
+}
+
 /// Configuration of a yamux session. Every field is public and documented; [`YamuxConfig::new`]
 /// (= [`Default`]) gives the defaults, and the `with_*` methods are a builder over the same
 /// fields. [`YamuxConfig::validate`] checks the invariants; `multiplex` calls it.
@@ -90,6 +117,10 @@ pub struct YamuxConfig {
     /// go-yamux's keep-alive interval, far above any sane RTT, and every implementation
     /// answers pings. `None`: never time out. Must be non-zero.
     pub keepalive_timeout: Option<Duration>,
+    /// Whose conventions the session follows (see [`Dialect`]). Default [`Dialect::Auto`]:
+    /// c-libp2p's only for peers whose security layer says so (secio), the spec's for all
+    /// others, whose writes stay coalesced.
+    pub dialect: Dialect,
 }
 
 impl Default for YamuxConfig {
@@ -107,6 +138,7 @@ impl Default for YamuxConfig {
             max_connection_receive_window: DEFAULT_MAX_CONNECTION_WINDOW,
             ping_interval: Some(Duration::from_secs(10)),
             keepalive_timeout: Some(Duration::from_secs(30)),
+            dialect: Dialect::Auto,
         }
     }
 }
@@ -180,6 +212,12 @@ impl YamuxConfig {
     /// Sets [`YamuxConfig::keepalive_timeout`].
     pub fn with_keepalive_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Sets [`YamuxConfig::dialect`].
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
         self
     }
 

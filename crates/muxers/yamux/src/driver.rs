@@ -19,6 +19,8 @@ use chainp2p_core::{BoxStream, ChainError};
 use chainp2p_muxer_shell::{OutputWriter, WakePolicy};
 use futures::io::{AsyncRead, AsyncWrite};
 
+use crate::codec::encoded_frame_len;
+use crate::config::Dialect;
 use crate::error::YamuxError;
 use crate::read_buffer::ReadBuffer;
 use crate::session::Termination;
@@ -54,17 +56,28 @@ enum Step {
 
 impl Driver {
     pub(crate) fn new(io: BoxStream, shared: SharedRef) -> Self {
-        let (read_size, limit, split) = {
+        let (read_size, limit, split, dialect) = {
             let g = lock(&shared);
             let c = g.session.config();
-            (c.read_buffer_size, c.write_buffer_limit, c.split_send_size)
+            (
+                c.read_buffer_size,
+                c.write_buffer_limit,
+                c.split_send_size,
+                c.dialect,
+            )
+        };
+        // Writers woken when the queue is taken: `write_buffer_limit / split_send_size + 1`.
+        let out = OutputWriter::new(WakePolicy::OnTake((limit / split.max(1)).saturating_add(1)));
+        let out = match dialect {
+            Dialect::CLibp2p => out.one_frame_per_write(encoded_frame_len),
+            // `Auto` was resolved by `multiplex`; started without a chain, it means standard.
+            Dialect::Auto | Dialect::Standard => out,
         };
         Driver {
             io,
             shared,
             read_buf: ReadBuffer::new(read_size),
-            // Writers woken when the queue is taken: `write_buffer_limit / split_send_size + 1`.
-            out: OutputWriter::new(WakePolicy::OnTake((limit / split.max(1)).saturating_add(1))),
+            out,
             read_eof: false,
             read_pause: limit.saturating_mul(2).saturating_add(64 * 1024),
             finished: false,

@@ -8,11 +8,13 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chainp2p_core::{BoxStream, ChainError, HandlerContext, Muxer, MuxerHandler, Role};
+use chainp2p_core::{
+    BoxStream, ChainError, HandlerContext, Muxer, MuxerHandler, PeerFraming, Role,
+};
 use futures::future::BoxFuture;
 
 use crate::codec::GoAwayCode;
-use crate::config::YamuxConfig;
+use crate::config::{Dialect, YamuxConfig};
 use crate::driver::Driver;
 use crate::session::{Mode, Session, Stats};
 use crate::shared::{lock, register, Core, Shared, SharedRef};
@@ -45,6 +47,8 @@ impl MuxerHandler for YamuxConfig {
     }
 
     /// We are the client (odd ids) iff we dialed the connection (`ctx.role == Role::Dialer`).
+    /// [`Dialect::Auto`] becomes [`Dialect::CLibp2p`] for a peer whose security layer says it
+    /// parses one message per frame (`ctx.peer_framing`), [`Dialect::Standard`] otherwise.
     async fn multiplex(
         &self,
         io: BoxStream,
@@ -54,7 +58,14 @@ impl MuxerHandler for YamuxConfig {
             Role::Dialer => Mode::Client,
             Role::Listener => Mode::Server,
         };
-        let (muxer, driver) = start(io, mode, self.clone())?;
+        let mut config = self.clone();
+        if config.dialect == Dialect::Auto {
+            config.dialect = match ctx.peer_framing {
+                PeerFraming::MessagePerFrame => Dialect::CLibp2p,
+                _ => Dialect::Standard,
+            };
+        }
+        let (muxer, driver) = start(io, mode, config)?;
         Ok((muxer as Arc<dyn Muxer>, driver))
     }
 }

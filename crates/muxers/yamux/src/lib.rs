@@ -42,8 +42,8 @@ mod stream_state;
 
 pub use codec::{Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, SliceFrame};
 pub use config::{
-    YamuxConfig, DEFAULT_MAX_CONNECTION_WINDOW, DEFAULT_MAX_FRAME_BODY, DEFAULT_MAX_STREAM_WINDOW,
-    DEFAULT_WINDOW,
+    Dialect, YamuxConfig, DEFAULT_MAX_CONNECTION_WINDOW, DEFAULT_MAX_FRAME_BODY,
+    DEFAULT_MAX_STREAM_WINDOW, DEFAULT_WINDOW,
 };
 pub use error::{YamuxError, LAYER};
 pub use handler::{start, DriverFuture, YamuxMuxer, PROTOCOL};

@@ -13,7 +13,8 @@ use crate::error::io_err;
 use crate::proto::Identify;
 use crate::{IdentifyConfig, IdentifyError, IdentifyInfo};
 
-/// Reads delimited Identify messages until EOF and merges them (repeated fields concatenated,
+/// Reads delimited Identify messages until EOF (or only the first, with
+/// [`IdentifyConfig::first_message_only`]) and merges them (repeated fields concatenated,
 /// last scalar wins), within `config`'s size, count and time limits.
 pub async fn read_merged<S>(io: &mut S, config: &IdentifyConfig) -> Result<Identify, ChainError>
 where
@@ -35,6 +36,9 @@ where
                     .into());
                 }
                 merged.merge(frame).map_err(IdentifyError::Malformed)?;
+                if config.first_message_only {
+                    return Ok(merged);
+                }
             }
             let n = io.read(&mut chunk).await.map_err(io_err)?;
             match chunk.get(..n) {
@@ -101,7 +105,13 @@ pub async fn request_with_config<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
-    let msg = read_merged(io, config).await?;
+    let mut msg = read_merged(io, config).await?;
+    if let Some(peer) = expected_peer {
+        if msg.public_key.as_deref() == Some(peer.to_base58().as_bytes()) {
+            // c-libp2p sends its peer id's text, not its key: take the authenticated one.
+            msg.public_key = config.remote_key.as_ref().map(|k| k.encode_protobuf());
+        }
+    }
     let info = IdentifyInfo::from_proto(msg, expected_peer)?;
     if let Err(e) = io.close().await {
         tracing::debug!(error = %e, "identify: closing the request stream failed after a complete answer");

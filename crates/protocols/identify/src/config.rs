@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use chainp2p_core::identity::PublicKey;
 use chainp2p_core::multiaddr::Multiaddr;
+use chainp2p_core::PeerFraming;
 
 /// Limits of the identify exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,27 @@ pub struct IdentifyConfig {
     /// Pushes buffered for each [`crate::IdentifyHandler::subscribe`]r (default 64); a
     /// subscriber that falls further behind is told how many it missed (`Lagged`).
     pub push_channel_capacity: usize,
+    /// A request takes the first message as the whole answer instead of reading until EOF
+    /// (default `false`). For c-libp2p peers (c-ipfs), which send one message and never close
+    /// the stream; [`IdentifyConfig::for_peer`] sets it.
+    pub first_message_only: bool,
+    /// The peer's key as the security layer authenticated it, used when the answer carries
+    /// no usable key: c-libp2p sends the text of its peer id as `publicKey` (default `None`:
+    /// such an answer fails with [`crate::IdentifyError::MissingPublicKey`]).
+    pub remote_key: Option<PublicKey>,
+}
+
+impl IdentifyConfig {
+    /// These limits adjusted for a connection: for a peer that parses one message per frame
+    /// (c-libp2p, behind secio) the first message is the answer, and `remote_key` stands in
+    /// for the key c-libp2p does not send.
+    pub fn for_peer(mut self, framing: PeerFraming, remote_key: Option<PublicKey>) -> Self {
+        if framing == PeerFraming::MessagePerFrame {
+            self.first_message_only = true;
+        }
+        self.remote_key = remote_key;
+        self
+    }
 }
 
 impl Default for IdentifyConfig {
@@ -29,6 +52,8 @@ impl Default for IdentifyConfig {
             max_own_message_size: 4096,
             timeout: Duration::from_secs(10),
             push_channel_capacity: 64,
+            first_message_only: false,
+            remote_key: None,
         }
     }
 }

@@ -310,12 +310,7 @@ fn dialable<'a>(swarm: &Swarm, addrs: impl IntoIterator<Item = &'a Multiaddr>) -
 /// Asks `peer` for its identify info and offers it to the routing table. `dialed`: the address
 /// we reached it at (listed first: it is known to work).
 async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option<Multiaddr>) {
-    let work = async {
-        let mut stream = swarm
-            .open_stream(&peer, chainp2p_identify::PROTOCOL)
-            .await?;
-        chainp2p_identify::request(&mut stream, Some(&peer)).await
-    };
+    let work = swarm.identify(&peer);
     let info = match tokio::time::timeout(IDENTIFY_TIMEOUT, work).await {
         Ok(Ok(info)) => info,
         Ok(Err(e)) => {

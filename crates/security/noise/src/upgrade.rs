@@ -6,7 +6,9 @@ use std::future::poll_fn;
 
 use async_trait::async_trait;
 use chainp2p_core::identity::{Keypair, PeerId};
-use chainp2p_core::{BoxStream, ChainError, HandlerContext, Role, SecuredStream, SecurityHandler};
+use chainp2p_core::{
+    BoxStream, ChainError, HandlerContext, PeerFraming, Role, SecuredStream, SecurityHandler,
+};
 use futures::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use chainp2p_framing::RecvBuf;
@@ -109,6 +111,7 @@ impl SecurityHandler for NoiseConfig {
             remote_peer: remote.peer_id,
             remote_key: remote.public_key,
             details: vec![("handshake".to_owned(), NOISE_PARAMS.to_owned())],
+            peer_framing: PeerFraming::Stream,
         })
     }
 }

@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use chainp2p_core::identity::{PeerId, PublicKey};
-use chainp2p_core::{BoxStream, ChainError, HandlerContext, SecuredStream, SecurityHandler};
+use chainp2p_core::{
+    BoxStream, ChainError, HandlerContext, PeerFraming, SecuredStream, SecurityHandler,
+};
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::codec::{parse_prefix, MAX_PREFIX_LEN};
@@ -112,6 +114,7 @@ impl SecurityHandler for PlaintextConfig {
             remote_peer: remote.peer_id,
             remote_key: remote.public_key,
             details: vec![("encryption".to_owned(), "none".to_owned())],
+            peer_framing: PeerFraming::Stream,
         })
     }
 }

@@ -9,7 +9,9 @@ use std::future::poll_fn;
 
 use async_trait::async_trait;
 use chainp2p_core::identity::{Keypair, PeerId};
-use chainp2p_core::{BoxStream, ChainError, HandlerContext, Role, SecuredStream, SecurityHandler};
+use chainp2p_core::{
+    BoxStream, ChainError, HandlerContext, PeerFraming, Role, SecuredStream, SecurityHandler,
+};
 use chainp2p_framing::RecvBuf;
 use futures::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
@@ -189,6 +191,7 @@ impl SecurityHandler for SecioConfig {
             remote_peer: remote.peer_id,
             remote_key: remote.public_key,
             details: remote.chosen.details(),
+            peer_framing: PeerFraming::MessagePerFrame,
         })
     }
 }

@@ -18,7 +18,8 @@
 //! from bodies already read, see `body_pool.rs`, so the caller's read buffer is reused).
 //!
 //! Stream state machine: open (SYN sent / received) → acknowledged (any frame from the peer
-//! answers our SYN, ACK flag or not, for old c-ipfs peers) → half-closed by FIN each way →
+//! answers our SYN, ACK flag or not, for old c-ipfs peers; in [`Dialect::CLibp2p`] we never
+//! send ACK, see there) → half-closed by FIN each way →
 //! forgotten once both FINs passed (or an RST) and the application released its handle.
 //! Protocol violations end the session with GoAway(protocol error) and a specific
 //! [`YamuxError`]; frames for unknown streams are ignored and counted in [`Stats`].
@@ -34,7 +35,7 @@ use crate::body_pool::BodyPool;
 use crate::codec::{
     Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, SliceFrame, HEADER_LEN,
 };
-use crate::config::{YamuxConfig, DEFAULT_WINDOW};
+use crate::config::{Dialect, YamuxConfig, DEFAULT_WINDOW};
 use crate::error::YamuxError;
 use crate::stream_state::{Origin, StreamState};
 
@@ -43,6 +44,12 @@ mod keepalive;
 
 /// A stream id.
 pub type StreamId = u32;
+
+/// Stream ids toward a c-libp2p peer stay below this (it indexes a 256-entry array by id).
+const C_LIBP2P_MAX_STREAM_ID: StreamId = 256;
+
+/// The flags of c-libp2p's pong as they arrive: ACK (0x0002) in little-endian byte order.
+const C_LIBP2P_PONG_FLAGS: Flags = Flags(0x0200);
 
 /// Which end of the connection we are: the client (the dialer) uses odd stream ids, the server
 /// even ones.
@@ -151,9 +158,10 @@ impl Session {
         Session {
             mode,
             codec: FrameCodec::new(config.max_frame_body),
-            next_id: match mode {
-                Mode::Client => 1,
-                Mode::Server => 2,
+            next_id: match (mode, config.dialect) {
+                // c-libp2p takes only even ids from its peer, whoever dialed.
+                (_, Dialect::CLibp2p) | (Mode::Server, _) => 2,
+                (Mode::Client, _) => 1,
             },
             config,
             streams: HashMap::new(),
@@ -247,6 +255,7 @@ impl Session {
         if self.termination.is_some() {
             return Ok(());
         }
+        tracing::trace!(header = ?frame.header, body = frame.body.len(), "yamux frame in");
         let result = match frame.header.frame_type {
             FrameType::Data | FrameType::WindowUpdate => self.on_stream_frame(frame, now),
             FrameType::Ping => {
@@ -333,9 +342,10 @@ impl Session {
 
     fn on_syn(&mut self, frame: Frame, now: Instant) -> Result<(), YamuxError> {
         let id = frame.header.stream_id;
-        let remote_parity = match self.mode {
-            Mode::Client => 0,
-            Mode::Server => 1,
+        let remote_parity = match (self.mode, self.config.dialect) {
+            // c-libp2p always opens odd ids (it runs as the client either way).
+            (_, Dialect::CLibp2p) | (Mode::Server, _) => 1,
+            (Mode::Client, _) => 0,
         };
         if id == 0 || id % 2 != remote_parity {
             return Err(YamuxError::WrongParity(id));
@@ -433,6 +443,10 @@ impl Session {
             self.push_header(FrameType::Ping, Flags::ACK, 0, h.length);
         } else if h.flags.contains(Flags::ACK) {
             self.on_pong(h.length, now);
+        } else if h.flags == C_LIBP2P_PONG_FLAGS {
+            // c-libp2p answers pings without encoding the header: flags and opaque in
+            // little-endian byte order.
+            self.on_pong(h.length.swap_bytes(), now);
         }
     }
 
@@ -450,6 +464,10 @@ impl Session {
             return Ok(None);
         }
         let id = self.next_id;
+        if self.config.dialect == Dialect::CLibp2p && id >= C_LIBP2P_MAX_STREAM_ID {
+            // c-libp2p indexes a 256-entry array by stream id.
+            return Err(YamuxError::StreamIdsExhausted);
+        }
         self.next_id = id.checked_add(2).ok_or(YamuxError::StreamIdsExhausted)?;
         let window = self.initial_window();
         let mut s = StreamState::new(Origin::Local, DEFAULT_WINDOW, window, self.now);
@@ -480,7 +498,13 @@ impl Session {
             s.acked = true;
             let extra = s.recv_window.saturating_sub(DEFAULT_WINDOW);
             s.recv_credit = s.recv_credit.saturating_add(extra);
-            if self.termination.is_none() {
+            if self.config.dialect == Dialect::CLibp2p {
+                // c-libp2p drops any frame with ACK on a stream it opened: our first data
+                // frame acknowledges it; a larger window is announced without the flag.
+                if self.termination.is_none() && extra > 0 {
+                    self.push_header(FrameType::WindowUpdate, Flags::NONE, id, extra);
+                }
+            } else if self.termination.is_none() {
                 self.push_header(FrameType::WindowUpdate, Flags::ACK, id, extra);
             }
             return Some(id);
@@ -571,7 +595,9 @@ impl Session {
         self.out.reserve(n + frames * HEADER_LEN);
         for chunk in head.chunks(split.max(1)) {
             let len = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
-            Header::new(FrameType::Data, Flags::NONE, id, len).encode(&mut self.out);
+            let header = Header::new(FrameType::Data, Flags::NONE, id, len);
+            tracing::trace!(?header, "yamux frame out");
+            header.encode(&mut self.out);
             self.out.extend_from_slice(chunk);
             self.queued_total += (HEADER_LEN + chunk.len()) as u64;
         }
@@ -604,7 +630,9 @@ impl Session {
         if s.remote_fin {
             self.events.push_back(Event::StreamClosed(id));
         }
-        self.push_header(FrameType::Data, Flags::FIN, id, 0);
+        if self.config.dialect != Dialect::CLibp2p {
+            self.push_header(FrameType::Data, Flags::FIN, id, 0);
+        }
         self.remove_if_done(id);
         Ok(())
     }
@@ -740,7 +768,9 @@ impl Session {
     }
 
     fn push_header(&mut self, ty: FrameType, flags: Flags, id: StreamId, length: u32) {
-        Header::new(ty, flags, id, length).encode(&mut self.out);
+        let header = Header::new(ty, flags, id, length);
+        tracing::trace!(?header, "yamux frame out");
+        header.encode(&mut self.out);
         self.queued_total += HEADER_LEN as u64;
     }
 
