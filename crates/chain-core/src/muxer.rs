@@ -27,4 +27,10 @@ pub trait Muxer: Send + Sync + 'static {
 
     /// Whether the session has ended (closed by either side or failed).
     fn is_closed(&self) -> bool;
+
+    /// What the peer says it is (identify's `agentVersion`), so that the muxer can work around
+    /// a known implementation's bugs from now on (yamux does for c-ipfs). Default: nothing.
+    fn peer_agent(&self, agent_version: &str) {
+        let _ = agent_version;
+    }
 }

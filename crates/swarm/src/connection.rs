@@ -123,14 +123,20 @@ impl Connection {
 
     /// Asks the peer who it is over `/ipfs/id/1.0.0`, with the default limits adjusted to the
     /// peer ([`chainp2p_identify::IdentifyConfig::for_peer`]: c-ipfs sends one message, never
-    /// closes and puts no key in it).
+    /// closes and puts no key in it), and tells the muxer the peer's agent
+    /// ([`Muxer::peer_agent`]) before closing the stream.
     #[cfg(feature = "identify")]
     pub async fn identify(&self) -> Result<chainp2p_identify::IdentifyInfo, ChainError> {
         let mut stream = self.open_stream(chainp2p_identify::PROTOCOL).await?;
         let config = chainp2p_identify::IdentifyConfig::default()
             .for_peer(self.inner.peer_framing, self.inner.remote_key.clone());
-        chainp2p_identify::request_with_config(&mut stream, Some(&self.inner.peer_id), &config)
-            .await
+        let info =
+            chainp2p_identify::read_answer(&mut stream, Some(&self.inner.peer_id), &config).await?;
+        self.inner.muxer.peer_agent(&info.agent_version);
+        if let Err(e) = futures::AsyncWriteExt::close(&mut stream).await {
+            tracing::debug!(error = %e, "identify: closing the request stream failed after a complete answer");
+        }
+        Ok(info)
     }
 
     /// How long the connection has had no substream open (`None` while one is).

@@ -32,28 +32,34 @@ const MAX_STREAM_WINDOW_LIMIT: u32 = 1 << 30;
 /// Which peers' conventions the session follows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Dialect {
-    /// [`Dialect::CLibp2p`] when the security layer says the peer parses one message per
-    /// security frame (`chainp2p_core::PeerFraming::MessagePerFrame`: secio, which only
-    /// c-ipfs and other c-libp2p-era peers still speak), [`Dialect::Standard`] otherwise. The
-    /// default; a session started without a chain ([`crate::start`]) is standard.
+    /// [`Dialect::FramePerWrite`] when the security layer says the peer parses one message
+    /// per security frame (`chainp2p_core::PeerFraming::MessagePerFrame`: secio, which only
+    /// c-ipfs and other old peers still speak), [`Dialect::Standard`] otherwise; then
+    /// [`Dialect::CLibp2p`] once the peer's identify says it is c-ipfs
+    /// (`chainp2p_core::Muxer::peer_agent`). The default; a session started without a chain
+    /// ([`crate::start`]) is standard.
     #[default]
     Auto,
-    /// The yamux spec as go-, rust- and js-yamux speak it: frames coalesced into large writes,
-    /// SYN answered with ACK, odd ids for the dialer and even for the listener.
+    /// The yamux spec as go-, rust- and js-yamux speak it, frames coalesced into large writes.
     Standard,
-    /// What c-libp2p (c-ipfs) survives, found on the wire against the real binary (see
-    /// `docs/c-ipfs.md`):
-    /// - every frame in its own write, so each is its own secio frame (c-libp2p decodes one
-    ///   yamux frame per secio frame; bytes behind a WindowUpdate are taken for its payload,
-    ///   and c-ipfs crashes on them);
-    /// - streams the peer opens are never answered with the ACK flag (c-libp2p drops any
-    ///   frame with ACK on a stream it opened, payload included): our first data frame
-    ///   acknowledges them;
-    /// - our streams get even ids whichever side dialed (c-libp2p always runs as the yamux
-    ///   client and takes only even ids from its peer), and only ids below 256 (it indexes a
-    ///   256-entry array by stream id): the 128th stream fails with
-    ///   [`crate::YamuxError::StreamIdsExhausted`].
+    /// The spec, with every frame in its own write, so that each is its own security frame:
+    /// c-libp2p decodes one yamux frame per secio frame and takes whatever follows a
+    /// WindowUpdate for its payload (c-ipfs crashes on a WindowUpdate batched with more
+    /// frames). Valid yamux for every peer; only the write pattern differs.
+    FramePerWrite,
+    /// [`Dialect::FramePerWrite`] plus what else c-ipfs needs, found on the wire against the
+    /// real binary (see `docs/c-ipfs.md`): no FIN on its streams (its FIN handler frees a
+    /// stream its reader thread is still using: c-ipfs crashes on about half of them; it
+    /// never half-closes itself), and our stream ids stay below 256 (it indexes a 256-entry
+    /// array by id; the 128th stream fails with [`crate::YamuxError::StreamIdsExhausted`]).
     CLibp2p,
+}
+
+impl Dialect {
+    /// Whether frames go out one per write.
+    pub fn frame_per_write(self) -> bool {
+        matches!(self, Dialect::FramePerWrite | Dialect::CLibp2p)
+    }
 }
 
 /// Configuration of a yamux session. Every field is public and documented; [`YamuxConfig::new`]
@@ -118,8 +124,9 @@ pub struct YamuxConfig {
     /// answers pings. `None`: never time out. Must be non-zero.
     pub keepalive_timeout: Option<Duration>,
     /// Whose conventions the session follows (see [`Dialect`]). Default [`Dialect::Auto`]:
-    /// c-libp2p's only for peers whose security layer says so (secio), the spec's for all
-    /// others, whose writes stay coalesced.
+    /// one frame per write for peers whose security layer says so (secio), c-ipfs's
+    /// workarounds once identify says the peer is c-ipfs, the spec with coalesced writes for
+    /// every other peer.
     pub dialect: Dialect,
 }
 

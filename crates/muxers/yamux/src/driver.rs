@@ -20,7 +20,6 @@ use chainp2p_muxer_shell::{OutputWriter, WakePolicy};
 use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::encoded_frame_len;
-use crate::config::Dialect;
 use crate::error::YamuxError;
 use crate::read_buffer::ReadBuffer;
 use crate::session::Termination;
@@ -68,10 +67,10 @@ impl Driver {
         };
         // Writers woken when the queue is taken: `write_buffer_limit / split_send_size + 1`.
         let out = OutputWriter::new(WakePolicy::OnTake((limit / split.max(1)).saturating_add(1)));
-        let out = match dialect {
-            Dialect::CLibp2p => out.one_frame_per_write(encoded_frame_len),
-            // `Auto` was resolved by `multiplex`; started without a chain, it means standard.
-            Dialect::Auto | Dialect::Standard => out,
+        // `Auto` was resolved by `multiplex`; started without a chain, it means standard.
+        let out = match dialect.frame_per_write() {
+            true => out.one_frame_per_write(encoded_frame_len),
+            false => out,
         };
         Driver {
             io,

@@ -23,6 +23,9 @@ use crate::stream::YamuxStream;
 /// The protocol id.
 pub const PROTOCOL: &str = "/yamux/1.0.0";
 
+/// How c-ipfs's identify agentVersion starts (`c-ipfs/1.0`).
+const C_IPFS_AGENT: &str = "c-ipfs/";
+
 /// The driver future: does the session's I/O; must be polled (spawned) until it completes.
 pub type DriverFuture = BoxFuture<'static, Result<(), ChainError>>;
 
@@ -47,8 +50,9 @@ impl MuxerHandler for YamuxConfig {
     }
 
     /// We are the client (odd ids) iff we dialed the connection (`ctx.role == Role::Dialer`).
-    /// [`Dialect::Auto`] becomes [`Dialect::CLibp2p`] for a peer whose security layer says it
-    /// parses one message per frame (`ctx.peer_framing`), [`Dialect::Standard`] otherwise.
+    /// [`Dialect::Auto`] becomes [`Dialect::FramePerWrite`] for a peer whose security layer
+    /// says it parses one message per frame (`ctx.peer_framing`), [`Dialect::Standard`]
+    /// otherwise.
     async fn multiplex(
         &self,
         io: BoxStream,
@@ -61,7 +65,7 @@ impl MuxerHandler for YamuxConfig {
         let mut config = self.clone();
         if config.dialect == Dialect::Auto {
             config.dialect = match ctx.peer_framing {
-                PeerFraming::MessagePerFrame => Dialect::CLibp2p,
+                PeerFraming::MessagePerFrame => Dialect::FramePerWrite,
                 _ => Dialect::Standard,
             };
         }
@@ -166,6 +170,18 @@ impl Muxer for YamuxMuxer {
 
     async fn close(&self) -> Result<(), ChainError> {
         self.shutdown().await
+    }
+
+    /// A frame-per-write session whose peer says it is c-ipfs (`c-ipfs/…`) switches to
+    /// [`Dialect::CLibp2p`], unless the configuration chose a dialect itself.
+    fn peer_agent(&self, agent_version: &str) {
+        let mut g = lock(&self.shared);
+        if agent_version.starts_with(C_IPFS_AGENT)
+            && g.session.config().dialect == Dialect::FramePerWrite
+        {
+            tracing::debug!(agent_version, "yamux: c-ipfs peer, its workarounds on");
+            g.session.set_dialect(Dialect::CLibp2p);
+        }
     }
 
     fn is_closed(&self) -> bool {

@@ -105,6 +105,23 @@ pub async fn request_with_config<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
+    let info = read_answer(io, expected_peer, config).await?;
+    if let Err(e) = io.close().await {
+        tracing::debug!(error = %e, "identify: closing the request stream failed after a complete answer");
+    }
+    Ok(info)
+}
+
+/// [`request_with_config`] without closing the stream afterwards: the caller closes it (after
+/// telling the muxer who the peer is, say: c-ipfs must not see a FIN).
+pub async fn read_answer<S>(
+    io: &mut S,
+    expected_peer: Option<&PeerId>,
+    config: &IdentifyConfig,
+) -> Result<IdentifyInfo, ChainError>
+where
+    S: AsyncRead + Unpin + ?Sized,
+{
     let mut msg = read_merged(io, config).await?;
     if let Some(peer) = expected_peer {
         if msg.public_key.as_deref() == Some(peer.to_base58().as_bytes()) {
@@ -112,11 +129,7 @@ where
             msg.public_key = config.remote_key.as_ref().map(|k| k.encode_protobuf());
         }
     }
-    let info = IdentifyInfo::from_proto(msg, expected_peer)?;
-    if let Err(e) = io.close().await {
-        tracing::debug!(error = %e, "identify: closing the request stream failed after a complete answer");
-    }
-    Ok(info)
+    Ok(IdentifyInfo::from_proto(msg, expected_peer)?)
 }
 
 /// Pushes `info` on a stream negotiated for [`crate::PUSH_PROTOCOL`] and closes it. The

@@ -28,7 +28,7 @@ pub mod info;
 pub mod proto;
 pub mod record;
 
-pub use client::{push, read_merged, request, request_with_config, write_and_close};
+pub use client::{push, read_answer, read_merged, request, request_with_config, write_and_close};
 pub use config::{IdentifyConfig, LocalInfo};
 pub use error::IdentifyError;
 pub use handler::{IdentifyHandler, PushEvent};

@@ -323,9 +323,23 @@ async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option
         }
     };
     let addrs = dialable(&swarm, dialed.iter().chain(info.listen_addrs.iter()));
-    let outcome = node.on_peer_identified(peer, &addrs, &info.protocols, Instant::now());
+    let protocols = served_protocols(&info);
+    let outcome = node.on_peer_identified(peer, &addrs, &protocols, Instant::now());
     tracing::debug!(%peer, ?outcome, addrs = addrs.len(), "kad: peer identified");
 }
+
+/// The protocols a peer serves, from its identify: what it lists, or for c-ipfs, whose
+/// identify lists none (c-libp2p `identify/identify.c` sends only its key, protocolVersion and
+/// agentVersion), the Kademlia protocol every c-ipfs node registers (`core/ipfs_node.c`).
+fn served_protocols(info: &chainp2p_identify::IdentifyInfo) -> Vec<String> {
+    if info.protocols.is_empty() && info.agent_version.starts_with(C_IPFS_AGENT) {
+        return vec![chainp2p_kad::DEFAULT_PROTOCOL.to_owned()];
+    }
+    info.protocols.clone()
+}
+
+/// How c-ipfs's identify agentVersion starts (`c-ipfs/1.0`).
+const C_IPFS_AGENT: &str = "c-ipfs/";
 
 /// Whether `addr` could be dialed by anybody: not an unspecified IP (`0.0.0.0`, `::`), not a
 /// memory port 0. Whether our swarm has a transport for it is [`Swarm::can_dial`].

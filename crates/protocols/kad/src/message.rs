@@ -44,11 +44,12 @@ impl KadPeer {
         }
     }
 
-    /// Parses a protobuf peer: `None` (counted) if its id is not a PeerId; unparseable
+    /// Parses a protobuf peer: `None` (counted) if its id is not a PeerId (as bytes, or as
+    /// base58 text, which c-ipfs sends); unparseable
     /// addresses are skipped and counted; an unknown connection type reads as
     /// `NOT_CONNECTED`, as in go and rust.
     pub fn from_proto(peer: proto::Peer, stats: &mut DecodeStats) -> Option<KadPeer> {
-        let Ok(id) = PeerId::from_bytes(&peer.id) else {
+        let Some(id) = peer_id_from_wire(&peer.id) else {
             stats.invalid_peers += 1;
             return None;
         };
@@ -66,6 +67,15 @@ impl KadPeer {
             connection,
         })
     }
+}
+
+/// A peer id as the wire carries it: its multihash bytes, or (c-libp2p, i.e. c-ipfs) the
+/// base58 text of them.
+fn peer_id_from_wire(bytes: &[u8]) -> Option<PeerId> {
+    PeerId::from_bytes(bytes).ok().or_else(|| {
+        let text = std::str::from_utf8(bytes).ok()?;
+        text.parse().ok()
+    })
 }
 
 /// A record as carried on the wire.
@@ -442,9 +452,16 @@ impl Response {
             return Err(KadError::UnexpectedResponse { sent, got });
         }
         Ok(match got {
-            MessageType::FindNode => Response::FindNode {
-                closer: peers_from_proto(msg.closer_peers, stats),
-            },
+            MessageType::FindNode => {
+                // c-libp2p answers FIND_NODE in providerPeers (routing/dht_protocol.c).
+                let peers = match msg.closer_peers.is_empty() {
+                    true => msg.provider_peers,
+                    false => msg.closer_peers,
+                };
+                Response::FindNode {
+                    closer: peers_from_proto(peers, stats),
+                }
+            }
             MessageType::GetValue => {
                 let record = msg.record.map(WireRecord::from_proto);
                 if record.as_ref().is_some_and(|r| r.key != request.key()) {

@@ -18,8 +18,7 @@
 //! from bodies already read, see `body_pool.rs`, so the caller's read buffer is reused).
 //!
 //! Stream state machine: open (SYN sent / received) → acknowledged (any frame from the peer
-//! answers our SYN, ACK flag or not, for old c-ipfs peers; in [`Dialect::CLibp2p`] we never
-//! send ACK, see there) → half-closed by FIN each way →
+//! answers our SYN, ACK flag or not, for old c-ipfs peers) → half-closed by FIN each way →
 //! forgotten once both FINs passed (or an RST) and the application released its handle.
 //! Protocol violations end the session with GoAway(protocol error) and a specific
 //! [`YamuxError`]; frames for unknown streams are ignored and counted in [`Stats`].
@@ -158,10 +157,9 @@ impl Session {
         Session {
             mode,
             codec: FrameCodec::new(config.max_frame_body),
-            next_id: match (mode, config.dialect) {
-                // c-libp2p takes only even ids from its peer, whoever dialed.
-                (_, Dialect::CLibp2p) | (Mode::Server, _) => 2,
-                (Mode::Client, _) => 1,
+            next_id: match mode {
+                Mode::Client => 1,
+                Mode::Server => 2,
             },
             config,
             streams: HashMap::new(),
@@ -183,6 +181,12 @@ impl Session {
             input_wanted: 0,
             pool: BodyPool::default(),
         }
+    }
+
+    /// Switches to `dialect` from now on (the shell does so when identify names the peer;
+    /// how writes are cut is fixed when the driver starts).
+    pub fn set_dialect(&mut self, dialect: Dialect) {
+        self.config.dialect = dialect;
     }
 
     /// Our mode.
@@ -342,10 +346,9 @@ impl Session {
 
     fn on_syn(&mut self, frame: Frame, now: Instant) -> Result<(), YamuxError> {
         let id = frame.header.stream_id;
-        let remote_parity = match (self.mode, self.config.dialect) {
-            // c-libp2p always opens odd ids (it runs as the client either way).
-            (_, Dialect::CLibp2p) | (Mode::Server, _) => 1,
-            (Mode::Client, _) => 0,
+        let remote_parity = match self.mode {
+            Mode::Client => 0,
+            Mode::Server => 1,
         };
         if id == 0 || id % 2 != remote_parity {
             return Err(YamuxError::WrongParity(id));
@@ -498,13 +501,7 @@ impl Session {
             s.acked = true;
             let extra = s.recv_window.saturating_sub(DEFAULT_WINDOW);
             s.recv_credit = s.recv_credit.saturating_add(extra);
-            if self.config.dialect == Dialect::CLibp2p {
-                // c-libp2p drops any frame with ACK on a stream it opened: our first data
-                // frame acknowledges it; a larger window is announced without the flag.
-                if self.termination.is_none() && extra > 0 {
-                    self.push_header(FrameType::WindowUpdate, Flags::NONE, id, extra);
-                }
-            } else if self.termination.is_none() {
+            if self.termination.is_none() {
                 self.push_header(FrameType::WindowUpdate, Flags::ACK, id, extra);
             }
             return Some(id);
@@ -609,7 +606,7 @@ impl Session {
         self.streams.get(&id).map_or(0, |s| s.send_window)
     }
 
-    /// Half-closes stream `id` (queues FIN). Idempotent.
+    /// Half-closes stream `id` (queues FIN; not in [`Dialect::CLibp2p`], see there). Idempotent.
     pub fn close_write(&mut self, id: StreamId) -> Result<(), YamuxError> {
         let s = self
             .streams
