@@ -60,6 +60,24 @@ impl MultistreamConfig {
     }
 }
 
+impl MultistreamConfig {
+    /// These settings adjusted for the substreams we open toward a peer that parses one
+    /// message per frame (c-libp2p, behind secio): the dialer is lazy, so that the first
+    /// application message goes with the proposal (c-libp2p reads a protocol's request only if
+    /// it is already there when it answers the proposal: sent after its echo, a Kademlia
+    /// request is never read), and a glued echo is accepted. Inside a substream c-libp2p reads
+    /// a byte buffer, so messages need no writes of their own there. Unchanged for other peers.
+    pub fn for_peer_substreams(&self, framing: PeerFraming) -> MultistreamConfig {
+        let mut config = self.clone();
+        if framing == PeerFraming::MessagePerFrame {
+            config.one_message_per_write = false;
+            config.lazy = true;
+            config.accept_glued_echo = true;
+        }
+        config
+    }
+}
+
 impl Default for MultistreamConfig {
     fn default() -> Self {
         MultistreamConfig {

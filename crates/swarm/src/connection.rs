@@ -76,9 +76,9 @@ impl Connection {
                 remote_addr,
                 chain: ctx.chain.clone(),
                 muxer,
-                // Substreams we open negotiate the way the peer parses (c-ipfs: one message
-                // per write); inbound ones get the same from `ctx` in `dispatch`.
-                multistream: multistream.for_peer(ctx.peer_framing),
+                // Substreams we open negotiate the way the peer reads (c-ipfs: the request
+                // goes with the proposal); inbound ones get theirs from `ctx` in `dispatch`.
+                multistream: multistream.for_peer_substreams(ctx.peer_framing),
                 peer_framing: ctx.peer_framing,
                 activity: Activity::new(),
             }),

@@ -50,8 +50,12 @@ pub enum Dialect {
     /// [`Dialect::FramePerWrite`] plus what else c-ipfs needs, found on the wire against the
     /// real binary (see `docs/c-ipfs.md`): no FIN on its streams (its FIN handler frees a
     /// stream its reader thread is still using: c-ipfs crashes on about half of them; it
-    /// never half-closes itself), and our stream ids stay below 256 (it indexes a 256-entry
-    /// array by id; the 128th stream fails with [`crate::YamuxError::StreamIdsExhausted`]).
+    /// never half-closes itself), no keep-alive pings (it answers a ping from another thread
+    /// than its stream writes, without a lock on its secio state: a pong racing an answer
+    /// corrupts its stream, seen as a MAC mismatch; it never pings itself), and our stream
+    /// ids stay below 256 (it indexes a 256-entry array by id; the 128th stream fails with
+    /// [`crate::YamuxError::StreamIdsExhausted`]). [`Dialect::FramePerWrite`] sends its first
+    /// keep-alive ping after one interval rather than at once, for the same reason.
     CLibp2p,
 }
 

@@ -69,12 +69,18 @@ impl Session {
             return;
         };
         let due = match self.keepalive.next_ping {
-            _ if !self.keepalive.started => true,
+            // The first ping goes at once (the RTT for auto-tuning), except toward old peers
+            // (frame per write: secio): c-ipfs answers pings from another thread than its
+            // stream writes, unlocked, and a pong racing them corrupts its secio stream.
+            _ if !self.keepalive.started => !self.config.dialect.frame_per_write(),
             Some(at) => now >= at,
             None => true,
         };
         self.keepalive.started = true;
         if !due {
+            if self.keepalive.next_ping.is_none() {
+                self.keepalive.next_ping = now.checked_add(interval);
+            }
             return;
         }
         self.keepalive.next_ping = now.checked_add(interval);

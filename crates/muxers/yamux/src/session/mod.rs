@@ -187,6 +187,11 @@ impl Session {
     /// how writes are cut is fixed when the driver starts).
     pub fn set_dialect(&mut self, dialect: Dialect) {
         self.config.dialect = dialect;
+        if dialect == Dialect::CLibp2p {
+            // No more keep-alive pings (see `Dialect::CLibp2p`); one outstanding still counts.
+            self.config.ping_interval = None;
+            self.keepalive.next_ping = None;
+        }
     }
 
     /// Our mode.
