@@ -90,3 +90,50 @@ impl Default for MultistreamConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lazy_custom() -> MultistreamConfig {
+        MultistreamConfig {
+            max_message_len: 100,
+            max_attempts: 3,
+            timeout: Duration::from_secs(1),
+            lazy: true,
+            one_message_per_write: false,
+            accept_glued_echo: false,
+        }
+    }
+
+    #[test]
+    fn for_message_per_frame_peers_writes_each_message_eagerly_and_takes_glued_echoes() {
+        let base = lazy_custom();
+        let got = base.for_peer(PeerFraming::MessagePerFrame);
+        assert_eq!(
+            got,
+            MultistreamConfig {
+                one_message_per_write: true,
+                lazy: false,
+                accept_glued_echo: true,
+                ..base.clone()
+            }
+        );
+        assert_eq!(base, lazy_custom(), "the original is left as it was");
+    }
+
+    #[test]
+    fn for_stream_peers_changes_nothing() {
+        assert_eq!(lazy_custom().for_peer(PeerFraming::Stream), lazy_custom());
+        let all_on = MultistreamConfig {
+            one_message_per_write: true,
+            accept_glued_echo: true,
+            ..MultistreamConfig::default()
+        };
+        assert_eq!(all_on.for_peer(PeerFraming::Stream), all_on);
+        assert_eq!(
+            MultistreamConfig::default().for_peer(PeerFraming::Stream),
+            MultistreamConfig::default()
+        );
+    }
+}

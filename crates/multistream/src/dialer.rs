@@ -332,4 +332,142 @@ mod tests {
             })
         );
     }
+
+    const IDENTIFY: &str = "/ipfs/id/1.0.0";
+    const HEADER: &[u8] = b"\x13/multistream/1.0.0\n";
+
+    fn glued() -> MultistreamConfig {
+        MultistreamConfig {
+            accept_glued_echo: true,
+            ..cfg()
+        }
+    }
+
+    fn uvarint(mut n: usize, out: &mut Vec<u8>) {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+
+    /// One multistream message: `uvarint(body.len()) body`.
+    fn message(body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        uvarint(body.len(), &mut out);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// 200 bytes (a two-byte uvarint), the last not a `\n`.
+    fn payload() -> Vec<u8> {
+        (0..200u8).map(|i| i.wrapping_mul(7) | 1).collect()
+    }
+
+    /// The header, then c-libp2p's echo glued to `payload` in one message.
+    fn glued_answer(protocol: &str, payload: &[u8]) -> Vec<u8> {
+        let mut body = format!("{protocol}\n").into_bytes();
+        body.extend_from_slice(payload);
+        [HEADER, &message(&body)[..]].concat()
+    }
+
+    #[test]
+    fn glued_echo_selects_and_leaves_the_payload_as_one_message() {
+        let mut d = Dialer::new(vec![IDENTIFY.into()], &glued()).unwrap();
+        d.poll_transmit();
+        let mut input = glued_answer(IDENTIFY, &payload());
+        input.extend_from_slice(b"after");
+        d.handle_input(&input).unwrap();
+        assert!(d.is_done());
+        assert_eq!(d.selected(), Some(IDENTIFY));
+        assert_eq!(
+            d.poll_event(),
+            Some(Event::Selected {
+                protocol: IDENTIFY.into()
+            })
+        );
+        let expected = [&message(&payload())[..], b"after"].concat();
+        assert_eq!(&d.take_leftover()[..], &expected[..]);
+    }
+
+    #[test]
+    fn glued_echo_arriving_in_pieces() {
+        let mut d = Dialer::new(vec![IDENTIFY.into()], &glued()).unwrap();
+        d.poll_transmit();
+        let input = glued_answer(IDENTIFY, b"\x08\x01");
+        for byte in &input {
+            d.handle_input(std::slice::from_ref(byte)).unwrap();
+        }
+        assert_eq!(d.selected(), Some(IDENTIFY));
+        assert_eq!(&d.take_leftover()[..], b"\x02\x08\x01");
+    }
+
+    #[test]
+    fn glued_echo_without_the_option_is_missing_newline() {
+        let mut d = Dialer::new(vec![IDENTIFY.into()], &cfg()).unwrap();
+        d.poll_transmit();
+        assert!(matches!(
+            d.handle_input(&glued_answer(IDENTIFY, &payload())),
+            Err(MultistreamError::MissingNewline)
+        ));
+    }
+
+    #[test]
+    fn with_the_option_other_messages_without_newline_are_still_refused() {
+        let not_glued: [&[u8]; 4] = [
+            b"/ipfs/id/1.0.0",          // the echo without its `\n`
+            b"/ipfs/id/1.0.0X payload", // the id as a prefix only
+            b"/other/1.0.0\npayload",   // another protocol's echo
+            b"na",
+        ];
+        for body in not_glued {
+            let mut d = Dialer::new(vec![IDENTIFY.into()], &glued()).unwrap();
+            d.poll_transmit();
+            let input = [HEADER, &message(body)[..]].concat();
+            assert!(
+                matches!(
+                    d.handle_input(&input),
+                    Err(MultistreamError::MissingNewline)
+                ),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Nor is a header glued to anything.
+        let mut d = Dialer::new(vec![IDENTIFY.into()], &glued()).unwrap();
+        assert!(d
+            .handle_input(&message(b"/multistream/1.0.0\n/ipfs/id/1.0.0\n"))
+            .is_err());
+        assert!(!d.is_done());
+    }
+
+    #[test]
+    fn with_the_option_na_and_plain_echoes_still_work() {
+        let mut d = Dialer::new(vec!["/a".into(), IDENTIFY.into()], &glued()).unwrap();
+        d.poll_transmit();
+        d.handle_input(&[HEADER, b"\x03na\n"].concat()).unwrap();
+        assert_eq!(
+            d.poll_event(),
+            Some(Event::Rejected {
+                protocol: "/a".into()
+            })
+        );
+        assert_eq!(
+            &d.poll_transmit().unwrap()[..],
+            &message(b"/ipfs/id/1.0.0\n")[..]
+        );
+        // The second proposal's echo, glued.
+        let body = [b"/ipfs/id/1.0.0\n", &payload()[..]].concat();
+        d.handle_input(&message(&body)).unwrap();
+        assert_eq!(d.selected(), Some(IDENTIFY));
+        assert_eq!(&d.take_leftover()[..], &message(&payload())[..]);
+
+        // A plain echo: the bytes after it are left as they came.
+        let mut d = Dialer::new(vec![IDENTIFY.into()], &glued()).unwrap();
+        d.poll_transmit();
+        d.handle_input(&[HEADER, &message(b"/ipfs/id/1.0.0\n")[..], b"rest"].concat())
+            .unwrap();
+        assert_eq!(d.selected(), Some(IDENTIFY));
+        assert_eq!(&d.take_leftover()[..], b"rest");
+    }
 }

@@ -191,3 +191,127 @@ fn finish_and_end_polls_report_the_error() {
     assert_eq!(s.poll_inbound_end(&w), Poll::Ready(Err(err.clone())));
     assert_eq!(s.poll_driver_done(&w), Poll::Ready(Err(err)));
 }
+
+/// Test framing for `one_frame_per_write`: one length byte, then that many body bytes.
+fn len_prefixed(src: &[u8]) -> usize {
+    src.first().map_or(src.len(), |&n| 1 + usize::from(n))
+}
+
+/// A socket that records the bytes of every `poll_write` call. Each call consumes the next
+/// entry of `script`: `Some(n)` accepts at most `n` bytes, `None` answers `Pending`; once the
+/// script is used up every write is accepted whole.
+#[derive(Default)]
+struct Recorder {
+    writes: Vec<Vec<u8>>,
+    script: VecDeque<Option<usize>>,
+}
+
+impl futures::io::AsyncWrite for Recorder {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = match self.script.pop_front() {
+            Some(None) => return Poll::Pending,
+            Some(Some(max)) => buf.len().min(max),
+            None => buf.len(),
+        };
+        self.writes.push(buf[..n].to_vec());
+        Poll::Ready(Ok(n))
+    }
+    fn poll_flush(self: std::pin::Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: std::pin::Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+const FRAMES: [&[u8]; 4] = [b"\x03abc", b"\x01x", b"\x00", b"\x04pqrs"];
+
+fn queued_frames() -> Mutex<Shared<Fake>> {
+    let shared = Mutex::new(Shared::new(Fake::default()));
+    {
+        let mut g = shared.lock().unwrap();
+        for f in FRAMES {
+            g.session.queue(f);
+        }
+    }
+    shared
+}
+
+#[test]
+fn writer_one_frame_per_write_writes_each_frame_alone() {
+    let shared = queued_frames();
+    let (_, w) = counter();
+    let mut cx = Context::from_waker(&w);
+    let mut io = Recorder::default();
+    let mut out = OutputWriter::new(WakePolicy::OnTake(1)).one_frame_per_write(len_prefixed);
+    assert_eq!(out.poll_write_out(&mut io, &mut cx, &shared), Ok(true));
+    assert!(out.all_written());
+    assert_eq!(io.writes, FRAMES.map(<[u8]>::to_vec));
+    assert_eq!(shared.lock().unwrap().flushed_total, 12);
+}
+
+#[test]
+fn writer_one_frame_per_write_continues_a_partly_written_frame_alone() {
+    let shared = queued_frames();
+    let (_, w) = counter();
+    let mut cx = Context::from_waker(&w);
+    // The socket takes part of a frame, then (with room for everything) must be offered only
+    // the rest of that frame; later a `Pending` in the middle of the last frame.
+    let mut io = Recorder {
+        script: [
+            Some(2),
+            Some(99),
+            Some(99),
+            Some(99),
+            Some(2),
+            None,
+            Some(1),
+        ]
+        .into(),
+        ..Recorder::default()
+    };
+    let mut out = OutputWriter::new(WakePolicy::OnTake(1)).one_frame_per_write(len_prefixed);
+    assert_eq!(out.poll_write_out(&mut io, &mut cx, &shared), Ok(true));
+    assert!(!out.all_written());
+    // More output queued meanwhile must not be glued to the rest of the cut frame.
+    shared.lock().unwrap().session.queue(b"\x02yz");
+    assert_eq!(out.poll_write_out(&mut io, &mut cx, &shared), Ok(true));
+    assert!(out.all_written());
+    let expected: [&[u8]; 8] = [
+        b"\x03a", b"bc", // frame 1, cut by the socket; its rest alone
+        b"\x01x", b"\x00",  // frames 2 and 3, whole
+        b"\x04p", // frame 4 up to the `Pending`…
+        b"q", b"rs", // …and the rest of it alone
+        b"\x02yz",
+    ];
+    assert_eq!(io.writes, expected.map(<[u8]>::to_vec));
+}
+
+#[test]
+fn writer_without_frame_cutting_coalesces_frames_into_one_write() {
+    let shared = queued_frames();
+    let (_, w) = counter();
+    let mut cx = Context::from_waker(&w);
+    let mut io = Recorder::default();
+    let mut out = OutputWriter::new(WakePolicy::OnTake(1));
+    assert_eq!(out.poll_write_out(&mut io, &mut cx, &shared), Ok(true));
+    assert!(out.all_written());
+    assert_eq!(io.writes, vec![FRAMES.concat()]);
+}
+
+#[test]
+fn writer_one_frame_per_write_writes_a_byte_when_frame_len_says_zero() {
+    let shared = queued_frames();
+    let (_, w) = counter();
+    let mut cx = Context::from_waker(&w);
+    let mut io = Recorder::default();
+    let mut out = OutputWriter::new(WakePolicy::OnTake(1)).one_frame_per_write(|_| 0);
+    assert_eq!(out.poll_write_out(&mut io, &mut cx, &shared), Ok(true));
+    assert!(out.all_written());
+    assert_eq!(io.writes.len(), 12);
+    assert!(io.writes.iter().all(|w| w.len() == 1));
+}

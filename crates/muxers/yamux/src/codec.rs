@@ -451,6 +451,48 @@ mod tests {
         assert!(f.body.is_empty());
     }
 
+    #[test]
+    fn encoded_frame_len_counts_data_bodies_only() {
+        let mut out = BytesMut::new();
+        let mut c = FrameCodec::new(1 << 20);
+        c.encode(
+            Frame::data(Flags::SYN, 3, Bytes::from_static(b"hello")),
+            &mut out,
+        )
+        .unwrap();
+        c.encode(Frame::control(FrameType::Ping, Flags::SYN, 0, 7), &mut out)
+            .unwrap();
+        assert_eq!(encoded_frame_len(&out), 17, "data: header and body");
+        assert_eq!(
+            encoded_frame_len(&out[17..]),
+            12,
+            "ping: the opaque is no body"
+        );
+        // Control frames' length field is a window, opaque or code, never a body.
+        for ty in [FrameType::WindowUpdate, FrameType::Ping, FrameType::GoAway] {
+            let mut b = BytesMut::new();
+            Header::new(ty, Flags::NONE, 1, 0xffff_ffff).encode(&mut b);
+            b.extend_from_slice(b"next frame");
+            assert_eq!(encoded_frame_len(&b), HEADER_LEN, "{ty:?}");
+        }
+        // A data header whose body has not all been queued: still the whole frame's length.
+        assert_eq!(encoded_frame_len(&out[..14]), 17);
+    }
+
+    #[test]
+    fn encoded_frame_len_of_garbage_is_the_slice_length() {
+        assert_eq!(encoded_frame_len(&[]), 0);
+        assert_eq!(
+            encoded_frame_len(&hex("00 00 0000 0000")),
+            6,
+            "short header"
+        );
+        let bad_version = hex("01 00 0000 00000001 00000005 0102030405");
+        assert_eq!(encoded_frame_len(&bad_version), bad_version.len());
+        let bad_type = hex("00 07 0000 00000001 00000000 ffff");
+        assert_eq!(encoded_frame_len(&bad_type), bad_type.len());
+    }
+
     #[cfg(feature = "tokio-codec")]
     #[test]
     fn tokio_codec_traits_delegate() {

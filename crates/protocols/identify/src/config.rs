@@ -83,3 +83,48 @@ impl Default for LocalInfo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chainp2p_core::identity::Keypair;
+
+    fn custom() -> IdentifyConfig {
+        IdentifyConfig {
+            max_messages: 3,
+            timeout: Duration::from_secs(1),
+            ..IdentifyConfig::default()
+        }
+    }
+
+    #[test]
+    fn for_message_per_frame_peers_takes_the_first_message_and_the_key() {
+        let key = Keypair::generate_ed25519().public();
+        let got = custom().for_peer(PeerFraming::MessagePerFrame, Some(key.clone()));
+        assert_eq!(
+            got,
+            IdentifyConfig {
+                first_message_only: true,
+                remote_key: Some(key),
+                ..custom()
+            }
+        );
+        let got = custom().for_peer(PeerFraming::MessagePerFrame, None);
+        assert!(got.first_message_only);
+        assert_eq!(got.remote_key, None);
+    }
+
+    #[test]
+    fn for_stream_peers_reads_until_eof_and_keeps_the_key() {
+        let key = Keypair::generate_ed25519().public();
+        let got = custom().for_peer(PeerFraming::Stream, Some(key.clone()));
+        assert_eq!(
+            got,
+            IdentifyConfig {
+                remote_key: Some(key),
+                ..custom()
+            }
+        );
+        assert!(!got.first_message_only);
+    }
+}

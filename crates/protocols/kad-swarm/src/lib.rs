@@ -357,6 +357,52 @@ fn is_dialable(addr: &Multiaddr) -> bool {
 mod tests {
     use super::*;
 
+    fn info(agent: &str, protocols: &[&str]) -> chainp2p_identify::IdentifyInfo {
+        chainp2p_identify::IdentifyInfo {
+            public_key: chainp2p_core::identity::Keypair::generate_ed25519().public(),
+            protocol_version: "ipfs/0.1.0".into(),
+            agent_version: agent.into(),
+            listen_addrs: Vec::new(),
+            protocols: protocols.iter().map(|p| (*p).to_owned()).collect(),
+            observed_addr: None,
+            signed_peer_record: None,
+        }
+    }
+
+    #[test]
+    fn c_ipfs_listing_no_protocols_serves_kad() {
+        assert_eq!(chainp2p_kad::DEFAULT_PROTOCOL, "/ipfs/kad/1.0.0");
+        for agent in ["c-ipfs/1.0", "c-ipfs/0.0.1-dev"] {
+            assert_eq!(
+                served_protocols(&info(agent, &[])),
+                vec!["/ipfs/kad/1.0.0".to_owned()],
+                "{agent}"
+            );
+        }
+    }
+
+    #[test]
+    fn served_protocols_are_the_listed_ones_otherwise() {
+        // Other agents listing nothing serve nothing (not even "c-ipfs" without its slash).
+        for agent in [
+            "go-ipfs/0.4.23",
+            "rust-libp2p/0.57.0",
+            "",
+            "c-ipfs",
+            "my-c-ipfs/1.0",
+        ] {
+            assert!(served_protocols(&info(agent, &[])).is_empty(), "{agent:?}");
+        }
+        // A list is taken as it is, from c-ipfs too.
+        for agent in ["c-ipfs/1.0", "go-ipfs/0.4.23"] {
+            assert_eq!(
+                served_protocols(&info(agent, &["/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"])),
+                vec!["/ipfs/id/1.0.0".to_owned(), "/ipfs/ping/1.0.0".to_owned()],
+                "{agent}"
+            );
+        }
+    }
+
     #[test]
     fn dialable_addresses_have_a_specified_host() {
         for ok in [

@@ -562,3 +562,87 @@ fn typical_response_round_trip_speed() {
     );
     assert!(per < Duration::from_millis(1), "{per:?}");
 }
+
+/// c-libp2p (c-ipfs) puts the base58 text of a peer id in `Peer.id`, not its bytes.
+#[test]
+fn peer_ids_as_base58_text_decode_to_the_peer_id() {
+    let good = random_peer(2);
+    let mut as_text = good.to_proto();
+    as_text.id = good.id.to_base58().into_bytes();
+    let mut stats = Default::default();
+    let got = KadPeer::from_proto(as_text.clone(), &mut stats).unwrap();
+    assert_eq!(got, good);
+    assert!(stats.is_clean());
+    // Through a whole response, next to a peer sent as bytes and text that is no peer id.
+    let bytes_peer = random_peer(3);
+    let msg = proto::Message {
+        r#type: 4,
+        closer_peers: vec![
+            as_text,
+            bytes_peer.to_proto(),
+            proto::Peer {
+                id: b"QmNotAPeerIdAtAll".to_vec(),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    let req = Request::FindNode { key: vec![1] };
+    let got = Response::decode(&msg.encode_to_vec(), &req, &DecodeLimits::default()).unwrap();
+    assert_eq!(
+        got.message,
+        Response::FindNode {
+            closer: vec![good, bytes_peer]
+        }
+    );
+    assert_eq!(got.stats.invalid_peers, 1);
+}
+
+/// c-libp2p answers FIND_NODE in `providerPeers` (routing/dht_protocol.c).
+#[test]
+fn find_node_answer_in_provider_peers_is_taken_as_closer() {
+    let (a, b, c) = (random_peer(4), random_peer(5), random_peer(6));
+    let req = Request::FindNode { key: vec![1] };
+    let decode = |closer: &[&KadPeer], providers: &[&KadPeer]| {
+        let msg = proto::Message {
+            r#type: 4,
+            closer_peers: closer.iter().map(|p| p.to_proto()).collect(),
+            provider_peers: providers.iter().map(|p| p.to_proto()).collect(),
+            ..Default::default()
+        };
+        Response::decode(&msg.encode_to_vec(), &req, &DecodeLimits::default())
+            .unwrap()
+            .message
+    };
+    assert_eq!(
+        decode(&[], &[&a, &b]),
+        Response::FindNode {
+            closer: vec![a.clone(), b.clone()]
+        }
+    );
+    // closerPeers, when present, is the answer.
+    assert_eq!(
+        decode(&[&c], &[&a, &b]),
+        Response::FindNode {
+            closer: vec![c.clone()]
+        }
+    );
+    assert_eq!(decode(&[], &[]), Response::FindNode { closer: vec![] });
+    // GET_PROVIDERS keeps the two lists apart.
+    let msg = proto::Message {
+        r#type: 3,
+        key: vec![1],
+        provider_peers: vec![a.to_proto()],
+        ..Default::default()
+    };
+    let req = Request::GetProviders { key: vec![1] };
+    assert_eq!(
+        Response::decode(&msg.encode_to_vec(), &req, &DecodeLimits::default())
+            .unwrap()
+            .message,
+        Response::GetProviders {
+            providers: vec![a],
+            closer: vec![]
+        }
+    );
+}

@@ -638,3 +638,133 @@ fn handle_input_refuses_an_oversize_body_at_its_header() {
     assert_eq!(s.take_output()[1], 3);
     assert_eq!(s.handle_input(b"garbage", Instant::now()), Ok(7));
 }
+
+#[test]
+fn c_libp2p_byte_swapped_pong_answers_our_ping() {
+    let mut c = Session::new(Mode::Client, YamuxConfig::default());
+    let t0 = Instant::now();
+    c.ping(t0).unwrap();
+    let nonce = c.ping(t0).unwrap();
+    assert_ne!(
+        nonce,
+        nonce.swap_bytes(),
+        "the test needs an asymmetric nonce"
+    );
+    c.take_output();
+    // c-libp2p echoes the header without encoding it: ACK (0x0002) and the opaque arrive in
+    // little-endian byte order.
+    let mut b = raw(Frame::control(
+        FrameType::Ping,
+        Flags(0x0200),
+        0,
+        nonce.swap_bytes(),
+    ));
+    c.handle_bytes(&mut b, t0 + Duration::from_millis(40))
+        .unwrap();
+    assert_eq!(
+        c.poll_event(),
+        Some(Event::Pong {
+            nonce,
+            rtt: Duration::from_millis(40)
+        })
+    );
+    assert_eq!(c.rtt(), Some(Duration::from_millis(40)));
+    assert!(c.take_output().is_empty(), "a pong is not answered");
+    // The same flags with an opaque that is none of ours (swapped or not) change nothing.
+    let mut b = raw(Frame::control(
+        FrameType::Ping,
+        Flags(0x0200),
+        0,
+        0x0fff_fff0,
+    ));
+    c.handle_bytes(&mut b, t0 + Duration::from_millis(90))
+        .unwrap();
+    assert_eq!(c.poll_event(), None);
+    assert_eq!(c.rtt(), Some(Duration::from_millis(40)));
+    assert!(c.take_output().is_empty());
+    assert!(c.termination().is_none());
+}
+
+/// A stream's half-close as the wire carries it: Data with FIN and no body.
+fn fin(id: StreamId) -> BytesMut {
+    raw(Frame::control(FrameType::Data, Flags::FIN, id, 0))
+}
+
+#[test]
+fn standard_and_frame_per_write_close_write_queues_fin() {
+    for dialect in [Dialect::Standard, Dialect::FramePerWrite] {
+        let mut p = Pair::with(YamuxConfig::default().with_dialect(dialect));
+        let id = p.open();
+        p.client.close_write(id).unwrap();
+        assert_eq!(p.client.take_output(), fin(id), "{dialect:?}");
+    }
+}
+
+#[test]
+fn c_libp2p_close_write_queues_no_fin_but_still_half_closes() {
+    let mut p = Pair::new();
+    let id = p.open();
+    p.client.set_dialect(Dialect::CLibp2p);
+    p.client.close_write(id).unwrap();
+    assert!(
+        p.client.take_output().is_empty(),
+        "c-ipfs must not see a FIN"
+    );
+    assert_eq!(
+        p.client.write(id, b"x", 10),
+        Err(YamuxError::WriteAfterClose(id))
+    );
+    // The peer's side of the stream stays usable.
+    p.server.write(id, b"answer", usize::MAX).unwrap();
+    p.drive();
+    assert_eq!(read_all(&mut p.client, id).0, b"answer");
+}
+
+#[test]
+fn c_libp2p_refuses_stream_ids_from_256() {
+    // Client: 1, 3, …, 255 (128 streams); server: 2, 4, …, 254 (127).
+    for (mode, last_id, count) in [(Mode::Client, 255, 128), (Mode::Server, 254, 127)] {
+        let mut s = Session::new(mode, YamuxConfig::default().with_dialect(Dialect::CLibp2p));
+        let mut last = 0;
+        while let Some(id) = match s.open_stream() {
+            Ok(id) => id,
+            Err(e) => {
+                assert_eq!(e, YamuxError::StreamIdsExhausted, "{mode:?}");
+                None
+            }
+        } {
+            last = id;
+        }
+        assert_eq!(last, last_id, "{mode:?}");
+        assert_eq!(s.open_stream(), Err(YamuxError::StreamIdsExhausted));
+        assert_eq!(s.stream_count(), count, "{mode:?}");
+        // Not a protocol violation: the session and its streams live on.
+        assert!(s.termination().is_none());
+        assert!(s.write(last, b"still open", usize::MAX).unwrap() > 0);
+    }
+}
+
+#[test]
+fn standard_and_frame_per_write_go_past_stream_id_256() {
+    for dialect in [Dialect::Standard, Dialect::FramePerWrite] {
+        let config = YamuxConfig::default()
+            .with_dialect(dialect)
+            .with_ack_backlog(1000);
+        let mut s = Session::new(Mode::Client, config);
+        let ids: Vec<_> = (0..200)
+            .map(|_| s.open_stream().unwrap().unwrap())
+            .collect();
+        assert_eq!(ids.last(), Some(&399), "{dialect:?}");
+    }
+}
+
+#[test]
+fn switching_to_c_libp2p_mid_session_caps_the_next_ids() {
+    let mut s = Session::new(Mode::Client, YamuxConfig::default().with_ack_backlog(1000));
+    for _ in 0..150 {
+        s.open_stream().unwrap().unwrap();
+    }
+    // Ids 1..=299 are in use; c-ipfs could not index the next one.
+    s.set_dialect(Dialect::CLibp2p);
+    assert_eq!(s.open_stream(), Err(YamuxError::StreamIdsExhausted));
+}
