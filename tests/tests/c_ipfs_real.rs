@@ -281,7 +281,8 @@ impl CIpfs {
                 bail!(
                     "c-ipfs died {when}: {status} (signal {:?}); where:\n{}\nstderr:\n{}",
                     status.signal(),
-                    self.backtrace().unwrap_or_else(|| "(no core dump)".to_owned()),
+                    self.backtrace()
+                        .unwrap_or_else(|| "(no core dump)".to_owned()),
                     self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
                 )
             }
@@ -294,17 +295,28 @@ impl CIpfs {
             .ok()?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("core")))?;
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("core"))
+            })?;
         let s = self.build.join("c-ipfs");
         let out = std::process::Command::new("timeout")
             .args(["60", "gdb", "-q", "-batch", "-ex", "bt"])
             .arg(s.join("main/ipfs"))
             .arg(&core)
-            .env("LD_LIBRARY_PATH", std::env::join_paths(c_ipfs_libs(&s)).ok()?)
+            .env(
+                "LD_LIBRARY_PATH",
+                std::env::join_paths(c_ipfs_libs(&s)).ok()?,
+            )
             .output()
             .ok()?;
         let text = String::from_utf8_lossy(&out.stdout);
-        Some(text.lines().filter(|l| l.starts_with('#')).collect::<Vec<_>>().join("\n"))
+        Some(
+            text.lines()
+                .filter(|l| l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     }
 
     /// If the daemon died in one of c-ipfs's own bugs that no peer's bytes reach (see

@@ -173,15 +173,20 @@ impl Muxer for YamuxMuxer {
     }
 
     /// A frame-per-write session whose peer says it is c-ipfs (`c-ipfs/…`) switches to
-    /// [`Dialect::CLibp2p`], unless the configuration chose a dialect itself.
+    /// [`Dialect::CLibp2p`]; for any other agent the FINs held back for it go out.
     fn peer_agent(&self, agent_version: &str) {
         let mut g = lock(&self.shared);
-        if agent_version.starts_with(C_IPFS_AGENT)
-            && g.session.config().dialect == Dialect::FramePerWrite
-        {
+        if g.session.config().dialect != Dialect::FramePerWrite {
+            return;
+        }
+        if agent_version.starts_with(C_IPFS_AGENT) {
             tracing::debug!(agent_version, "yamux: c-ipfs peer, its workarounds on");
             g.session.set_dialect(Dialect::CLibp2p);
+        } else {
+            g.session.peer_agent_known();
         }
+        g.dispatch();
+        g.wake_driver();
     }
 
     fn is_closed(&self) -> bool {

@@ -27,8 +27,10 @@ pub(crate) struct StreamState {
     /// Outbound: the peer answered our SYN (any frame counts, for old peers). Inbound: we sent
     /// the ACK (on accept).
     pub(crate) acked: bool,
-    /// We sent FIN.
+    /// We sent FIN (or hold it back, see `fin_held`).
     pub(crate) local_fin: bool,
+    /// Our FIN waits for the peer's agent (see `session/held_fins.rs`): not on the wire yet.
+    pub(crate) fin_held: bool,
     /// The peer sent FIN.
     pub(crate) remote_fin: bool,
     /// Reset by either side.
@@ -60,6 +62,7 @@ impl StreamState {
             origin,
             acked: false,
             local_fin: false,
+            fin_held: false,
             remote_fin: false,
             reset: false,
             released: false,
@@ -79,7 +82,7 @@ impl StreamState {
 
     /// Can be forgotten: closed on the wire and no handle left.
     pub(crate) fn removable(&self) -> bool {
-        self.released && self.wire_closed()
+        self.released && self.wire_closed() && !self.fin_held
     }
 
     /// Copies buffered data into `buf`; returns the number of bytes copied. Chunks read

@@ -42,10 +42,14 @@ impl Session {
             (Some((_, sent)), Some(t)) => sent.checked_add(t),
             _ => None,
         };
-        match (self.keepalive.next_ping, deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.keepalive.next_ping,
+            deadline,
+            self.held_fins.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Advances the session's clock to `now`: sends the due keep-alive ping, and ends the
@@ -55,6 +59,9 @@ impl Session {
         self.pool.trim_if_idle();
         if self.termination.is_some() {
             return;
+        }
+        if self.held_fins.deadline().is_some_and(|at| now >= at) {
+            self.send_held_fins();
         }
         if let (Some((_, sent)), Some(timeout)) =
             (self.keepalive.outstanding, self.config.keepalive_timeout)

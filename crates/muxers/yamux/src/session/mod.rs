@@ -39,7 +39,10 @@ use crate::error::YamuxError;
 use crate::stream_state::{Origin, StreamState};
 
 mod flow_control;
+mod held_fins;
 mod keepalive;
+
+pub use held_fins::FIN_HOLD;
 
 /// A stream id.
 pub type StreamId = u32;
@@ -143,6 +146,8 @@ pub struct Session {
     /// The last time passed in (the session's clock).
     now: Option<Instant>,
     keepalive: keepalive::KeepAlive,
+    /// FINs waiting for the peer's agent (see `session/held_fins.rs`).
+    held_fins: held_fins::HeldFins,
     /// Sum over streams of `recv_window - 256 KiB` (the connection budget in use).
     window_growth: u64,
     /// See [`Session::input_wanted`].
@@ -177,6 +182,7 @@ impl Session {
             stats: Stats::default(),
             now: None,
             keepalive: keepalive::KeepAlive::default(),
+            held_fins: held_fins::HeldFins::default(),
             window_growth: 0,
             input_wanted: 0,
             pool: BodyPool::default(),
@@ -191,6 +197,7 @@ impl Session {
             // No more keep-alive pings (see `Dialect::CLibp2p`); one outstanding still counts.
             self.config.ping_interval = None;
             self.keepalive.next_ping = None;
+            self.drop_held_fins();
         }
     }
 
@@ -611,7 +618,8 @@ impl Session {
         self.streams.get(&id).map_or(0, |s| s.send_window)
     }
 
-    /// Half-closes stream `id` (queues FIN; not in [`Dialect::CLibp2p`], see there). Idempotent.
+    /// Half-closes stream `id` (queues FIN; not in [`Dialect::CLibp2p`], see there, and held
+    /// back on streams a [`Dialect::FramePerWrite`] peer opened, see [`FIN_HOLD`]). Idempotent.
     pub fn close_write(&mut self, id: StreamId) -> Result<(), YamuxError> {
         let s = self
             .streams
@@ -632,7 +640,7 @@ impl Session {
         if s.remote_fin {
             self.events.push_back(Event::StreamClosed(id));
         }
-        if self.config.dialect != Dialect::CLibp2p {
+        if self.config.dialect != Dialect::CLibp2p && !self.hold_fin(id) {
             self.push_header(FrameType::Data, Flags::FIN, id, 0);
         }
         self.remove_if_done(id);
