@@ -768,3 +768,71 @@ fn switching_to_c_libp2p_mid_session_caps_the_next_ids() {
     s.set_dialect(Dialect::CLibp2p);
     assert_eq!(s.open_stream(), Err(YamuxError::StreamIdsExhausted));
 }
+
+/// A FramePerWrite pair whose client opened a stream the server accepted.
+fn frame_per_write_stream() -> (Pair, StreamId) {
+    let mut p = Pair::with(YamuxConfig::default().with_dialect(Dialect::FramePerWrite));
+    let id = p.open();
+    p.server.write(id, b"answer", usize::MAX).unwrap();
+    p.drive();
+    (p, id)
+}
+
+#[test]
+fn frame_per_write_holds_the_fin_on_a_peer_stream_until_the_agent_is_known() {
+    let (mut p, id) = frame_per_write_stream();
+    p.server.close_write(id).unwrap();
+    assert!(p.server.take_output().is_empty(), "FIN held back");
+    assert_eq!(
+        p.server.write(id, b"x", 10),
+        Err(YamuxError::WriteAfterClose(id))
+    );
+    p.server.peer_agent_known();
+    assert_eq!(p.server.take_output(), fin(id));
+    // Later FINs go at once; our own streams never waited.
+    let id2 = p.open();
+    p.server.close_write(id2).unwrap();
+    assert_eq!(p.server.take_output(), fin(id2));
+}
+
+#[test]
+fn held_fin_goes_out_at_the_deadline_and_the_stream_is_forgotten() {
+    let (mut p, id) = frame_per_write_stream();
+    p.server.close_write(id).unwrap();
+    p.server.release(id);
+    let deadline = p
+        .server
+        .poll_timeout()
+        .expect("the hold's deadline is scheduled");
+    assert!(deadline <= p.now + FIN_HOLD);
+    p.server
+        .handle_timeout(p.now + FIN_HOLD - Duration::from_millis(1));
+    assert!(p.server.take_output().is_empty(), "not before the deadline");
+    p.server.handle_timeout(p.now + FIN_HOLD);
+    let out = p.server.take_output();
+    assert_eq!(out, fin(id));
+    let mut out = out;
+    p.client.handle_bytes(&mut out, p.now).unwrap();
+    assert_eq!(
+        read_all(&mut p.client, id),
+        (b"answer".to_vec(), ReadOutcome::Eof)
+    );
+    p.client.close_write(id).unwrap();
+    p.drive();
+    assert!(
+        !p.server.streams.contains_key(&id),
+        "closed both ways and released"
+    );
+}
+
+#[test]
+fn held_fin_is_dropped_once_the_peer_is_c_ipfs() {
+    let (mut p, id) = frame_per_write_stream();
+    p.server.close_write(id).unwrap();
+    p.server.set_dialect(Dialect::CLibp2p);
+    p.server.handle_timeout(p.now + FIN_HOLD * 2);
+    assert!(
+        p.server.take_output().is_empty(),
+        "c-ipfs never sees the FIN"
+    );
+}
