@@ -47,5 +47,7 @@ pub use config::{
 };
 pub use error::{YamuxError, LAYER};
 pub use handler::{start, DriverFuture, YamuxMuxer, PROTOCOL};
-pub use session::{Event, Mode, ReadOutcome, Session, Stats, StreamId, Termination};
+pub use session::{
+    Event, Mode, ReadOutcome, Session, Stats, StreamId, Termination, FIN_HOLD, MAX_HELD_FINS,
+};
 pub use stream::YamuxStream;

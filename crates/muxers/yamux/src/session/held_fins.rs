@@ -17,6 +17,10 @@ use crate::stream_state::Origin;
 /// connected, its reader thread stalling once per stream).
 pub const FIN_HOLD: Duration = Duration::from_secs(10);
 
+/// Most FINs held at once; beyond, they go out at once (c-ipfs opens one stream per
+/// connection; a peer opening and closing streams in a flood does not grow the stream table).
+pub const MAX_HELD_FINS: usize = 64;
+
 /// The held FINs and until when.
 #[derive(Debug, Default)]
 pub(super) struct HeldFins {
@@ -40,7 +44,11 @@ impl Session {
             .streams
             .get(&id)
             .is_some_and(|s| s.origin == Origin::Remote);
-        if self.config.dialect != Dialect::FramePerWrite || self.held_fins.decided || !remote {
+        if self.config.dialect != Dialect::FramePerWrite
+            || self.held_fins.decided
+            || !remote
+            || self.held_fins.ids.len() >= MAX_HELD_FINS
+        {
             return false;
         }
         if let Some(s) = self.streams.get_mut(&id) {

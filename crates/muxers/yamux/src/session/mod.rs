@@ -42,7 +42,7 @@ mod flow_control;
 mod held_fins;
 mod keepalive;
 
-pub use held_fins::FIN_HOLD;
+pub use held_fins::{FIN_HOLD, MAX_HELD_FINS};
 
 /// A stream id.
 pub type StreamId = u32;

@@ -836,3 +836,19 @@ fn held_fin_is_dropped_once_the_peer_is_c_ipfs() {
         "c-ipfs never sees the FIN"
     );
 }
+
+#[test]
+fn at_most_max_held_fins_are_held() {
+    let mut p = Pair::with(YamuxConfig::default().with_dialect(Dialect::FramePerWrite));
+    let ids: Vec<StreamId> = (0..MAX_HELD_FINS + 1).map(|_| p.open()).collect();
+    for &id in &ids[..MAX_HELD_FINS] {
+        p.server.close_write(id).unwrap();
+    }
+    assert!(
+        p.server.take_output().is_empty(),
+        "the first {MAX_HELD_FINS} are held"
+    );
+    let last = ids[MAX_HELD_FINS];
+    p.server.close_write(last).unwrap();
+    assert_eq!(p.server.take_output(), fin(last), "beyond the cap, at once");
+}
