@@ -323,7 +323,7 @@ async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option
         }
     };
     let addrs = dialable(&swarm, dialed.iter().chain(info.listen_addrs.iter()));
-    let protocols = served_protocols(&info);
+    let protocols = served_protocols(info);
     let outcome = node.on_peer_identified(peer, &addrs, &protocols, Instant::now());
     tracing::debug!(%peer, ?outcome, addrs = addrs.len(), "kad: peer identified");
 }
@@ -331,11 +331,11 @@ async fn identify_peer(swarm: Swarm, node: KadNode, peer: PeerId, dialed: Option
 /// The protocols a peer serves, from its identify: what it lists, or for c-ipfs, whose
 /// identify lists none (c-libp2p `identify/identify.c` sends only its key, protocolVersion and
 /// agentVersion), the Kademlia protocol every c-ipfs node registers (`core/ipfs_node.c`).
-fn served_protocols(info: &chainp2p_identify::IdentifyInfo) -> Vec<String> {
+fn served_protocols(info: chainp2p_identify::IdentifyInfo) -> Vec<String> {
     if info.protocols.is_empty() && info.agent_version.starts_with(C_IPFS_AGENT) {
         return vec![chainp2p_kad::DEFAULT_PROTOCOL.to_owned()];
     }
-    info.protocols.clone()
+    info.protocols
 }
 
 /// How c-ipfs's identify agentVersion starts (`c-ipfs/1.0`).
@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(chainp2p_kad::DEFAULT_PROTOCOL, "/ipfs/kad/1.0.0");
         for agent in ["c-ipfs/1.0", "c-ipfs/0.0.1-dev"] {
             assert_eq!(
-                served_protocols(&info(agent, &[])),
+                served_protocols(info(agent, &[])),
                 vec!["/ipfs/kad/1.0.0".to_owned()],
                 "{agent}"
             );
@@ -391,12 +391,12 @@ mod tests {
             "c-ipfs",
             "my-c-ipfs/1.0",
         ] {
-            assert!(served_protocols(&info(agent, &[])).is_empty(), "{agent:?}");
+            assert!(served_protocols(info(agent, &[])).is_empty(), "{agent:?}");
         }
         // A list is taken as it is, from c-ipfs too.
         for agent in ["c-ipfs/1.0", "go-ipfs/0.4.23"] {
             assert_eq!(
-                served_protocols(&info(agent, &["/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"])),
+                served_protocols(info(agent, &["/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"])),
                 vec!["/ipfs/id/1.0.0".to_owned(), "/ipfs/ping/1.0.0".to_owned()],
                 "{agent}"
             );

@@ -40,19 +40,15 @@ impl HeldFins {
 impl Session {
     /// Whether `close_write(id)` holds its FIN back (and records it).
     pub(super) fn hold_fin(&mut self, id: StreamId) -> bool {
-        let remote = self
-            .streams
-            .get(&id)
-            .is_some_and(|s| s.origin == Origin::Remote);
         if self.config.dialect != Dialect::FramePerWrite
             || self.held_fins.decided
-            || !remote
             || self.held_fins.ids.len() >= MAX_HELD_FINS
         {
             return false;
         }
-        if let Some(s) = self.streams.get_mut(&id) {
-            s.fin_held = true;
+        match self.streams.get_mut(&id) {
+            Some(s) if s.origin == Origin::Remote => s.fin_held = true,
+            _ => return false,
         }
         self.held_fins.ids.push(id);
         if self.held_fins.until.is_none() {
