@@ -3,6 +3,12 @@
 //! place, so no frame is copied or allocated on its own. The buffer compacts itself so that the
 //! frame at its front fits, and grows (up to that frame, whose length the caller has already
 //! checked against its limit) only when a frame is larger than the buffer.
+//!
+//! The allocation exists only while bytes flow: it is taken from the thread's [`pool`] when a
+//! read starts with nothing buffered, and given back when a read finds nothing to read
+//! (`Pending`) and nothing is buffered, so an idle connection holds no receive buffer.
+//!
+//! [`pool`]: crate::pool
 
 use std::io;
 use std::pin::Pin;
@@ -10,24 +16,43 @@ use std::task::{Context, Poll};
 
 use futures::io::AsyncRead;
 
+use crate::pool;
+
 /// Below this much free space at the end, the buffer is compacted before reading.
 pub const MIN_READ: usize = 16 * 1024;
 
 /// A byte buffer with a read window `[start, end)`.
 #[derive(Debug)]
 pub struct RecvBuf {
+    /// Empty (no allocation) while idle; see the module docs.
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// The size taken for a read that starts empty.
+    size: usize,
 }
 
 impl RecvBuf {
-    /// A buffer of `size` bytes (callers apply their own minimum, e.g. two maximal frames).
+    /// A buffer of `size` bytes while bytes flow (callers apply their own minimum, e.g. two
+    /// maximal frames); nothing is allocated before the first read.
     pub fn new(size: usize) -> Self {
         RecvBuf {
-            buf: vec![0u8; size],
+            buf: Vec::new(),
             start: 0,
             end: 0,
+            size: size.max(1),
+        }
+    }
+
+    /// Bytes allocated now (zero while idle).
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Gives the allocation back to the pool if nothing is buffered.
+    pub fn release_if_empty(&mut self) {
+        if self.is_empty() && !self.buf.is_empty() {
+            pool::give(std::mem::take(&mut self.buf));
         }
     }
 
@@ -67,6 +92,9 @@ impl RecvBuf {
 
     /// Makes room for a frame of `frame_total` bytes starting at the front, and for a read.
     fn make_room(&mut self, frame_total: usize) {
+        if self.buf.is_empty() {
+            self.buf = pool::take(self.size.max(frame_total));
+        }
         let cap = self.buf.len();
         if self.start > 0 && (cap - self.end < MIN_READ || cap - self.start < frame_total) {
             self.buf.copy_within(self.start..self.end, 0);
@@ -95,6 +123,11 @@ impl RecvBuf {
         let spare = self.buf.get_mut(self.end..).unwrap_or_default();
         let n = match Pin::new(io).poll_read(cx, spare) {
             Poll::Ready(Ok(n)) => n,
+            Poll::Pending => {
+                // Idle until the stream below wakes us: hold no buffer meanwhile.
+                self.release_if_empty();
+                return Poll::Pending;
+            }
             other => return other,
         };
         self.end += n.min(self.buf.len() - self.end);
@@ -111,6 +144,7 @@ mod tests {
     #[test]
     fn compacts_when_a_frame_would_not_fit() {
         let mut rb = RecvBuf::new(2 * 65537);
+        rb.make_room(0);
         let cap = rb.buf.len();
         rb.start = cap - 10;
         rb.end = cap - 4;
@@ -131,6 +165,7 @@ mod tests {
     #[test]
     fn compacts_and_grows_for_a_large_frame() {
         let mut rb = RecvBuf::new(64 * 1024);
+        rb.make_room(0);
         let cap = rb.buf.len();
         rb.start = cap - 10;
         rb.end = cap - 4;
@@ -160,5 +195,50 @@ mod tests {
         assert_eq!(rb.data(), b"world");
         assert_eq!(fill(&mut rb), 0, "EOF");
         assert_eq!(rb.len(), 5);
+    }
+
+    /// A stream that has `data` to read and is `Pending` once it is empty.
+    struct Trickle {
+        data: Vec<u8>,
+    }
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            let this = self.get_mut();
+            if this.data.is_empty() {
+                return Poll::Pending;
+            }
+            let n = this.data.len().min(buf.len());
+            buf[..n].copy_from_slice(&this.data[..n]);
+            this.data.drain(..n);
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    #[test]
+    fn an_idle_read_gives_the_buffer_back_and_the_next_read_takes_one() {
+        let mut io = Trickle { data: Vec::new() };
+        let mut rb = RecvBuf::new(64 * 1024);
+        assert_eq!(rb.allocated(), 0, "nothing before the first read");
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(rb.poll_fill(&mut io, &mut cx, 4).is_pending());
+        assert_eq!(rb.allocated(), 0, "an idle read holds no buffer");
+        io.data.extend_from_slice(b"abc");
+        assert!(matches!(
+            rb.poll_fill(&mut io, &mut cx, 4),
+            Poll::Ready(Ok(3))
+        ));
+        assert!(rb.allocated() >= 64 * 1024);
+        // A partial frame stays buffered across an idle read.
+        assert!(rb.poll_fill(&mut io, &mut cx, 4).is_pending());
+        assert_eq!(rb.data(), b"abc");
+        rb.consume(3);
+        assert!(rb.poll_fill(&mut io, &mut cx, 4).is_pending());
+        assert_eq!(rb.allocated(), 0);
     }
 }

@@ -10,6 +10,8 @@
 //!   frames (multistream-select, identify, kad, plaintext), with the same rule: the limit is
 //!   checked from the header, before the body is reserved or waited for ([`UviError`]).
 //! - [`SendBuf`]: the reusable send buffer frames are sealed into and written out from.
+//! - [`pool`]: the per-thread pool both buffers (and the muxers' read buffers) come from while
+//!   bytes flow, and go back to when a connection is idle.
 //! - [`within`]: a runtime-agnostic time limit for handshakes and bounded waits.
 //! - [`FailLatch`]: the "once failed, always failed" rule of one direction of an encrypted
 //!   stream shell.
@@ -23,6 +25,7 @@
 mod buffer;
 mod deadline;
 mod latch;
+pub mod pool;
 mod prefix;
 mod send;
 #[cfg(feature = "test-support")]

@@ -145,7 +145,11 @@ impl Driver {
         // A partial frame is completed in the same buffer.
         let missing = wanted.saturating_sub(self.read_buf.pending().len());
         match Pin::new(&mut self.io).poll_read(cx, self.read_buf.room(missing)) {
-            Poll::Pending => Step::Idle,
+            Poll::Pending => {
+                // Idle until the socket wakes us: hold no read buffer meanwhile.
+                self.read_buf.release_if_empty();
+                Step::Idle
+            }
             Poll::Ready(Ok(0)) => {
                 self.read_eof = true;
                 let mut g = lock(&self.shared);

@@ -8,13 +8,17 @@
 //! Larger writes are encrypted directly, up to [`WRITE_FRAMES`] frames per call, into the send
 //! buffer and written out; the next write (or flush/close) first finishes that, so accepted
 //! bytes are never dropped. No allocation happens per frame.
+//!
+//! Buffers exist while bytes flow: the receive, plaintext and send buffers come from
+//! `chainp2p_framing::pool` and go back to it once empty (a read found nothing to read, the
+//! decrypted frame was served, the ciphertext was written), so an idle stream holds none.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use chainp2p_core::{BoxStream, LayerError};
-use chainp2p_framing::{FailLatch, RecvBuf, SendBuf};
+use chainp2p_framing::{pool, FailLatch, RecvBuf, SendBuf};
 use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{
@@ -82,6 +86,11 @@ impl<T: AsyncRead + Unpin> NoiseStream<T> {
                     dst.copy_from_slice(src);
                 }
                 self.pstart += n;
+                if self.pstart == self.pend {
+                    // Served: the plaintext buffer goes back until the next large frame.
+                    pool::give(std::mem::take(&mut self.plain));
+                    (self.pstart, self.pend) = (0, 0);
+                }
                 return Poll::Ready(Ok(n));
             }
             let mut written = 0;
@@ -95,7 +104,7 @@ impl<T: AsyncRead + Unpin> NoiseStream<T> {
                     break;
                 } else {
                     if self.plain.is_empty() {
-                        self.plain = vec![0u8; MAX_NOISE_MSG_LEN];
+                        self.plain = pool::take(MAX_NOISE_MSG_LEN);
                     }
                     self.pend = self.transport.decrypt(ct, &mut self.plain)?;
                     self.pstart = 0;
@@ -137,7 +146,8 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
         let (mut off, mut taken) = (0, 0);
         if !self.stage.is_empty() {
             off += self.transport.encrypt_frame(&self.stage, wbuf)?;
-            self.stage.clear();
+            // Sealed: an idle stream keeps no staging buffer.
+            pool::give(std::mem::take(&mut self.stage));
         }
         for chunk in buf.chunks(MAX_FRAME_PLAINTEXT).take(WRITE_FRAMES) {
             let out = wbuf.get_mut(off..).unwrap_or_default();
@@ -199,9 +209,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for NoiseStream<T> {
         }
         ready!(this.poll_drain(cx))?;
         if buf.len() < COALESCE_BELOW && this.stage.len() + buf.len() <= MAX_FRAME_PLAINTEXT {
-            if this.stage.capacity() == 0 {
-                this.stage.reserve_exact(MAX_FRAME_PLAINTEXT);
-            }
+            // Grows as small writes come (most flushes seal a few hundred bytes).
             this.stage.extend_from_slice(buf);
             return Poll::Ready(Ok(buf.len()));
         }
