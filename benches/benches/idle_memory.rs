@@ -30,11 +30,14 @@ fn conns() -> usize {
 mod ours {
     use super::*;
     use chainp2p_swarm::identity::Keypair;
-    use chainp2p_swarm::{Multiaddr, SwarmBuilder};
+    use chainp2p_swarm::{Multiaddr, ResourceLimits, SwarmBuilder};
     use chainp2p_transport_memory::MemoryTransport;
 
     fn node() -> SwarmBuilder {
-        SwarmBuilder::new(Keypair::generate_ed25519()).transports([MemoryTransport::default()])
+        // Hundreds of connections to one node on purpose.
+        SwarmBuilder::new(Keypair::generate_ed25519())
+            .transports([MemoryTransport::default()])
+            .resource_limits(ResourceLimits::unlimited())
     }
 
     /// Bytes per side of one idle connection.

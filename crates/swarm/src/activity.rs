@@ -12,6 +12,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use chainp2p_core::BoxStream;
+
+use crate::resources::StreamPermits;
 use futures::{AsyncRead, AsyncWrite};
 
 /// The substream count of one connection and when it last dropped to zero.
@@ -38,14 +40,20 @@ impl Activity {
         Some(now.saturating_duration_since(since))
     }
 
-    /// Wraps a substream so that the connection counts as busy while it lives.
-    pub(crate) fn track(self: &Arc<Self>, io: BoxStream) -> BoxStream {
+    /// Wraps a substream so that the connection counts as busy while it lives; it holds its
+    /// resource-manager `permits` (if any) as long.
+    pub(crate) fn track(
+        self: &Arc<Self>,
+        io: BoxStream,
+        permits: Option<StreamPermits>,
+    ) -> BoxStream {
         self.open.fetch_add(1, Ordering::AcqRel);
         Box::new(TrackedStream {
             io,
             _guard: ActivityGuard {
                 activity: self.clone(),
             },
+            _permits: permits,
         })
     }
 }
@@ -69,10 +77,11 @@ impl Drop for ActivityGuard {
     }
 }
 
-/// A substream with its guard.
+/// A substream with its guard and permits.
 struct TrackedStream {
     io: BoxStream,
     _guard: ActivityGuard,
+    _permits: Option<StreamPermits>,
 }
 
 impl AsyncRead for TrackedStream {
@@ -124,8 +133,8 @@ mod tests {
         let a = Activity::new();
         let t0 = Instant::now();
         assert!(a.idle_for(t0).is_some());
-        let s1 = a.track(pipe());
-        let s2 = a.track(pipe());
+        let s1 = a.track(pipe(), None);
+        let s2 = a.track(pipe(), None);
         assert_eq!(a.idle_for(Instant::now()), None);
         drop(s1);
         assert_eq!(a.idle_for(Instant::now()), None);

@@ -28,6 +28,7 @@ use chainp2p_core::{
 };
 use chainp2p_multistream::MultistreamConfig;
 
+use crate::limits::ResourceLimits;
 use crate::node::Swarm;
 
 /// Builds a [`Swarm`]. Defaults, each from a default feature of this crate: transport TCP
@@ -46,6 +47,7 @@ pub struct SwarmBuilder {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) agent_version: String,
     pub(crate) protocol_version: String,
+    pub(crate) limits: ResourceLimits,
 }
 
 impl SwarmBuilder {
@@ -63,6 +65,7 @@ impl SwarmBuilder {
             shutdown_timeout: Duration::from_secs(2),
             agent_version: format!("chain-node/{}", env!("CARGO_PKG_VERSION")),
             protocol_version: "ipfs/0.1.0".to_owned(),
+            limits: ResourceLimits::auto(),
         }
     }
 
@@ -151,6 +154,13 @@ impl SwarmBuilder {
     /// The agent version announced by identify.
     pub fn agent_version(mut self, agent: impl Into<String>) -> Self {
         self.agent_version = agent.into();
+        self
+    }
+
+    /// The resource manager's limits (default: [`ResourceLimits::auto`], go-libp2p's defaults
+    /// scaled to 1/8 of this machine's RAM).
+    pub fn resource_limits(mut self, limits: ResourceLimits) -> Self {
+        self.limits = limits;
         self
     }
 

@@ -12,6 +12,7 @@ use chainp2p_multistream::{Multistream, MultistreamConfig};
 use tracing::Instrument;
 
 use crate::activity::Activity;
+use crate::resources::{ResourceManager, StreamPermits};
 
 /// Who dialed a connection. A closed pair: matches on it need no wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +50,7 @@ struct ConnectionInner {
     multistream: MultistreamConfig,
     peer_framing: PeerFraming,
     activity: Arc<Activity>,
+    resources: Arc<ResourceManager>,
 }
 
 impl Connection {
@@ -59,6 +61,7 @@ impl Connection {
         remote_addr: Multiaddr,
         muxer: Arc<dyn Muxer>,
         multistream: MultistreamConfig,
+        resources: Arc<ResourceManager>,
     ) -> Result<Self, ChainError> {
         let peer_id = ctx.remote_peer.ok_or_else(|| {
             ChainError::new(
@@ -81,6 +84,7 @@ impl Connection {
                 multistream: multistream.for_peer_substreams(ctx.peer_framing),
                 peer_framing: ctx.peer_framing,
                 activity: Activity::new(),
+                resources,
             }),
         })
     }
@@ -150,13 +154,20 @@ impl Connection {
     }
 
     /// Opens a substream and negotiates `protocol` on it (we propose, as multistream dialer).
+    /// Over a resource limit (streams in total, with this peer, of this protocol) it fails
+    /// with `ErrorKind::LimitExceeded` naming the scope, before anything is sent.
     pub async fn open_stream(&self, protocol: &str) -> Result<BoxStream, ChainError> {
         let span = tracing::debug_span!("substream", conn = self.inner.id, %protocol);
         async {
+            let rm = &self.inner.resources;
+            let permits = StreamPermits {
+                _stream: rm.admit_stream(self.inner.peer_id)?,
+                _protocol: Some(rm.admit_protocol(self.inner.peer_id, protocol)?),
+            };
             let raw = self
                 .inner
                 .activity
-                .track(self.inner.muxer.open_stream().await?);
+                .track(self.inner.muxer.open_stream().await?, Some(permits));
             let negotiated = chainp2p_multistream::dialer_select(
                 raw,
                 &[protocol.to_owned()],
@@ -187,7 +198,20 @@ impl Connection {
         loop {
             match self.inner.muxer.accept_stream().await {
                 Ok(Some(stream)) => {
-                    let stream = self.inner.activity.track(stream);
+                    // Over a stream limit the newcomer is reset (dropped); the rest go on.
+                    let permit = match self.inner.resources.admit_stream(self.inner.peer_id) {
+                        Ok(permit) => permit,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "inbound substream refused");
+                            drop(stream);
+                            continue;
+                        }
+                    };
+                    let permits = StreamPermits {
+                        _stream: permit,
+                        _protocol: None,
+                    };
+                    let stream = self.inner.activity.track(stream, Some(permits));
                     let apps = apps.clone();
                     let ctx = ctx.clone();
                     let span = tracing::debug_span!("inbound-substream", conn = self.inner.id);

@@ -49,16 +49,21 @@
 
 mod activity;
 mod addrs;
+mod admission;
 mod builder;
 mod connection;
 mod event;
+mod limits;
 mod node;
+mod resources;
 mod upgrade;
 
 pub use builder::SwarmBuilder;
 pub use connection::{Connection, Direction};
 pub use event::SwarmEvent;
+pub use limits::{total_memory, ResourceLimits};
 pub use node::{Swarm, WeakSwarm};
+pub use resources::{ResourceUsage, LOG_INTERVAL};
 
 pub use chainp2p_core::identity;
 pub use chainp2p_core::multiaddr::Multiaddr;

@@ -22,9 +22,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::admission::Admitted;
 use crate::builder::SwarmBuilder;
 use crate::connection::{Connection, Direction};
 use crate::event::SwarmEvent;
+use crate::limits::ResourceLimits;
+use crate::resources::{ConnectionPermit, PendingPermit, ResourceManager, ResourceUsage};
 use crate::upgrade::{from_muxed, walk_chain, Upgraded};
 use crate::LAYER;
 
@@ -79,6 +82,8 @@ pub(crate) struct Inner {
     /// `cancel`.
     stop_accepting: CancellationToken,
     next_id: AtomicU64,
+    /// Admits every connection and substream (see `resources.rs`).
+    resources: Arc<ResourceManager>,
 }
 
 impl Swarm {
@@ -101,6 +106,16 @@ impl Swarm {
         #[cfg(not(feature = "identify"))]
         let _ = (&b.protocol_version, &b.agent_version);
         apps.extend(b.protocols);
+        let resources = ResourceManager::new(b.limits);
+        let apps: Vec<Arc<dyn StreamHandler>> = apps
+            .into_iter()
+            .map(|inner| {
+                Arc::new(Admitted {
+                    inner,
+                    resources: resources.clone(),
+                }) as Arc<dyn StreamHandler>
+            })
+            .collect();
         let apps = Multistream::new(apps, b.multistream.clone());
         #[cfg(feature = "identify")]
         identify.set_protocols(apps.protocols());
@@ -132,6 +147,7 @@ impl Swarm {
                 stop_accepting: cancel.child_token(),
                 cancel,
                 next_id: AtomicU64::new(1),
+                resources,
             }),
         }
     }
@@ -244,6 +260,16 @@ impl Swarm {
             .cloned()
     }
 
+    /// What the resource manager holds now and what it refused so far.
+    pub fn resource_usage(&self) -> ResourceUsage {
+        self.inner.resources.usage()
+    }
+
+    /// The resource manager's limits.
+    pub fn resource_limits(&self) -> &ResourceLimits {
+        self.inner.resources.limits()
+    }
+
     /// All live connections.
     pub fn connections(&self) -> Vec<Connection> {
         lock(&self.inner.connections)
@@ -284,8 +310,24 @@ impl Swarm {
                 while let Some(next) = incoming.next().await {
                     match next {
                         Ok(conn) => {
+                            // Over a limit the connection is closed here, before its
+                            // handshake costs anything.
+                            let permit = match swarm.inner.resources.admit_inbound(&conn.remote_addr)
+                            {
+                                Ok(permit) => permit,
+                                Err(error) => {
+                                    let remote_addr = conn.remote_addr.clone();
+                                    drop(conn);
+                                    tracing::debug!(%error, %remote_addr, "inbound connection refused");
+                                    swarm.emit(SwarmEvent::IncomingConnectionError {
+                                        remote_addr,
+                                        error,
+                                    });
+                                    continue;
+                                }
+                            };
                             let inbound = swarm.clone();
-                            swarm.spawn(async move { inbound.handle_inbound(conn).await });
+                            swarm.spawn(async move { inbound.handle_inbound(conn, permit).await });
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "accept failed");
@@ -299,7 +341,7 @@ impl Swarm {
         Ok(bound)
     }
 
-    async fn handle_inbound(&self, conn: TransportConnection) {
+    async fn handle_inbound(&self, conn: TransportConnection, permit: PendingPermit) {
         let TransportConnection {
             local_addr,
             remote_addr,
@@ -319,7 +361,14 @@ impl Swarm {
                 Duration::ZERO,
             );
             let upgraded = self.upgrade(io, ctx).await?;
-            self.register(id, upgraded, Direction::Inbound, remote_addr.clone())
+            let permit = establish(permit, &upgraded)?;
+            self.register(
+                id,
+                upgraded,
+                Direction::Inbound,
+                remote_addr.clone(),
+                permit,
+            )
         }
         .instrument(span)
         .await;
@@ -369,6 +418,7 @@ impl Swarm {
             tracing::info_span!("connection", id, direction = "outbound", remote = %transport_addr);
         async {
             let transport = self.transport_for(&transport_addr)?;
+            let permit = self.inner.resources.admit_outbound()?;
             let started = Instant::now();
             let TransportConnection {
                 local_addr,
@@ -386,7 +436,8 @@ impl Swarm {
                 started.elapsed(),
             );
             let upgraded = self.upgrade(io, ctx).await?;
-            self.register(id, upgraded, Direction::Outbound, remote_addr)
+            let permit = establish(permit, &upgraded)?;
+            self.register(id, upgraded, Direction::Outbound, remote_addr, permit)
         }
         .instrument(span)
         .await
@@ -509,6 +560,7 @@ impl Swarm {
         upgraded: Upgraded,
         direction: Direction,
         remote_addr: Multiaddr,
+        permit: ConnectionPermit,
     ) -> Result<Connection, ChainError> {
         let Upgraded { muxer, driver, ctx } = upgraded;
         let conn = Connection::new(
@@ -518,6 +570,7 @@ impl Swarm {
             remote_addr.clone(),
             muxer,
             self.inner.multistream.clone(),
+            self.inner.resources.clone(),
         )?;
         let peer_id = conn.peer_id();
         let span = tracing::info_span!("connection", id, peer = %peer_id);
@@ -525,6 +578,8 @@ impl Swarm {
         let swarm = self.clone();
         self.spawn(
             async move {
+                // The connection's slot is given back when its driver ends.
+                let _permit = permit;
                 let error = driver.await.err();
                 tracing::debug!(?error, "connection closed");
                 {
@@ -565,6 +620,19 @@ impl Swarm {
         });
         Ok(conn)
     }
+}
+
+/// Turns a connection's pending slot into an established one for its authenticated peer
+/// (the per-peer limit); a refusal drops the upgraded connection (closing it).
+fn establish(permit: PendingPermit, upgraded: &Upgraded) -> Result<ConnectionPermit, ChainError> {
+    let peer = upgraded.ctx.remote_peer.ok_or_else(|| {
+        ChainError::new(
+            LAYER,
+            ErrorKind::Authentication,
+            "connection without an authenticated peer",
+        )
+    })?;
+    permit.establish(peer)
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the tables stay
