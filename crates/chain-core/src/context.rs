@@ -6,6 +6,7 @@ use libp2p_identity::{Keypair, PeerId, PublicKey};
 use multiaddr::Multiaddr;
 
 use crate::chain::NegotiatedChain;
+use crate::memory::MemoryBudget;
 
 /// Which side of the connection we are. For TCP the side that dialed the socket is the
 /// [`Role::Dialer`] for every layer above it (multistream initiator, noise initiator, odd yamux
@@ -76,6 +77,10 @@ pub struct HandlerContext {
     pub chain: NegotiatedChain,
     /// How the peer parses our writes, as the security layer found (see [`PeerFraming`]).
     pub peer_framing: PeerFraming,
+    /// The connection's memory scope, if its owner keeps one: layers reserve from it before
+    /// they grow windows or buffers (see [`MemoryBudget`]). `None`: no budget but the
+    /// layers' own limits.
+    pub memory: Option<Arc<dyn MemoryBudget>>,
 }
 
 impl HandlerContext {
@@ -90,6 +95,7 @@ impl HandlerContext {
             local_addr: None,
             chain: NegotiatedChain::default(),
             peer_framing: PeerFraming::Stream,
+            memory: None,
         }
     }
 

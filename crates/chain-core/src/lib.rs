@@ -22,6 +22,7 @@ mod context;
 mod error;
 mod handler;
 mod io;
+mod memory;
 mod muxer;
 pub mod transport;
 
@@ -32,6 +33,7 @@ pub use handler::{
     MuxerHandler, MuxerLayer, Next, SecuredStream, SecurityHandler, SecurityLayer, StreamHandler,
 };
 pub use io::{AsyncStream, BoxStream};
+pub use memory::MemoryBudget;
 pub use muxer::Muxer;
 pub use transport::{
     split_peer_id, Incoming, Listener, MuxedConnection, Transport, TransportConnection, TransportIo,

@@ -128,6 +128,59 @@ pub struct ListenArgs {
     /// Kademlia client mode: query the DHT but neither serve nor advertise it.
     #[arg(long)]
     pub client_mode: bool,
+    /// Resource limits and the connection manager.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Print the resource manager's usage every SECS seconds:
+    /// {"event":"stats","connections":N,"inbound":N,"pending":N,"streams":N,"memory_reserved":N,"refused":{"connections":N,"streams":N}}.
+    #[arg(long, value_name = "SECS", value_parser = positive_secs)]
+    pub stats: Option<f64>,
+}
+
+/// The resource manager's limits (defaults: go-libp2p's, scaled to 1/8 of this machine's RAM)
+/// and the connection manager's water marks (kubo's defaults).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Connections in every state and direction, handshakes included (go: 128 + 128 per GiB).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Inbound connections, handshakes included (go: 64 + 64 per GiB).
+    #[arg(long, value_name = "N")]
+    pub max_inbound: Option<usize>,
+    /// Connections to or from one peer (go: 8).
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_peer: Option<usize>,
+    /// Inbound connections in their handshake at once (go: 64 + 32 per GiB).
+    #[arg(long, value_name = "N")]
+    pub max_pending: Option<usize>,
+    /// Inbound handshakes from one IP address at once (go: 8).
+    #[arg(long, value_name = "N")]
+    pub max_pending_per_ip: Option<usize>,
+    /// Open substreams in total (go: 2048 + 2048 per GiB).
+    #[arg(long, value_name = "N")]
+    pub max_streams: Option<usize>,
+    /// Open substreams with one peer (go: 512).
+    #[arg(long, value_name = "N")]
+    pub max_streams_per_peer: Option<usize>,
+    /// Memory the muxers' windows may reserve in total, in bytes (go: 128 MiB + 1/8 of RAM).
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<u64>,
+    /// Connection manager: trim down to this many connections (kubo: 32).
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub conn_low: usize,
+    /// Connection manager: start trimming above this many connections (kubo: 96).
+    #[arg(long, value_name = "N", default_value_t = 96)]
+    pub conn_high: usize,
+    /// Connection manager: new connections are never trimmed for this long (kubo: 20 s).
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub conn_grace: f64,
+}
+
+fn positive_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
 }
 
 /// `chain-node kad` options.

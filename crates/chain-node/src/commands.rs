@@ -10,11 +10,13 @@ use chainp2p_core::multiaddr::Multiaddr;
 use chainp2p_core::LayerKind;
 use chainp2p_kad::node::{KadNode, Mode};
 use chainp2p_kad_swarm::BuildWithKad;
-use chainp2p_swarm::{Connection, Swarm, SwarmBuilder, SwarmEvent};
+use chainp2p_swarm::{
+    Connection, ConnectionManagerConfig, ResourceLimits, Swarm, SwarmBuilder, SwarmEvent, WeakSwarm,
+};
 
-use crate::cli::{CommonArgs, ListenArgs};
+use crate::cli::{CommonArgs, LimitArgs, ListenArgs};
 use crate::keyfile::{self, KeyType};
-use crate::output::{Event, Op, Output, Step};
+use crate::output::{Event, Op, Output, Refused, Step};
 use crate::shutdown::Shutdown;
 use crate::{dht, identity, stack};
 
@@ -45,6 +47,92 @@ pub fn swarm_builder(args: &CommonArgs, serve_perf: bool) -> Result<SwarmBuilder
     Ok(builder)
 }
 
+/// The resource limits `listen` runs with: go-libp2p's defaults scaled to this machine, with
+/// the flags given on top.
+pub fn resource_limits(args: &LimitArgs) -> ResourceLimits {
+    let auto = ResourceLimits::auto();
+    let memory = args.memory_limit.unwrap_or(auto.memory);
+    ResourceLimits {
+        max_connections: args.max_connections.unwrap_or(auto.max_connections),
+        max_inbound_connections: args.max_inbound.unwrap_or(auto.max_inbound_connections),
+        max_connections_per_peer: args
+            .max_connections_per_peer
+            .unwrap_or(auto.max_connections_per_peer),
+        max_pending_inbound: args.max_pending.unwrap_or(auto.max_pending_inbound),
+        max_pending_per_ip: args.max_pending_per_ip.unwrap_or(auto.max_pending_per_ip),
+        max_streams: args.max_streams.unwrap_or(auto.max_streams),
+        max_streams_per_peer: args
+            .max_streams_per_peer
+            .unwrap_or(auto.max_streams_per_peer),
+        memory,
+        // A smaller system limit caps the narrower scopes too.
+        memory_per_peer: auto.memory_per_peer.min(memory),
+        memory_per_connection: auto.memory_per_connection.min(memory),
+        ..auto
+    }
+}
+
+/// The connection manager `listen` runs with (kubo's defaults unless the flags say otherwise).
+pub fn connection_manager(args: &LimitArgs) -> Result<ConnectionManagerConfig> {
+    if args.conn_low > args.conn_high {
+        anyhow::bail!(
+            "--conn-low {} is above --conn-high {}",
+            args.conn_low,
+            args.conn_high
+        );
+    }
+    if !(args.conn_grace.is_finite() && args.conn_grace >= 0.0) {
+        anyhow::bail!(
+            "--conn-grace takes a number of seconds, not {}",
+            args.conn_grace
+        );
+    }
+    Ok(ConnectionManagerConfig {
+        low: args.conn_low,
+        high: args.conn_high,
+        grace: Duration::from_secs_f64(args.conn_grace),
+    })
+}
+
+/// Prints `{"event":"stats"}` every `every` while the node lives.
+async fn print_stats(node: WeakSwarm, every: Duration, out: Output) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        let u = node.resource_usage();
+        out.emit(
+            Event::Stats {
+                connections: u.connections,
+                inbound: u.inbound,
+                memory_reserved: u.memory_reserved,
+                pending: u.pending,
+                refused: Refused {
+                    connections: u.refused_connections,
+                    streams: u.refused_streams,
+                },
+                streams: u.streams,
+            },
+            || {
+                format!(
+                    "stats: {} connections ({} inbound, {} pending), {} streams, {} bytes reserved; refused {} connections, {} streams",
+                    u.connections,
+                    u.inbound,
+                    u.pending,
+                    u.streams,
+                    u.memory_reserved,
+                    u.refused_connections,
+                    u.refused_streams
+                )
+            },
+        );
+    }
+}
+
 /// Parses a command-line multiaddr, with a clear message when it is not one.
 pub fn parse_addr(text: &str) -> Result<Multiaddr> {
     text.parse::<Multiaddr>()
@@ -60,7 +148,10 @@ pub async fn listen(
 ) -> Result<()> {
     // Before anything is printed: a signal sent right after the `listening` line must count.
     let mut shutdown = Shutdown::install()?;
-    let builder = swarm_builder(common, true)?.idle_connection_timeout(Some(IDLE_CONNECTION));
+    let builder = swarm_builder(common, true)?
+        .idle_connection_timeout(Some(IDLE_CONNECTION))
+        .resource_limits(resource_limits(&args.limits))
+        .connection_manager(Some(connection_manager(&args.limits)?));
     let peer_id = builder.local_peer_id();
     let (store, store_label) = dht::open_store(args, peer_id)?;
     let mode = if args.client_mode {
@@ -114,8 +205,21 @@ pub async fn listen(
         .iter()
         .map(|t| parse_addr(t))
         .collect::<Result<_>>()?;
+    // Bootstrap peers are never trimmed by the connection manager.
+    for addr in &bootstrap {
+        if let Ok((_, Some(peer))) = chainp2p_core::split_peer_id(addr) {
+            node.protect(peer);
+        }
+    }
     if !bootstrap.is_empty() {
         tokio::spawn(join_dht(node.clone(), kad.node().clone(), bootstrap, out));
+    }
+    if let Some(secs) = args.stats {
+        tokio::spawn(print_stats(
+            node.downgrade(),
+            Duration::from_secs_f64(secs),
+            out,
+        ));
     }
     let deadline = async {
         match until {

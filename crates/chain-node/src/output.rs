@@ -67,6 +67,22 @@ pub enum Event {
         /// The remote's address.
         remote_addr: String,
     },
+    /// `{"event":"stats"}`: the resource manager's usage (every `--stats SECS`).
+    #[serde(rename = "stats")]
+    Stats {
+        /// Connections in every state (handshakes included).
+        connections: usize,
+        /// Inbound connections (handshakes included).
+        inbound: usize,
+        /// Bytes the muxers' windows hold reserved.
+        memory_reserved: u64,
+        /// Inbound connections in their handshake.
+        pending: usize,
+        /// Refusals since the node started.
+        refused: Refused,
+        /// Open substreams.
+        streams: usize,
+    },
     /// `{"event":"connection_closed"}`.
     #[serde(rename = "connection_closed")]
     ConnectionClosed {
@@ -77,6 +93,15 @@ pub enum Event {
         /// The remote peer.
         peer_id: String,
     },
+}
+
+/// Refusals by the resource manager, in `{"event":"stats"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refused {
+    /// Connections refused by a limit.
+    pub connections: u64,
+    /// Substreams refused by a limit.
+    pub streams: u64,
 }
 
 /// The result of a command: `{"op":"…", …}`. Fields are declared in the order they are
@@ -321,6 +346,18 @@ mod tests {
                 direction: s("inbound"),
                 error: Some(s("yamux: closed: connection reset")),
                 peer_id: id.clone(),
+            }
+            .into(),
+            Event::Stats {
+                connections: 12,
+                inbound: 9,
+                memory_reserved: 1 << 20,
+                pending: 2,
+                refused: Refused {
+                    connections: 3,
+                    streams: 0,
+                },
+                streams: 40,
             }
             .into(),
             Op::Ping {

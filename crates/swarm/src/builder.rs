@@ -28,6 +28,7 @@ use chainp2p_core::{
 };
 use chainp2p_multistream::MultistreamConfig;
 
+use crate::conn_manager::ConnectionManagerConfig;
 use crate::limits::ResourceLimits;
 use crate::node::Swarm;
 
@@ -48,6 +49,7 @@ pub struct SwarmBuilder {
     pub(crate) agent_version: String,
     pub(crate) protocol_version: String,
     pub(crate) limits: ResourceLimits,
+    pub(crate) conn_manager: Option<ConnectionManagerConfig>,
 }
 
 impl SwarmBuilder {
@@ -66,6 +68,7 @@ impl SwarmBuilder {
             agent_version: format!("chain-node/{}", env!("CARGO_PKG_VERSION")),
             protocol_version: "ipfs/0.1.0".to_owned(),
             limits: ResourceLimits::auto(),
+            conn_manager: Some(ConnectionManagerConfig::default()),
         }
     }
 
@@ -161,6 +164,13 @@ impl SwarmBuilder {
     /// scaled to 1/8 of this machine's RAM).
     pub fn resource_limits(mut self, limits: ResourceLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The connection manager's water marks (default: kubo's, 32 / 96 with a 20 s grace
+    /// period); `None` turns it off.
+    pub fn connection_manager(mut self, config: Option<ConnectionManagerConfig>) -> Self {
+        self.conn_manager = config;
         self
     }
 

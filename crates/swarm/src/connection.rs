@@ -51,6 +51,7 @@ struct ConnectionInner {
     peer_framing: PeerFraming,
     activity: Arc<Activity>,
     resources: Arc<ResourceManager>,
+    established: std::time::Instant,
 }
 
 impl Connection {
@@ -85,6 +86,7 @@ impl Connection {
                 peer_framing: ctx.peer_framing,
                 activity: Activity::new(),
                 resources,
+                established: std::time::Instant::now(),
             }),
         })
     }
@@ -141,6 +143,11 @@ impl Connection {
             tracing::debug!(error = %e, "identify: closing the request stream failed after a complete answer");
         }
         Ok(info)
+    }
+
+    /// When the connection's chain completed.
+    pub fn established_at(&self) -> std::time::Instant {
+        self.inner.established
     }
 
     /// How long the connection has had no substream open (`None` while one is).

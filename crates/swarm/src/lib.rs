@@ -51,6 +51,7 @@ mod activity;
 mod addrs;
 mod admission;
 mod builder;
+mod conn_manager;
 mod connection;
 mod event;
 mod limits;
@@ -59,6 +60,7 @@ mod resources;
 mod upgrade;
 
 pub use builder::SwarmBuilder;
+pub use conn_manager::ConnectionManagerConfig;
 pub use connection::{Connection, Direction};
 pub use event::SwarmEvent;
 pub use limits::{total_memory, ResourceLimits};

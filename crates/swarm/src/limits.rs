@@ -27,7 +27,18 @@ pub struct ResourceLimits {
     pub max_streams_per_protocol: usize,
     /// Substreams of one application protocol with one peer (go: 256).
     pub max_streams_per_protocol_per_peer: usize,
+    /// System: bytes the muxers' receive windows may reserve beyond their initial size
+    /// (go: 128 MiB + 1/8 of RAM). One stream's window is capped by its muxer (yamux:
+    /// 16 MiB, go's per-stream limit).
+    pub memory: u64,
+    /// Bytes reserved for one peer's connections (go: 64 MiB).
+    pub memory_per_peer: u64,
+    /// Bytes reserved for one connection (go: 32 MiB).
+    pub memory_per_connection: u64,
 }
+
+/// The system memory limit before scaling (go: 128 MiB).
+pub const BASE_MEMORY: u64 = 128 << 20;
 
 impl Default for ResourceLimits {
     fn default() -> Self {
@@ -41,6 +52,9 @@ impl Default for ResourceLimits {
             max_streams_per_peer: 512,
             max_streams_per_protocol: 2048,
             max_streams_per_protocol_per_peer: 256,
+            memory: BASE_MEMORY,
+            memory_per_peer: 64 << 20,
+            memory_per_connection: 32 << 20,
         }
     }
 }
@@ -48,8 +62,8 @@ impl Default for ResourceLimits {
 impl ResourceLimits {
     /// go-libp2p's auto-scaling: the base limits ([`ResourceLimits::default`]) plus, per whole
     /// GiB of `memory` (the share of RAM given to the node; go gives 1/8), 128 connections,
-    /// 64 inbound ones, 32 pending inbound ones and 2,048 streams. Per-peer, per-IP and
-    /// per-protocol limits do not scale.
+    /// 64 inbound ones, 32 pending inbound ones and 2,048 streams; the system memory limit is
+    /// 128 MiB + `memory`. Per-peer, per-IP and per-protocol limits do not scale.
     pub fn scaled_to(memory: u64) -> Self {
         let gib = usize::try_from(memory >> 30).unwrap_or(usize::MAX);
         let base = ResourceLimits::default();
@@ -59,6 +73,7 @@ impl ResourceLimits {
             max_inbound_connections: grow(base.max_inbound_connections, 64),
             max_pending_inbound: grow(base.max_pending_inbound, 32),
             max_streams: grow(base.max_streams, 2048),
+            memory: BASE_MEMORY.saturating_add(memory),
             ..base
         }
     }
@@ -82,6 +97,9 @@ impl ResourceLimits {
             max_streams_per_peer: usize::MAX,
             max_streams_per_protocol: usize::MAX,
             max_streams_per_protocol_per_peer: usize::MAX,
+            memory: u64::MAX,
+            memory_per_peer: u64::MAX,
+            memory_per_connection: u64::MAX,
         }
     }
 }
@@ -101,12 +119,27 @@ mod tests {
     #[test]
     fn scaling_adds_per_whole_gib_to_the_system_scopes_only() {
         let base = ResourceLimits::default();
-        assert_eq!(ResourceLimits::scaled_to(512 << 20), base);
+        let half = ResourceLimits::scaled_to(512 << 20);
+        assert_eq!(
+            half.memory,
+            (128 << 20) + (512 << 20),
+            "memory scales by the byte"
+        );
+        assert_eq!(
+            ResourceLimits {
+                memory: base.memory,
+                ..half
+            },
+            base,
+            "counts per whole GiB"
+        );
         let three = ResourceLimits::scaled_to(3 << 30);
         assert_eq!(three.max_connections, 128 + 3 * 128);
         assert_eq!(three.max_inbound_connections, 64 + 3 * 64);
         assert_eq!(three.max_pending_inbound, 64 + 3 * 32);
         assert_eq!(three.max_streams, 2048 + 3 * 2048);
+        assert_eq!(three.memory, (128 << 20) + (3 << 30));
+        assert_eq!(three.memory_per_peer, 64 << 20);
         assert_eq!(three.max_connections_per_peer, 8);
         assert_eq!(three.max_pending_per_ip, 8);
         assert_eq!(three.max_streams_per_protocol_per_peer, 256);

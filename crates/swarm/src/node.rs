@@ -2,7 +2,7 @@
 //! dials to a peer), the table of connections (one reused per peer), events, and the one owner
 //! of every task the swarm starts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -24,6 +24,7 @@ use tracing::Instrument;
 
 use crate::admission::Admitted;
 use crate::builder::SwarmBuilder;
+use crate::conn_manager::{pick_to_close, Candidate, ConnectionManagerConfig};
 use crate::connection::{Connection, Direction};
 use crate::event::SwarmEvent;
 use crate::limits::ResourceLimits;
@@ -69,6 +70,7 @@ pub(crate) struct Inner {
     idle_timeout: Option<Duration>,
     shutdown_timeout: Duration,
     reaper_started: AtomicBool,
+    trimmer_started: AtomicBool,
     connections: Mutex<HashMap<PeerId, Connection>>,
     dials: Mutex<HashMap<PeerId, SharedDial>>,
     listen_addrs: Mutex<Vec<Multiaddr>>,
@@ -84,6 +86,13 @@ pub(crate) struct Inner {
     next_id: AtomicU64,
     /// Admits every connection and substream (see `resources.rs`).
     resources: Arc<ResourceManager>,
+    /// Every live connection by id (the table above keeps one per peer).
+    all: Mutex<HashMap<u64, Connection>>,
+    /// Peers the connection manager never trims.
+    protected: Mutex<HashSet<PeerId>>,
+    conn_manager: Option<ConnectionManagerConfig>,
+    /// Wakes the connection manager when a connection is added above the high mark.
+    trim_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Swarm {
@@ -138,6 +147,7 @@ impl Swarm {
                 idle_timeout: b.idle_connection_timeout,
                 shutdown_timeout: b.shutdown_timeout,
                 reaper_started: AtomicBool::new(false),
+                trimmer_started: AtomicBool::new(false),
                 connections: Mutex::new(HashMap::new()),
                 dials: Mutex::new(HashMap::new()),
                 listen_addrs: Mutex::new(Vec::new()),
@@ -148,6 +158,10 @@ impl Swarm {
                 cancel,
                 next_id: AtomicU64::new(1),
                 resources,
+                all: Mutex::new(HashMap::new()),
+                protected: Mutex::new(HashSet::new()),
+                conn_manager: b.conn_manager,
+                trim_wake: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -354,6 +368,7 @@ impl Swarm {
             let mut ctx = HandlerContext::new(Role::Listener, self.inner.keypair.clone());
             ctx.remote_addr = Some(remote_addr.clone());
             ctx.local_addr = Some(local_addr);
+            ctx.memory = Some(permit.memory());
             ctx.chain.push(
                 LayerKind::Transport,
                 remote_addr.to_string(),
@@ -427,6 +442,7 @@ impl Swarm {
             } = transport.dial(&transport_addr).await?;
             let mut ctx = HandlerContext::new(Role::Dialer, self.inner.keypair.clone());
             ctx.remote_peer = expected;
+            ctx.memory = Some(permit.memory());
             ctx.remote_addr = Some(remote_addr.clone());
             ctx.local_addr = Some(local_addr);
             ctx.chain.push(
@@ -467,8 +483,93 @@ impl Swarm {
         conn.identify().await
     }
 
+    /// Protects `peer` from the connection manager (bootstrap peers, peers the application
+    /// needs): its connections are never trimmed.
+    pub fn protect(&self, peer: PeerId) {
+        lock(&self.inner.protected).insert(peer);
+    }
+
+    /// Lifts [`Swarm::protect`]; whether `peer` was protected.
+    pub fn unprotect(&self, peer: &PeerId) -> bool {
+        lock(&self.inner.protected).remove(peer)
+    }
+
+    /// Every live connection, duplicates to one peer included.
+    pub fn all_connections(&self) -> Vec<Connection> {
+        lock(&self.inner.all)
+            .values()
+            .filter(|c| !c.is_closed())
+            .cloned()
+            .collect()
+    }
+
+    /// Runs the connection manager once: above the high mark, closes the least useful
+    /// connections down to the low mark (see `conn_manager.rs`). Returns how many it closed.
+    pub fn trim_connections(&self) -> usize {
+        let Some(cfg) = self.inner.conn_manager else {
+            return 0;
+        };
+        let now = Instant::now();
+        let conns = self.all_connections();
+        let live: Vec<Candidate> = conns
+            .iter()
+            .map(|c| Candidate {
+                id: c.id(),
+                peer: c.peer_id(),
+                established: c.established_at(),
+                idle_for: c.idle_for(now),
+            })
+            .collect();
+        let close = {
+            let protected = lock(&self.inner.protected);
+            pick_to_close(&live, &protected, &cfg, now)
+        };
+        if close.is_empty() {
+            return 0;
+        }
+        tracing::debug!(
+            live = live.len(),
+            closing = close.len(),
+            low = cfg.low,
+            high = cfg.high,
+            "connection manager: above the high mark, trimming"
+        );
+        for conn in conns.into_iter().filter(|c| close.contains(&c.id())) {
+            self.spawn(async move {
+                let _ = conn.close().await;
+            });
+        }
+        close.len()
+    }
+
+    /// Starts (once) the connection manager's task: a trim on every addition above the high
+    /// mark and every quarter grace period.
+    fn start_trimmer(&self) {
+        let Some(cfg) = self.inner.conn_manager else {
+            return;
+        };
+        if self.inner.trimmer_started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let tick = (cfg.grace / 4).max(Duration::from_secs(1));
+        let weak = self.downgrade();
+        // The task holds the swarm weakly: a dropped swarm ends it.
+        let wake = self.inner.trim_wake.clone();
+        self.spawn_until(self.inner.stop_accepting.clone(), async move {
+            loop {
+                let notified = wake.notified();
+                let _ = tokio::time::timeout(tick, notified).await;
+                let Some(swarm) = weak.upgrade() else {
+                    break;
+                };
+                swarm.trim_connections();
+            }
+        });
+    }
+
     /// Starts (once) the task closing idle connections, if the builder asked for it.
     fn start_reaper(&self) {
+        self.start_trimmer();
         let Some(timeout) = self.inner.idle_timeout else {
             return;
         };
@@ -582,6 +683,7 @@ impl Swarm {
                 let _permit = permit;
                 let error = driver.await.err();
                 tracing::debug!(?error, "connection closed");
+                lock(&swarm.inner.all).remove(&id);
                 {
                     let mut table = lock(&swarm.inner.connections);
                     if table.get(&peer_id).is_some_and(|c| c.id() == id) {
@@ -611,6 +713,14 @@ impl Swarm {
             if !keep_old {
                 table.insert(peer_id, conn.clone());
             }
+        }
+        let live = {
+            let mut all = lock(&self.inner.all);
+            all.insert(id, conn.clone());
+            all.len()
+        };
+        if self.inner.conn_manager.is_some_and(|cm| live > cm.high) {
+            self.inner.trim_wake.notify_one();
         }
         self.emit(SwarmEvent::ConnectionEstablished {
             peer_id,

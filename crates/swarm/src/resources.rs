@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::{Multiaddr, Protocol};
-use chainp2p_core::{ChainError, ErrorKind};
+use chainp2p_core::{ChainError, ErrorKind, MemoryBudget};
 
 use crate::limits::ResourceLimits;
 use crate::LAYER;
@@ -36,6 +36,8 @@ pub struct ResourceUsage {
     pub pending: usize,
     /// Open substreams.
     pub streams: usize,
+    /// Bytes the muxers' windows hold reserved.
+    pub memory_reserved: u64,
     /// Connections refused by a limit.
     pub refused_connections: u64,
     /// Substreams refused by a limit.
@@ -47,11 +49,12 @@ struct PeerUsage {
     connections: usize,
     streams: usize,
     protocols: HashMap<String, usize>,
+    memory: u64,
 }
 
 impl PeerUsage {
     fn is_unused(&self) -> bool {
-        self.connections == 0 && self.streams == 0 && self.protocols.is_empty()
+        self.connections == 0 && self.streams == 0 && self.protocols.is_empty() && self.memory == 0
     }
 }
 
@@ -64,6 +67,16 @@ struct State {
     streams: usize,
     peers: HashMap<PeerId, PeerUsage>,
     protocols: HashMap<String, usize>,
+    memory: u64,
+}
+
+impl State {
+    /// Drops the entry of `peer` if nothing of it is left.
+    fn forget_if_unused(&mut self, peer: &PeerId) {
+        if self.peers.get(peer).is_some_and(PeerUsage::is_unused) {
+            self.peers.remove(peer);
+        }
+    }
 }
 
 /// Rate-limited refusal logging.
@@ -127,6 +140,7 @@ impl ResourceManager {
             inbound: s.inbound,
             pending: s.pending,
             streams: s.streams,
+            memory_reserved: s.memory,
             refused_connections: self.refused_connections.load(Ordering::Relaxed),
             refused_streams: self.refused_streams.load(Ordering::Relaxed),
         }
@@ -200,6 +214,7 @@ impl ResourceManager {
             inbound: true,
             ip,
             done: false,
+            memory: ConnectionMemory::new(self.clone()),
         })
     }
 
@@ -220,6 +235,7 @@ impl ResourceManager {
             inbound: false,
             ip: None,
             done: false,
+            memory: ConnectionMemory::new(self.clone()),
         })
     }
 
@@ -257,9 +273,16 @@ pub(crate) struct PendingPermit {
     ip: Option<IpAddr>,
     /// Turned into a [`ConnectionPermit`]: the connection slot moved there.
     done: bool,
+    /// The connection's memory scope (handed to the chain in `HandlerContext::memory`).
+    memory: Arc<ConnectionMemory>,
 }
 
 impl PendingPermit {
+    /// The connection's memory scope, for `HandlerContext::memory`.
+    pub(crate) fn memory(&self) -> Arc<dyn MemoryBudget> {
+        self.memory.clone()
+    }
+
     fn leave_transient(&self, s: &mut State) {
         if !self.inbound {
             return;
@@ -288,6 +311,7 @@ impl PendingPermit {
         }
         self.leave_transient(&mut s);
         s.peers.entry(peer).or_default().connections += 1;
+        self.memory.join_peer(&mut s, peer);
         self.done = true;
         Ok(ConnectionPermit {
             rm: rm.clone(),
@@ -332,6 +356,84 @@ impl Drop for ConnectionPermit {
                 s.peers.remove(&self.peer);
             }
         }
+    }
+}
+
+/// One connection's memory scope, inside its peer's (once authenticated) and the system's.
+/// Whatever is still reserved when the last holder drops it goes back.
+#[derive(Debug)]
+pub(crate) struct ConnectionMemory {
+    rm: Arc<ResourceManager>,
+    /// Bytes reserved by this connection, and its peer once known.
+    inner: Mutex<(u64, Option<PeerId>)>,
+}
+
+impl ConnectionMemory {
+    fn new(rm: Arc<ResourceManager>) -> Arc<Self> {
+        Arc::new(ConnectionMemory {
+            rm,
+            inner: Mutex::new((0, None)),
+        })
+    }
+
+    /// The connection was authenticated as `peer`: what it holds counts for the peer now.
+    fn join_peer(&self, s: &mut State, peer: PeerId) {
+        let mut me = lock(&self.inner);
+        if me.1.is_none() {
+            me.1 = Some(peer);
+            s.peers.entry(peer).or_default().memory += me.0;
+        }
+    }
+
+    fn give_back(&self, s: &mut State, me: &mut (u64, Option<PeerId>), bytes: u64) {
+        let bytes = bytes.min(me.0);
+        me.0 -= bytes;
+        s.memory = s.memory.saturating_sub(bytes);
+        if let Some(peer) = me.1 {
+            if let Some(p) = s.peers.get_mut(&peer) {
+                p.memory = p.memory.saturating_sub(bytes);
+            }
+            s.forget_if_unused(&peer);
+        }
+    }
+}
+
+impl MemoryBudget for ConnectionMemory {
+    fn reserve(&self, bytes: usize) -> bool {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        let l = &self.rm.limits;
+        let mut s = lock(&self.rm.state);
+        let mut me = lock(&self.inner);
+        let fits = |used: u64, limit: u64| used.checked_add(bytes).is_some_and(|n| n <= limit);
+        let peer_used = me.1.and_then(|p| s.peers.get(&p)).map_or(0, |p| p.memory);
+        if !(fits(me.0, l.memory_per_connection)
+            && fits(s.memory, l.memory)
+            && (me.1.is_none() || fits(peer_used, l.memory_per_peer)))
+        {
+            return false;
+        }
+        me.0 += bytes;
+        s.memory += bytes;
+        if let Some(peer) = me.1 {
+            s.peers.entry(peer).or_default().memory += bytes;
+        }
+        true
+    }
+
+    fn release(&self, bytes: usize) {
+        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+        let mut s = lock(&self.rm.state);
+        let mut me = lock(&self.inner);
+        self.give_back(&mut s, &mut me, bytes);
+    }
+}
+
+impl Drop for ConnectionMemory {
+    fn drop(&mut self) {
+        let mut s = lock(&self.rm.state);
+        let mut me = lock(&self.inner);
+        let all = me.0;
+        self.give_back(&mut s, &mut me, all);
     }
 }
 
@@ -464,6 +566,9 @@ mod tests {
             max_streams_per_peer: 3,
             max_streams_per_protocol: 2,
             max_streams_per_protocol_per_peer: 1,
+            memory: 1000,
+            memory_per_peer: 600,
+            memory_per_connection: 400,
         }
     }
 
@@ -553,5 +658,44 @@ mod tests {
             "no per-peer entry outlives its use"
         );
         assert!(lock(&rm.state).protocols.is_empty());
+    }
+
+    #[test]
+    fn memory_is_reserved_in_the_connection_peer_and_system_scopes() {
+        let rm = ResourceManager::new(ResourceLimits {
+            max_connections_per_peer: 4,
+            ..small()
+        });
+        let p = peer();
+        let a = rm.admit_outbound().unwrap();
+        let a_mem = a.memory();
+        assert!(a_mem.reserve(300));
+        assert!(!a_mem.reserve(200), "over the connection's 400");
+        let _a = a.establish(p).unwrap();
+        let b = rm.admit_outbound().unwrap();
+        let b_mem = b.memory();
+        let _b = b.establish(p).unwrap();
+        assert!(!b_mem.reserve(400), "over the peer's 600 (300 held by a)");
+        assert!(b_mem.reserve(300));
+        let c = rm.admit_outbound().unwrap();
+        let c_mem = c.memory();
+        let _c = c.establish(peer()).unwrap();
+        assert!(!c_mem.reserve(400 + 1), "over the connection's limit");
+        assert!(c_mem.reserve(400));
+        assert!(
+            !c_mem.reserve(1) && rm.usage().memory_reserved == 1000,
+            "system 1000 full"
+        );
+        a_mem.release(300);
+        assert_eq!(rm.usage().memory_reserved, 700);
+        drop((b_mem, _b));
+        assert_eq!(
+            rm.usage().memory_reserved,
+            400,
+            "a dropped scope gives everything back"
+        );
+        drop((c_mem, _c, a_mem, _a));
+        assert_eq!(rm.usage().memory_reserved, 0);
+        assert!(lock(&rm.state).peers.is_empty());
     }
 }

@@ -272,3 +272,144 @@ async fn stalled_handshakes_over_the_per_ip_limit_are_closed_at_once() {
     .await
     .unwrap();
 }
+
+const SINK: &str = "/test/sink/1.0.0";
+
+/// Reads to EOF, answers with the byte count.
+struct Sink;
+
+#[async_trait]
+impl StreamHandler for Sink {
+    fn protocols(&self) -> Vec<String> {
+        vec![SINK.into()]
+    }
+
+    async fn handle(
+        &self,
+        _p: &str,
+        mut io: BoxStream,
+        _ctx: HandlerContext,
+    ) -> Result<Next, ChainError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = io
+                .read(&mut buf)
+                .await
+                .map_err(|e| ChainError::from_io("sink", e))?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+        }
+        io.write_all(&total.to_be_bytes())
+            .await
+            .map_err(|e| ChainError::from_io("sink", e))?;
+        io.close()
+            .await
+            .map_err(|e| ChainError::from_io("sink", e))?;
+        Ok(Next::Done)
+    }
+}
+
+#[tokio::test]
+async fn receive_windows_grow_within_the_memory_limit_and_give_it_back() {
+    timeout(LIMIT, async {
+        const CAP: u64 = 768 * 1024;
+        let server = SwarmBuilder::new(Keypair::generate_ed25519())
+            .transports([MemoryTransport::default()])
+            .protocol(std::sync::Arc::new(Sink))
+            .resource_limits(ResourceLimits {
+                memory: CAP,
+                ..ResourceLimits::default()
+            })
+            .build();
+        let addr = server.listen(&"/memory/0".parse().unwrap()).await.unwrap();
+        let client = node(ResourceLimits::default()).build();
+        let conn = client.dial(&addr).await.unwrap();
+        let mut peak = 0;
+        let total: u64 = 64 << 20;
+        let mut s = conn.open_stream(SINK).await.unwrap();
+        let chunk = vec![7u8; 256 * 1024];
+        let mut sent = 0;
+        while sent < total {
+            s.write_all(&chunk).await.unwrap();
+            sent += chunk.len() as u64;
+            let used = server.resource_usage().memory_reserved;
+            assert!(used <= CAP, "{used} reserved over the {CAP} limit");
+            peak = peak.max(used);
+        }
+        s.close().await.unwrap();
+        let mut count = [0u8; 8];
+        s.read_exact(&mut count).await.unwrap();
+        assert_eq!(u64::from_be_bytes(count), total, "every byte arrived");
+        assert!(peak > 0, "the window grew (reserved {peak} at most)");
+        drop(s);
+        conn.close().await.unwrap();
+        wait_for("the reservation given back", || {
+            server.resource_usage().memory_reserved == 0
+        })
+        .await;
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_connection_manager_trims_to_the_low_mark_keeping_protected_and_busy_peers() {
+    timeout(LIMIT, async {
+        let server = node(ResourceLimits::default())
+            .connection_manager(Some(chainp2p_swarm::ConnectionManagerConfig {
+                low: 2,
+                high: 4,
+                grace: Duration::from_millis(300),
+            }))
+            .build();
+        let addr = server.listen(&"/memory/0".parse().unwrap()).await.unwrap();
+        let clients: Vec<Swarm> = (0..6)
+            .map(|_| node(ResourceLimits::default()).build())
+            .collect();
+        let mut conns = Vec::new();
+        for c in &clients {
+            conns.push(c.dial(&addr).await.unwrap());
+        }
+        server.protect(clients[0].local_peer_id());
+        let mut busy = conns[1].open_stream(ECHO).await.unwrap();
+        busy.write_all(b"x").await.unwrap();
+        let mut one = [0u8; 1];
+        busy.read_exact(&mut one).await.unwrap();
+        assert_eq!(
+            server.all_connections().len(),
+            6,
+            "nothing trimmed in the grace period"
+        );
+        wait_for("trimmed to the low mark", || {
+            server.all_connections().len() == 2
+        })
+        .await;
+        let kept: Vec<_> = server
+            .all_connections()
+            .iter()
+            .map(|c| c.peer_id())
+            .collect();
+        assert!(
+            kept.contains(&clients[0].local_peer_id()),
+            "the protected peer stays"
+        );
+        assert!(
+            kept.contains(&clients[1].local_peer_id()),
+            "the busy peer stays"
+        );
+        // The busy stream still works; a trimmed client can come back (in a new grace period).
+        busy.write_all(b"y").await.unwrap();
+        busy.read_exact(&mut one).await.unwrap();
+        wait_for("the trimmed client saw its close", || {
+            clients[5].connections().is_empty()
+        })
+        .await;
+        let again = clients[5].dial(&addr).await.unwrap();
+        echo(&again).await.unwrap();
+    })
+    .await
+    .unwrap();
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chainp2p_core::{
-    BoxStream, ChainError, HandlerContext, Muxer, MuxerHandler, PeerFraming, Role,
+    BoxStream, ChainError, HandlerContext, MemoryBudget, Muxer, MuxerHandler, PeerFraming, Role,
 };
 use futures::future::BoxFuture;
 
@@ -37,8 +37,23 @@ pub fn start(
     mode: Mode,
     config: YamuxConfig,
 ) -> Result<(Arc<YamuxMuxer>, DriverFuture), ChainError> {
+    start_with_budget(io, mode, config, None)
+}
+
+/// [`start`], with window growth reserved from `memory` as well (see
+/// `Session::set_memory_budget`).
+pub fn start_with_budget(
+    io: BoxStream,
+    mode: Mode,
+    config: YamuxConfig,
+    memory: Option<Arc<dyn MemoryBudget>>,
+) -> Result<(Arc<YamuxMuxer>, DriverFuture), ChainError> {
     config.validate()?;
-    let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Core(Session::new(mode, config)))));
+    let mut session = Session::new(mode, config);
+    if let Some(budget) = memory {
+        session.set_memory_budget(budget);
+    }
+    let shared: SharedRef = Arc::new(Mutex::new(Shared::new(Core(session))));
     let driver = Driver::new(io, shared.clone());
     Ok((Arc::new(YamuxMuxer { shared }), Box::pin(driver)))
 }
@@ -69,7 +84,7 @@ impl MuxerHandler for YamuxConfig {
                 _ => Dialect::Standard,
             };
         }
-        let (muxer, driver) = start(io, mode, config)?;
+        let (muxer, driver) = start_with_budget(io, mode, config, ctx.memory.clone())?;
         Ok((muxer as Arc<dyn Muxer>, driver))
     }
 }

@@ -46,7 +46,7 @@ pub use config::{
     DEFAULT_MAX_STREAM_WINDOW, DEFAULT_WINDOW,
 };
 pub use error::{YamuxError, LAYER};
-pub use handler::{start, DriverFuture, YamuxMuxer, PROTOCOL};
+pub use handler::{start, start_with_budget, DriverFuture, YamuxMuxer, PROTOCOL};
 pub use session::{
     Event, Mode, ReadOutcome, Session, Stats, StreamId, Termination, FIN_HOLD, MAX_HELD_FINS,
 };

@@ -10,6 +10,9 @@
 //!   streams together (window − 256 KiB, summed) stays within
 //!   [`YamuxConfig::max_connection_receive_window`](crate::YamuxConfig). Windows never shrink;
 //!   a stream's growth returns to the budget when the stream is forgotten.
+//! - With a memory scope ([`Session::set_memory_budget`], the swarm's resource manager), growth
+//!   is also reserved there (connection, peer and system limits); a refusal is retried at half
+//!   the size down to [`MIN_RESERVATION`], then the window simply stays as it is.
 
 use std::time::Instant;
 
@@ -18,14 +21,26 @@ use crate::codec::{Flags, FrameType};
 use crate::config::DEFAULT_WINDOW;
 use crate::session::StreamId;
 
+/// The smallest window growth asked of the memory scope after a refusal.
+pub const MIN_RESERVATION: u64 = 16 * 1024;
+
 impl Session {
-    /// Takes up to `want` bytes of window growth from the connection budget.
+    /// Takes up to `want` bytes of window growth from the connection budget (and the memory
+    /// scope, if any).
     pub(super) fn reserve_window(&mut self, want: u32) -> u32 {
         let left = self
             .config
             .max_connection_receive_window
             .saturating_sub(self.window_growth);
-        let got = u64::from(want).min(left);
+        let mut got = u64::from(want).min(left);
+        if let Some(budget) = &self.memory {
+            while got > 0 && !budget.reserve(usize::try_from(got).unwrap_or(usize::MAX)) {
+                got /= 2;
+                if got < MIN_RESERVATION {
+                    got = 0;
+                }
+            }
+        }
         self.window_growth += got;
         u32::try_from(got).unwrap_or(0)
     }
@@ -38,8 +53,11 @@ impl Session {
 
     /// Returns the growth of a stream being forgotten to the budget.
     pub(super) fn release_window(&mut self, recv_window: u32) {
-        let extra = u64::from(recv_window.saturating_sub(DEFAULT_WINDOW));
-        self.window_growth = self.window_growth.saturating_sub(extra);
+        let extra = u64::from(recv_window.saturating_sub(DEFAULT_WINDOW)).min(self.window_growth);
+        self.window_growth -= extra;
+        if let Some(budget) = &self.memory {
+            budget.release(usize::try_from(extra).unwrap_or(usize::MAX));
+        }
     }
 
     /// Sum over streams of their receive windows beyond 256 KiB (the budget in use).
@@ -101,5 +119,14 @@ impl Session {
             s.recv_credit = s.recv_credit.saturating_add(delta);
         }
         self.push_header(FrameType::WindowUpdate, Flags::NONE, id, delta);
+    }
+}
+
+impl Drop for Session {
+    /// Whatever growth is still reserved goes back to the memory scope.
+    fn drop(&mut self) {
+        if let Some(budget) = &self.memory {
+            budget.release(usize::try_from(self.window_growth).unwrap_or(usize::MAX));
+        }
     }
 }

@@ -26,9 +26,11 @@
 //! `session/keepalive.rs`.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use chainp2p_core::MemoryBudget;
 
 use crate::body_pool::BodyPool;
 use crate::codec::{
@@ -154,6 +156,9 @@ pub struct Session {
     input_wanted: usize,
     /// Recycled buffers for data bodies (see `body_pool.rs`).
     pool: BodyPool,
+    /// The connection's memory scope: window growth is reserved here as well (see
+    /// `flow_control.rs`).
+    memory: Option<Arc<dyn MemoryBudget>>,
 }
 
 impl Session {
@@ -186,7 +191,14 @@ impl Session {
             window_growth: 0,
             input_wanted: 0,
             pool: BodyPool::default(),
+            memory: None,
         }
+    }
+
+    /// Reserves window growth from `budget` too (the owner's memory scope for this
+    /// connection); a refusal means a smaller window, never an error.
+    pub fn set_memory_budget(&mut self, budget: Arc<dyn MemoryBudget>) {
+        self.memory = Some(budget);
     }
 
     /// Switches to `dialect` from now on (the shell does so when identify names the peer;

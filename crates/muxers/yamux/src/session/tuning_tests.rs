@@ -143,6 +143,80 @@ fn autotune_caps_at_the_stream_maximum() {
     assert_eq!(p.server.receive_window(id), 1_000_000);
 }
 
+/// A memory scope with a fixed limit, recording what is reserved.
+#[derive(Debug)]
+struct Budget {
+    limit: usize,
+    reserved: std::sync::Mutex<usize>,
+}
+
+impl chainp2p_core::MemoryBudget for Budget {
+    fn reserve(&self, bytes: usize) -> bool {
+        let mut r = self.reserved.lock().unwrap();
+        if *r + bytes > self.limit {
+            return false;
+        }
+        *r += bytes;
+        true
+    }
+
+    fn release(&self, bytes: usize) {
+        let mut r = self.reserved.lock().unwrap();
+        *r = r.checked_sub(bytes).expect("released more than reserved");
+    }
+}
+
+#[test]
+fn window_growth_is_reserved_from_the_memory_scope_and_a_refusal_only_stops_growth() {
+    let budget = Arc::new(Budget {
+        limit: 1 << 20,
+        reserved: std::sync::Mutex::new(0),
+    });
+    let mut p = Pair::new();
+    p.server.set_memory_budget(budget.clone());
+    measure_rtt(&mut p, Duration::from_millis(10));
+    let a = p.open();
+    let moved = pump(&mut p, a, 8, Duration::from_millis(1));
+    // 256 KiB -> 512 KiB -> 1 MiB -> 1.25 MiB: the last doubling (1 MiB more) was refused
+    // and halved until it fit the 1 MiB scope (768 KiB reserved before it: 256 KiB more).
+    let window = p.server.receive_window(a);
+    assert_eq!(
+        window,
+        256 * 1024 + (1 << 20),
+        "grew as far as the scope allowed"
+    );
+    assert_eq!(*budget.reserved.lock().unwrap(), 1 << 20);
+    assert_eq!(p.server.window_growth(), 1 << 20);
+    assert!(
+        moved >= 8 * 256 * 1024,
+        "the stream kept working at the window it had"
+    );
+    // A second stream gets no growth at all, and still moves data.
+    let b = p.open();
+    assert!(pump(&mut p, b, 3, Duration::from_millis(1)) >= 3 * 128 * 1024);
+    assert_eq!(p.server.receive_window(b), 256 * 1024);
+    // A forgotten stream gives its reservation back; dropping the session the rest.
+    p.client.close_write(a).unwrap();
+    p.drive();
+    p.server.close_write(a).unwrap();
+    p.client.release(a);
+    p.server.release(a);
+    p.drive();
+    assert!(!p.server.has_stream(a));
+    assert_eq!(*budget.reserved.lock().unwrap(), 0);
+    pump(&mut p, b, 4, Duration::from_millis(1));
+    assert!(
+        *budget.reserved.lock().unwrap() > 0,
+        "b grows into the freed scope"
+    );
+    drop(p);
+    assert_eq!(
+        *budget.reserved.lock().unwrap(),
+        0,
+        "all given back with the session"
+    );
+}
+
 #[test]
 fn autotune_stops_at_the_connection_budget_and_gets_it_back() {
     let cfg = YamuxConfig::new()
