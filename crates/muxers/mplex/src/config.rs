@@ -17,9 +17,13 @@ pub const DEFAULT_RESET_TIMEOUT: Duration = Duration::from_secs(5);
 /// control and no ACK: the peer cannot be slowed per stream).
 ///
 /// "Progress" of a stream is measured from the later of: the last read that returned bytes
-/// to the application, the moment its buffer went from empty to non-empty, and the moment it
-/// was accepted. "Progress" of the accept queue is the later of the last `accept` and the
-/// moment the queue went from empty to non-empty.
+/// to the application, the moment it was accepted, and the moment data arrived into its
+/// empty buffer while the reader was waiting for it (its last read found nothing; before
+/// anything counted, such as for a stream not yet accepted, its first data). Data arriving
+/// into the empty buffer of a stream whose reader is not waiting (accepted, never read) is
+/// not progress: it may arrive late only because another stream stalled the connection.
+/// "Progress" of the accept queue is the later of the last `accept` and the moment the queue
+/// went from empty to non-empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OverflowBehaviour {

@@ -33,9 +33,15 @@ pub(crate) struct StreamState {
     pub(crate) remote_closed: bool,
     /// The application handle is gone; data that still arrives is discarded.
     pub(crate) released: bool,
-    /// Last progress of the reader: the later of its last read of bytes, the moment the
-    /// buffer went from empty to non-empty, and its accept (see `OverflowBehaviour`).
+    /// Last progress of the reader: the later of its last read of bytes, its accept, and the
+    /// moment data arrived into the empty buffer while the reader waited for it (or the
+    /// stream's first data, if nothing counted yet); see `OverflowBehaviour`.
     pub(crate) progress_at: Option<Instant>,
+    /// The reader's last read found the buffer empty (`ReadOutcome::Blocked`): it waits for
+    /// data, so data arriving into the empty buffer is its progress. Not set by `accept`: a
+    /// stream the application took but never reads must not have its clock restarted by data
+    /// that arrives late (e.g. held up behind another stream's stall).
+    pub(crate) reader_waiting: bool,
 }
 
 impl StreamState {
@@ -80,9 +86,11 @@ impl StreamState {
         n
     }
 
-    /// Appends a received body; an empty buffer becoming non-empty counts as progress.
+    /// Appends a received body. Data arriving into the empty buffer counts as progress if
+    /// the reader waits for it, or if nothing counted as progress yet (the first data of a
+    /// stream not yet accepted, or of one we opened and never read).
     pub(crate) fn push(&mut self, body: Bytes, now: Instant) {
-        if self.buffered == 0 {
+        if self.buffered == 0 && (self.reader_waiting || self.progress_at.is_none()) {
             self.progress_at = Some(now);
         }
         self.buffered += body.len();

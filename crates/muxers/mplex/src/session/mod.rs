@@ -530,6 +530,7 @@ impl Session {
         if s.buffered > 0 {
             let n = s.copy_out(buf);
             s.progress_at = Some(now);
+            s.reader_waiting = false;
             self.try_unstall(now);
             return Ok(ReadOutcome::Data(n));
         }
@@ -539,6 +540,8 @@ impl Session {
         if s.remote_closed {
             return Ok(ReadOutcome::Eof);
         }
+        // The reader waits for data: what arrives into the empty buffer is its progress.
+        s.reader_waiting = true;
         self.check_alive()?;
         Ok(ReadOutcome::Blocked)
     }

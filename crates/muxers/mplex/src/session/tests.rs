@@ -594,6 +594,59 @@ fn block_then_reset_resets_a_stuck_reader_after_the_timeout_then_others_at_once(
     }
 }
 
+/// The flake of the conformance case `never_reading_peer`: a stream accepted before its
+/// writer sent anything gets its first bytes only after another stream's stall ended. Data
+/// arriving into its empty buffer is no progress of a reader that never read, so it is reset
+/// at once when it overflows, not after a second stall of a whole timeout. A reader that
+/// waits in `read` keeps the grace: data arriving for it is its progress.
+#[test]
+fn block_then_reset_data_held_behind_a_stall_restarts_no_clock_of_a_never_read_stream() {
+    let mut p = Pair::with(block_then_reset());
+    let (a1, _b1) = p.open();
+    let (a2, b2) = p.open();
+    let (a3, b3) = p.open();
+    // Stream 3's reader waits for data; stream 2's is never read.
+    assert_eq!(p.b.read(b3, &mut [0; 8], p.now), Ok(ReadOutcome::Blocked));
+    p.a.write(a1, &[1u8; 600], usize::MAX).unwrap();
+    p.drive();
+    p.advance(Duration::from_secs(1));
+    // Stream 1 overflows: input stalls; streams 2 and 3 get their first bytes behind it.
+    p.a.write(a1, &[1u8; 600], usize::MAX).unwrap();
+    p.a.write(a2, &[2u8; 600], usize::MAX).unwrap();
+    p.a.write(a3, &[3u8; 600], usize::MAX).unwrap();
+    p.a.write(a2, &[2u8; 600], usize::MAX).unwrap();
+    p.drive();
+    assert!(p.b.input_blocked());
+    assert_eq!(p.b.poll_timeout(), Some(t0() + Duration::from_secs(5)));
+    // At t0+5s stream 1 is reset; stream 2 (accepted at t0, never read) overflows and is
+    // reset at once: no second stall.
+    p.advance(Duration::from_secs(4));
+    assert!(
+        !p.b.input_blocked(),
+        "a second stall: {:?}",
+        p.b.poll_timeout()
+    );
+    let stats = p.b.stats();
+    assert_eq!(
+        (stats.overflow_resets, stats.input_stalls),
+        (2, 1),
+        "{stats:?}"
+    );
+    assert!(p.a_events.contains(&Event::StreamReset(a2)));
+    assert_eq!(p.b.buffered(b2), 600);
+    // Stream 3's data arrived while its reader waited: that was progress, so it overflowing
+    // now stalls (its reader gets a full timeout), and is not reset at once.
+    p.a.write(a3, &[3u8; 600], usize::MAX).unwrap();
+    p.drive();
+    assert!(p.b.input_blocked());
+    assert_eq!(p.b.poll_timeout(), Some(t0() + Duration::from_secs(10)));
+    let mut buf = [0u8; 600];
+    assert_eq!(p.b.read(b3, &mut buf, p.now), Ok(ReadOutcome::Data(600)));
+    p.drive();
+    assert!(!p.b.input_blocked());
+    assert_eq!(p.b.stats().overflow_resets, 2);
+}
+
 #[test]
 fn block_then_reset_deadline_moves_with_reader_progress() {
     let mut p = Pair::with(block_then_reset());
