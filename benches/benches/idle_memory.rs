@@ -6,7 +6,8 @@
 //! (dialer + listener) and halved: "per side". N client nodes are built first and the heap is
 //! read (baseline); then each dials the one listener and identifies it; after a settle time
 //! the heap is read again. `(after - baseline) / N / 2` is the cost of one connection on one
-//! side. Run: `cargo bench -p chain-benches --bench idle_memory` (`IDLE_CONNS=N`, default 500).
+//! side. Then the same for idle substreams on one connection (both ends together). Run:
+//! `cargo bench -p chain-benches --bench idle_memory` (`IDLE_CONNS=N`, default 500).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -61,6 +62,34 @@ mod ours {
         }
         server.shutdown().await;
         (after as f64 - before as f64) / n as f64 / 2.0
+    }
+
+    /// Bytes per idle ping substream (both ends: the dialer's stream, the listener's stream and
+    /// its ping handler's task waiting for the next ping), `s` of them on one connection.
+    pub async fn per_stream(s: usize) -> f64 {
+        let server = node().build();
+        let addr = server.listen(&"/memory/0".parse().unwrap()).await.unwrap();
+        let full: Multiaddr = format!("{addr}/p2p/{}", server.local_peer_id())
+            .parse()
+            .unwrap();
+        let client = node().build();
+        let conn = client.dial(&full).await.unwrap();
+        let mut warm = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+        chainp2p_ping::ping(&mut warm).await.unwrap();
+        tokio::time::sleep(SETTLE).await;
+        let before = live_bytes(&ALLOC);
+        let mut held = Vec::with_capacity(s);
+        for _ in 0..s {
+            let mut st = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+            chainp2p_ping::ping(&mut st).await.unwrap();
+            held.push(st);
+        }
+        tokio::time::sleep(SETTLE).await;
+        let after = live_bytes(&ALLOC);
+        drop(held);
+        client.shutdown().await;
+        server.shutdown().await;
+        (after as f64 - before as f64) / s as f64
     }
 }
 
@@ -151,6 +180,85 @@ mod theirs {
         (after as f64 - before as f64) / n as f64 / 2.0
     }
 
+    /// Bytes per idle substream of rust-libp2p (both ends: the dialer's `libp2p-stream`
+    /// stream after one 32-byte echo, the listener's stream and its task waiting to read).
+    pub async fn per_stream(s: usize) -> f64 {
+        use futures::{AsyncReadExt, AsyncWriteExt};
+        use libp2p::StreamProtocol;
+        const ECHO: StreamProtocol = StreamProtocol::new("/idle-echo/1.0.0");
+        fn stream_node() -> Swarm<libp2p_stream::Behaviour> {
+            let key = identity::Keypair::generate_ed25519();
+            let transport = MemoryTransport::default()
+                .upgrade(Version::V1)
+                .authenticate(noise::Config::new(&key).unwrap())
+                .multiplex(yamux::Config::default())
+                .boxed();
+            Swarm::new(
+                transport,
+                libp2p_stream::Behaviour::new(),
+                key.public().to_peer_id(),
+                libp2p::swarm::Config::with_tokio_executor()
+                    .with_idle_connection_timeout(Duration::from_secs(3600)),
+            )
+        }
+        let mut server = stream_node();
+        let mut incoming = server.behaviour().new_control().accept(ECHO).unwrap();
+        let addr: Multiaddr = format!("/memory/{}", 1 + rand_port()).parse().unwrap();
+        server.listen_on(addr.clone()).unwrap();
+        let server_peer = *server.local_peer_id();
+        let accept = tokio::spawn(async move {
+            while let Some((_, mut st)) = incoming.next().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 32];
+                    while let Ok(n) = st.read(&mut buf).await {
+                        if n == 0 || st.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let server_task = tokio::spawn(async move {
+            loop {
+                server.select_next_some().await;
+            }
+        });
+        let mut client = stream_node();
+        let mut control = client.behaviour().new_control();
+        client.dial(addr).unwrap();
+        let client_task = tokio::spawn(async move {
+            loop {
+                client.select_next_some().await;
+            }
+        });
+        let mut echo_once = async |control: &mut libp2p_stream::Control| {
+            let mut st = loop {
+                match control.open_stream(server_peer, ECHO).await {
+                    Ok(st) => break st,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            };
+            st.write_all(&[7u8; 32]).await.unwrap();
+            let mut back = [0u8; 32];
+            st.read_exact(&mut back).await.unwrap();
+            st
+        };
+        let _warm = echo_once(&mut control).await;
+        tokio::time::sleep(SETTLE).await;
+        let before = live_bytes(&ALLOC);
+        let mut held = Vec::with_capacity(s);
+        for _ in 0..s {
+            held.push(echo_once(&mut control).await);
+        }
+        tokio::time::sleep(SETTLE).await;
+        let after = live_bytes(&ALLOC);
+        drop(held);
+        for t in [accept, server_task, client_task] {
+            t.abort();
+        }
+        (after as f64 - before as f64) / s as f64
+    }
+
     fn rand_port() -> u64 {
         use std::time::{SystemTime, UNIX_EPOCH};
         SystemTime::now()
@@ -175,6 +283,14 @@ fn main() {
     let theirs = rt.block_on(theirs::per_connection(n));
     println!(
         "idle connection, heap bytes per side ({n} connections, noise + yamux + identify, in memory): \
+         ours {ours:.0} B, rust-libp2p 0.57 {theirs:.0} B, ratio {:.2}",
+        ours / theirs
+    );
+    let ours = rt.block_on(ours::per_stream(n));
+    let theirs = rt.block_on(theirs::per_stream(n));
+    println!(
+        "idle substream, heap bytes for both ends ({n} on one connection, after one exchange; ours a \
+         ping stream with its handler task, theirs a libp2p-stream echo stream with its task): \
          ours {ours:.0} B, rust-libp2p 0.57 {theirs:.0} B, ratio {:.2}",
         ours / theirs
     );

@@ -1,7 +1,8 @@
 //! `cargo xtask bench-compare`: whole-chain throughput over loopback, ours beside rust-libp2p,
 //! in one run, then the per-layer criterion benches (each beside its rust-libp2p counterpart).
 //! `--muxer yamux|mplex` (default yamux) picks the muxer on both sides (chain-node's `--muxer`,
-//! the libp2p-perf example's `--muxer`); the security is noise on both.
+//! the libp2p-perf example's `--muxer`); the security is noise on both. `--memory N[,N…]`
+//! measures memory per idle connection instead (`bench_memory.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -44,6 +45,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 }
             }
             "--skip-criterion" => criterion = false,
+            "--memory" => {
+                let counts = it
+                    .next()
+                    .ok_or_else(|| anyhow!("--memory needs N[,N…]"))?
+                    .split(',')
+                    .map(|n| n.trim().parse::<usize>().context("--memory"))
+                    .collect::<Result<Vec<_>>>()?;
+                return crate::bench_memory::run(&counts);
+            }
             other => anyhow::bail!("unknown argument {other}"),
         }
     }

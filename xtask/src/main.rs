@@ -10,12 +10,15 @@
 //!   loopback (tcp + noise + the muxer), ours against
 //!   rust-libp2p in the same run (`chain-node perf` against `chain-node listen`, beside the
 //!   rust-libp2p perf example against itself), then the per-layer criterion benches.
+//! - `cargo xtask bench-compare --memory N[,N…]`: RSS per idle connection of a listener holding
+//!   N connections from one rust-libp2p dialer, `chain-node listen` beside rust-libp2p.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod alacarte;
 mod bench_compare;
+mod bench_memory;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,7 +27,7 @@ fn main() -> ExitCode {
         Some("bench-compare") => bench_compare::run(args.get(1..).unwrap_or_default()),
         Some("alacarte") => alacarte::check(),
         _ => {
-            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask alacarte | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion]");
+            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask alacarte | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion] | cargo xtask bench-compare --memory N[,N...]");
             return ExitCode::from(2);
         }
     };

@@ -485,6 +485,7 @@ mod tests {
             Line::Event(Event::KadBootstrapped { .. }) => "kad-bootstrapped",
             Line::Event(Event::Connection { .. }) => "connection",
             Line::Event(Event::ConnectionClosed { .. }) => "connection_closed",
+            Line::Event(Event::Stats { .. }) => "stats",
             Line::Op(Op::Ping { .. }) => "ping",
             Line::Op(Op::Identify { .. }) => "identify",
             Line::Op(Op::Inspect { .. }) => "inspect",
@@ -502,7 +503,7 @@ mod tests {
     #[test]
     fn the_golden_file_covers_every_variant() {
         let covered: std::collections::BTreeSet<&str> = samples().iter().map(variant).collect();
-        assert_eq!(covered.len(), 16, "{covered:?}");
+        assert_eq!(covered.len(), 17, "{covered:?}");
         // Each line names its variant where it always did.
         for line in samples() {
             let json = line.to_json();

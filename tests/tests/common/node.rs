@@ -130,6 +130,11 @@ impl NodeProcess {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The JSON stdout lines seen so far (by the `wait_json` calls).
+    pub fn seen_lines(&self) -> &[Value] {
+        &self.seen
+    }
+
     /// OS process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
