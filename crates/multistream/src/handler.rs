@@ -265,11 +265,16 @@ impl Multistream {
         io: BoxStream,
         mut ctx: HandlerContext,
     ) -> Result<Dispatched, ChainError> {
-        let protocols = self.protocols();
-        let config = self.config.for_peer(ctx.peer_framing);
-        let negotiated = match ctx.role {
-            Role::Dialer => dialer_select(io, &protocols, &config).await?,
-            Role::Listener => listener_select(io, &protocols, &config).await?,
+        // The negotiation runs boxed, and its protocol list and config are dropped before the
+        // handler runs: a handler that waits for a long time (an idle ping or kad stream) keeps
+        // none of it (its read chunk and state would otherwise stay inline in its task).
+        let negotiated = {
+            let protocols = self.protocols();
+            let config = self.config.for_peer(ctx.peer_framing);
+            match ctx.role {
+                Role::Dialer => Box::pin(dialer_select(io, &protocols, &config)).await?,
+                Role::Listener => Box::pin(listener_select(io, &protocols, &config)).await?,
+            }
         };
         let Negotiated {
             protocol,

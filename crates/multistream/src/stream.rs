@@ -23,13 +23,17 @@ fn io_error(err: MultistreamError) -> io::Error {
     ChainError::from(err).into_io()
 }
 
-/// Copies from `src` into `buf`, consuming what was copied.
+/// Copies from `src` into `buf`, consuming what was copied; an emptied `src` gives its
+/// allocation back (a negotiated stream may then stay idle for a long time).
 fn serve(src: &mut BytesMut, buf: &mut [u8]) -> usize {
     let n = src.len().min(buf.len());
     if let (Some(dst), Some(from)) = (buf.get_mut(..n), src.get(..n)) {
         dst.copy_from_slice(from);
     }
     src.advance(n);
+    if src.is_empty() {
+        *src = BytesMut::new();
+    }
     n
 }
 
@@ -127,6 +131,10 @@ impl LazyDialerStream {
             }
             self.pending.advance(n);
             self.unflushed = true;
+        }
+        if self.pending.capacity() > 0 {
+            // Written: the negotiation's bytes need no memory any more.
+            self.pending = BytesMut::new();
         }
         Poll::Ready(Ok(()))
     }

@@ -64,8 +64,11 @@ impl StreamHandler for PingHandler {
         mut io: BoxStream,
         ctx: HandlerContext,
     ) -> Result<Next, ChainError> {
+        // An idle ping stream waits here: keep only the peer id of the context.
+        let peer = ctx.remote_peer;
+        drop(ctx);
         let answered = self.serve(&mut io).await?;
-        tracing::trace!(peer = ?ctx.remote_peer, answered, "ping stream done");
+        tracing::trace!(?peer, answered, "ping stream done");
         Ok(Next::Done)
     }
 }
