@@ -162,6 +162,12 @@ pub struct LimitArgs {
     /// Open substreams with one peer (go: 512).
     #[arg(long, value_name = "N")]
     pub max_streams_per_peer: Option<usize>,
+    /// Open substreams of one application protocol (go: 2048).
+    #[arg(long, value_name = "N")]
+    pub max_streams_per_protocol: Option<usize>,
+    /// Open substreams of one application protocol with one peer (go: 256).
+    #[arg(long, value_name = "N")]
+    pub max_streams_per_protocol_per_peer: Option<usize>,
     /// Memory the muxers' windows may reserve in total, in bytes (go: 128 MiB + 1/8 of RAM).
     #[arg(long, value_name = "BYTES")]
     pub memory_limit: Option<u64>,

@@ -64,6 +64,12 @@ pub fn resource_limits(args: &LimitArgs) -> ResourceLimits {
         max_streams_per_peer: args
             .max_streams_per_peer
             .unwrap_or(auto.max_streams_per_peer),
+        max_streams_per_protocol: args
+            .max_streams_per_protocol
+            .unwrap_or(auto.max_streams_per_protocol),
+        max_streams_per_protocol_per_peer: args
+            .max_streams_per_protocol_per_peer
+            .unwrap_or(auto.max_streams_per_protocol_per_peer),
         memory,
         // A smaller system limit caps the narrower scopes too.
         memory_per_peer: auto.memory_per_peer.min(memory),
