@@ -7,6 +7,10 @@
 //! The allocation exists only while bytes flow: it is taken from the thread's [`pool`] when a
 //! read starts with nothing buffered, and given back when a read finds nothing to read
 //! (`Pending`) and nothing is buffered, so an idle connection holds no receive buffer.
+//! A read that starts empty takes a small buffer ([`FIRST_READ`], or the frame it must hold);
+//! only once a read fills all the space offered (more bytes are waiting: bulk data) does the
+//! buffer grow to its full size, until the stream is idle again. A burst of handshakes and
+//! small messages on many connections therefore never holds large buffers.
 //!
 //! [`pool`]: crate::pool
 
@@ -20,6 +24,8 @@ use crate::pool;
 
 /// Below this much free space at the end, the buffer is compacted before reading.
 pub const MIN_READ: usize = 16 * 1024;
+/// The buffer a read takes when nothing is buffered and no bulk data is flowing.
+pub const FIRST_READ: usize = 16 * 1024;
 
 /// A byte buffer with a read window `[start, end)`.
 #[derive(Debug)]
@@ -28,8 +34,10 @@ pub struct RecvBuf {
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// The size taken for a read that starts empty.
+    /// The full size (while bulk data flows).
     size: usize,
+    /// The last read filled all the space offered: bulk data, use the full size.
+    busy: bool,
 }
 
 impl RecvBuf {
@@ -41,6 +49,7 @@ impl RecvBuf {
             start: 0,
             end: 0,
             size: size.max(1),
+            busy: false,
         }
     }
 
@@ -53,6 +62,7 @@ impl RecvBuf {
     pub fn release_if_empty(&mut self) {
         if self.is_empty() && !self.buf.is_empty() {
             pool::give(std::mem::take(&mut self.buf));
+            self.busy = false;
         }
     }
 
@@ -92,8 +102,16 @@ impl RecvBuf {
 
     /// Makes room for a frame of `frame_total` bytes starting at the front, and for a read.
     fn make_room(&mut self, frame_total: usize) {
+        let want = if self.busy {
+            self.size
+        } else {
+            FIRST_READ.min(self.size)
+        };
         if self.buf.is_empty() {
-            self.buf = pool::take(self.size.max(frame_total));
+            self.buf = pool::take(want.max(frame_total));
+        } else if self.buf.len() < want {
+            // Bulk data: grow to the full size.
+            self.buf.resize(want, 0);
         }
         let cap = self.buf.len();
         if self.start > 0 && (cap - self.end < MIN_READ || cap - self.start < frame_total) {
@@ -121,6 +139,7 @@ impl RecvBuf {
             self.buf.resize(self.buf.len() + MIN_READ, 0);
         }
         let spare = self.buf.get_mut(self.end..).unwrap_or_default();
+        let offered = spare.len();
         let n = match Pin::new(io).poll_read(cx, spare) {
             Poll::Ready(Ok(n)) => n,
             Poll::Pending => {
@@ -131,6 +150,7 @@ impl RecvBuf {
             other => return other,
         };
         self.end += n.min(self.buf.len() - self.end);
+        self.busy = n >= offered;
         Poll::Ready(Ok(n))
     }
 }
@@ -144,6 +164,7 @@ mod tests {
     #[test]
     fn compacts_when_a_frame_would_not_fit() {
         let mut rb = RecvBuf::new(2 * 65537);
+        rb.busy = true;
         rb.make_room(0);
         let cap = rb.buf.len();
         rb.start = cap - 10;
@@ -165,6 +186,7 @@ mod tests {
     #[test]
     fn compacts_and_grows_for_a_large_frame() {
         let mut rb = RecvBuf::new(64 * 1024);
+        rb.busy = true;
         rb.make_room(0);
         let cap = rb.buf.len();
         rb.start = cap - 10;
@@ -233,12 +255,51 @@ mod tests {
             rb.poll_fill(&mut io, &mut cx, 4),
             Poll::Ready(Ok(3))
         ));
-        assert!(rb.allocated() >= 64 * 1024);
+        assert!(rb.allocated() >= FIRST_READ);
         // A partial frame stays buffered across an idle read.
         assert!(rb.poll_fill(&mut io, &mut cx, 4).is_pending());
         assert_eq!(rb.data(), b"abc");
         rb.consume(3);
         assert!(rb.poll_fill(&mut io, &mut cx, 4).is_pending());
         assert_eq!(rb.allocated(), 0);
+    }
+
+    #[test]
+    fn small_reads_stay_small_and_bulk_data_grows_the_buffer_to_its_size() {
+        let mut io = Trickle {
+            data: vec![1u8; 300 * 1024],
+        };
+        let mut rb = RecvBuf::new(128 * 1024);
+        let waker = futures::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        // The first read offers a small buffer and fills it: bulk data.
+        let Poll::Ready(Ok(n)) = rb.poll_fill(&mut io, &mut cx, 4) else {
+            panic!("a read");
+        };
+        assert!(
+            n >= FIRST_READ && rb.allocated() < 64 * 1024,
+            "{n} {}",
+            rb.allocated()
+        );
+        rb.consume(n);
+        let Poll::Ready(Ok(n)) = rb.poll_fill(&mut io, &mut cx, 4) else {
+            panic!("a read");
+        };
+        assert_eq!(n, 128 * 1024, "grown to the full size for bulk data");
+        rb.consume(n);
+        while rb.poll_fill(&mut io, &mut cx, 4).is_ready() {
+            let len = rb.len();
+            rb.consume(len);
+        }
+        assert_eq!(rb.allocated(), 0, "idle again: released");
+        io.data.extend_from_slice(b"hello");
+        assert!(matches!(
+            rb.poll_fill(&mut io, &mut cx, 4),
+            Poll::Ready(Ok(5))
+        ));
+        assert!(
+            !rb.busy,
+            "no bulk data any more: the next fresh buffer is small again"
+        );
     }
 }

@@ -18,9 +18,17 @@ pub(crate) struct ReadBuffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// Usual size (grown for a frame larger than it).
+    /// Usual size while bulk data flows (grown for a frame larger than it).
     size: usize,
+    /// The last read filled all the room offered: bulk data, use the usual size.
+    busy: bool,
+    /// Room offered by the last [`ReadBuffer::room`].
+    offered: usize,
 }
+
+/// The buffer a read takes when nothing is buffered and no bulk data flows (a burst of
+/// connections exchanging small messages holds no large buffers).
+pub(crate) const FIRST_READ: usize = 16 * 1024;
 
 impl ReadBuffer {
     /// A buffer of `size` bytes while bytes flow; nothing is allocated before the first read.
@@ -30,32 +38,44 @@ impl ReadBuffer {
             start: 0,
             end: 0,
             size: size.max(1),
+            busy: false,
+            offered: 0,
         }
     }
 
     /// Room to read into: at least `want` bytes (the rest of a partial frame, so it ends up
-    /// contiguous) and at least a quarter of the usual size (no tiny reads).
+    /// contiguous) and at least a quarter of the current usual size (no tiny reads). The usual
+    /// size is [`FIRST_READ`] until a read fills all the room offered (bulk data), then the
+    /// configured size until the socket is idle again.
     pub(crate) fn room(&mut self, want: usize) -> &mut [u8] {
-        let need = want.max(self.size / 4).max(1);
+        let usual = if self.busy {
+            self.size
+        } else {
+            FIRST_READ.min(self.size)
+        };
+        let need = want.max(usual / 4).max(1);
         if self.buf.is_empty() {
-            self.buf = chainp2p_framing::pool::take(self.size.max(need));
+            self.buf = chainp2p_framing::pool::take(usual.max(need));
         }
-        if self.buf.len().saturating_sub(self.end) < need {
+        if self.buf.len().saturating_sub(self.end) < need || self.buf.len() < usual {
             // Move the partial frame to the front (at most one frame's bytes).
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
-            let len = self.size.max(self.end.saturating_add(need));
+            let len = usual.max(self.end.saturating_add(need));
             if self.buf.len() < len {
                 self.buf.resize(len, 0);
             }
         }
-        self.buf.get_mut(self.end..).unwrap_or_default()
+        let room = self.buf.get_mut(self.end..).unwrap_or_default();
+        self.offered = room.len();
+        room
     }
 
     /// Marks `n` bytes of [`ReadBuffer::room`] as read.
     pub(crate) fn commit(&mut self, n: usize) {
         self.end = self.end.saturating_add(n).min(self.buf.len());
+        self.busy = n >= self.offered;
     }
 
     /// Gives the allocation back to the pool if no partial frame is buffered (the socket is
@@ -64,6 +84,7 @@ impl ReadBuffer {
         if self.start == self.end && !self.buf.is_empty() {
             chainp2p_framing::pool::give(std::mem::take(&mut self.buf));
             (self.start, self.end) = (0, 0);
+            self.busy = false;
         }
     }
 

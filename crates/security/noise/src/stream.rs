@@ -22,7 +22,7 @@ use chainp2p_framing::{pool, FailLatch, RecvBuf, SendBuf};
 use futures::io::{AsyncRead, AsyncWrite};
 
 use crate::codec::{
-    needed, parse_frame, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PLAINTEXT, MAX_NOISE_MSG_LEN,
+    needed, parse_frame, HEADER_LEN, MAX_FRAME_LEN, MAX_FRAME_PLAINTEXT, MAX_NOISE_MSG_LEN, TAG_LEN,
 };
 use crate::error::NoiseError;
 use crate::transport::Transport;
@@ -142,7 +142,21 @@ impl<T: AsyncWrite + Unpin> NoiseStream<T> {
     /// Seals the collected small writes (if any), then up to [`WRITE_FRAMES`] frames of `buf`,
     /// into the (drained) send buffer; returns how many bytes of `buf` were taken.
     fn encrypt_batch(&mut self, buf: &[u8]) -> Result<usize, NoiseError> {
-        let wbuf = self.wbuf.space((1 + WRITE_FRAMES) * MAX_FRAME_LEN);
+        // Exactly the room these frames need: a small message takes a small buffer.
+        let sealed_len = |plain: usize| HEADER_LEN + plain + TAG_LEN;
+        let staged = match self.stage.len() {
+            0 => 0,
+            n => sealed_len(n),
+        };
+        let need = staged
+            + buf
+                .chunks(MAX_FRAME_PLAINTEXT)
+                .take(WRITE_FRAMES)
+                .map(|c| sealed_len(c.len()))
+                .sum::<usize>();
+        let wbuf = self
+            .wbuf
+            .space(need.min((1 + WRITE_FRAMES) * MAX_FRAME_LEN));
         let (mut off, mut taken) = (0, 0);
         if !self.stage.is_empty() {
             off += self.transport.encrypt_frame(&self.stage, wbuf)?;
