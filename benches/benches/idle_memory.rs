@@ -41,13 +41,21 @@ mod ours {
             .resource_limits(ResourceLimits::unlimited())
     }
 
-    /// Bytes per side of one idle connection.
-    pub async fn per_connection(n: usize) -> f64 {
-        let server = node().build();
+    /// The same with secio + mplex (c-ipfs's security, the other muxer).
+    fn secio_mplex() -> SwarmBuilder {
+        node()
+            .security([chainp2p_secio::SecioConfig::default()])
+            .muxers([chainp2p_mplex::MplexConfig::default()])
+    }
+
+    /// Bytes per side of one idle connection (noise + yamux, or secio + mplex).
+    pub async fn per_connection(n: usize, secio_and_mplex: bool) -> f64 {
+        let make = if secio_and_mplex { secio_mplex } else { node };
+        let server = make().build();
         let addr = server.listen(&"/memory/0".parse().unwrap()).await.unwrap();
         let peer = server.local_peer_id();
         let full: Multiaddr = format!("{addr}/p2p/{peer}").parse().unwrap();
-        let clients: Vec<_> = (0..n).map(|_| node().build()).collect();
+        let clients: Vec<_> = (0..n).map(|_| make().build()).collect();
         tokio::time::sleep(SETTLE).await;
         let before = live_bytes(&ALLOC);
         for c in &clients {
@@ -231,7 +239,7 @@ mod theirs {
                 client.select_next_some().await;
             }
         });
-        let mut echo_once = async |control: &mut libp2p_stream::Control| {
+        let echo_once = async |control: &mut libp2p_stream::Control| {
             let mut st = loop {
                 match control.open_stream(server_peer, ECHO).await {
                     Ok(st) => break st,
@@ -279,12 +287,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let ours = rt.block_on(ours::per_connection(n));
+    let ours = rt.block_on(ours::per_connection(n, false));
     let theirs = rt.block_on(theirs::per_connection(n));
     println!(
         "idle connection, heap bytes per side ({n} connections, noise + yamux + identify, in memory): \
          ours {ours:.0} B, rust-libp2p 0.57 {theirs:.0} B, ratio {:.2}",
         ours / theirs
+    );
+    let secio_mplex = rt.block_on(ours::per_connection(n, true));
+    println!(
+        "idle connection, heap bytes per side ({n} connections, secio + mplex + identify, in memory): \
+         ours {secio_mplex:.0} B"
     );
     let ours = rt.block_on(ours::per_stream(n));
     let theirs = rt.block_on(theirs::per_stream(n));

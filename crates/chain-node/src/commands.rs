@@ -74,7 +74,6 @@ pub fn resource_limits(args: &LimitArgs) -> ResourceLimits {
         // A smaller system limit caps the narrower scopes too.
         memory_per_peer: auto.memory_per_peer.min(memory),
         memory_per_connection: auto.memory_per_connection.min(memory),
-        ..auto
     }
 }
 

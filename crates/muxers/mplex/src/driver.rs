@@ -27,7 +27,12 @@ const ROUNDS_PER_POLL: usize = 16;
 pub(crate) struct Driver {
     io: BoxStream,
     shared: SharedRef,
+    /// Socket reads land here: taken from the thread's buffer pool for a read, given back
+    /// when the socket has nothing to read (an idle connection holds none).
     scratch: Vec<u8>,
+    /// The configured read size.
+    read_size: usize,
+    /// Undecoded input (a partial frame); emptied, it gives its allocation back.
     read_buf: BytesMut,
     /// `read_buf` holds bytes the session left undecoded because input was blocked.
     unprocessed: bool,
@@ -58,8 +63,9 @@ impl Driver {
         Driver {
             io,
             shared,
-            scratch: vec![0; read_size],
-            read_buf: BytesMut::with_capacity(read_size),
+            scratch: Vec::new(),
+            read_size: read_size.max(1),
+            read_buf: BytesMut::new(),
             unprocessed: false,
             // mplex counts bytes being written against `write_buffer_limit`.
             out: OutputWriter::new(WakePolicy::EachWrite),
@@ -132,8 +138,18 @@ impl Driver {
                 return Step::Idle;
             }
         }
+        if self.scratch.is_empty() {
+            self.scratch = chainp2p_framing::pool::take(self.read_size);
+        }
         match Pin::new(&mut self.io).poll_read(cx, &mut self.scratch) {
-            Poll::Pending => Step::Idle,
+            Poll::Pending => {
+                // Idle until the socket wakes us: hold no buffers meanwhile.
+                chainp2p_framing::pool::give(std::mem::take(&mut self.scratch));
+                if self.read_buf.is_empty() && !self.unprocessed {
+                    self.read_buf = BytesMut::new();
+                }
+                Step::Idle
+            }
             Poll::Ready(Ok(0)) => {
                 self.read_eof = true;
                 let mut g = lock(&self.shared);
