@@ -300,3 +300,31 @@ async fn ours_to_ours() -> Result<()> {
     })
     .await?
 }
+
+/// The limit flags of `listen` are checked: water marks out of order and a non-positive
+/// `--stats` interval are refused before anything listens.
+#[tokio::test]
+async fn listen_refuses_bad_limit_flags() -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let out = run_node(
+            &[
+                "listen",
+                "--json",
+                "--memory",
+                "--conn-low",
+                "50",
+                "--conn-high",
+                "10",
+            ],
+            RUN,
+        )
+        .await?;
+        let error = out.expect_error("--conn-low above --conn-high")?;
+        ensure!(error.contains("--conn-low"), "{error}");
+        let out = run_node(&["listen", "--json", "--memory", "--stats", "0"], RUN).await?;
+        ensure!(!out.status.success(), "--stats 0 is refused");
+        ensure!(out.stderr.contains("--stats"), "{}", out.stderr);
+        Ok(())
+    })
+    .await?
+}
