@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context, Result};
 use crate::{cargo, run_checked, target_dir};
 
 /// Kills a child process when dropped, so a failed run leaves no listener behind.
-struct ChildGuard(Child);
+pub(crate) struct ChildGuard(pub(crate) Child);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {

@@ -7,22 +7,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::bench_compare::ChildGuard;
 use crate::{cargo, run_checked, target_dir};
-
-/// Kills a child process when dropped.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Time the held connections get to settle before the RSS is read.
 const SETTLE: Duration = Duration::from_secs(3);
