@@ -325,18 +325,15 @@ impl Swarm {
                     match next {
                         Ok(conn) => {
                             // Over a limit the connection is closed here, before its
-                            // handshake costs anything.
+                            // handshake costs anything. No event per refusal (a flood would
+                            // fill the observers' queues): it is counted and logged by the
+                            // resource manager.
                             let permit = match swarm.inner.resources.admit_inbound(&conn.remote_addr)
                             {
                                 Ok(permit) => permit,
                                 Err(error) => {
-                                    let remote_addr = conn.remote_addr.clone();
+                                    tracing::trace!(%error, remote_addr = %conn.remote_addr, "inbound connection refused");
                                     drop(conn);
-                                    tracing::debug!(%error, %remote_addr, "inbound connection refused");
-                                    swarm.emit(SwarmEvent::IncomingConnectionError {
-                                        remote_addr,
-                                        error,
-                                    });
                                     continue;
                                 }
                             };

@@ -79,6 +79,13 @@ impl State {
     }
 }
 
+/// What a refusal refused (which counter it goes to).
+#[derive(Debug, Clone, Copy)]
+enum Refused {
+    Connection,
+    Stream,
+}
+
 /// Rate-limited refusal logging.
 #[derive(Debug)]
 struct RefusalLog {
@@ -146,10 +153,10 @@ impl ResourceManager {
         }
     }
 
-    fn refuse(&self, what: &'static str, scope: &str, limit: usize) -> ChainError {
-        let counter = match what {
-            "stream" => &self.refused_streams,
-            _ => &self.refused_connections,
+    fn refuse(&self, what: Refused, scope: &str, limit: usize) -> ChainError {
+        let (counter, what) = match what {
+            Refused::Stream => (&self.refused_streams, "stream"),
+            Refused::Connection => (&self.refused_connections, "connection"),
         };
         counter.fetch_add(1, Ordering::Relaxed);
         let mut log = lock(&self.log);
@@ -201,7 +208,7 @@ impl ResourceManager {
         };
         if let Some((scope, limit)) = refusal {
             drop(s);
-            return Err(self.refuse("connection", scope, limit));
+            return Err(self.refuse(Refused::Connection, scope, limit));
         }
         s.connections += 1;
         s.inbound += 1;
@@ -224,7 +231,7 @@ impl ResourceManager {
         if s.connections >= self.limits.max_connections {
             drop(s);
             return Err(self.refuse(
-                "connection",
+                Refused::Connection,
                 "system connections",
                 self.limits.max_connections,
             ));
@@ -254,7 +261,7 @@ impl ResourceManager {
         };
         if let Some((scope, limit)) = refusal {
             drop(s);
-            return Err(self.refuse("stream", scope, limit));
+            return Err(self.refuse(Refused::Stream, scope, limit));
         }
         s.streams += 1;
         s.peers.entry(peer).or_default().streams += 1;
@@ -307,7 +314,7 @@ impl PendingPermit {
         if s.peers.get(&peer).map_or(0, |p| p.connections) >= limit {
             drop(s);
             drop(self);
-            return Err(rm.refuse("connection", "peer connections", limit));
+            return Err(rm.refuse(Refused::Connection, "peer connections", limit));
         }
         self.leave_transient(&mut s);
         s.peers.entry(peer).or_default().connections += 1;
@@ -486,7 +493,7 @@ impl ResourceManager {
         };
         if let Some((scope, limit)) = refusal {
             drop(s);
-            return Err(self.refuse("stream", scope, limit));
+            return Err(self.refuse(Refused::Stream, scope, limit));
         }
         *s.protocols.entry(protocol.to_owned()).or_insert(0) += 1;
         *s.peers
