@@ -5,6 +5,7 @@
 //! measures memory per idle connection instead (`bench_memory.rs`).
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{anyhow, Context, Result};
@@ -57,22 +58,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
-    let mut build = cargo();
-    build.args(["build", "--release", "-p", "chainp2p-node"]);
-    run_checked(build)?;
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "chain-benches",
-        "--example",
-        "libp2p-perf",
-    ]);
-    run_checked(build)?;
-    let release = target_dir().join("release");
-    let ours = release.join("chain-node");
-    let theirs = release.join("examples").join("libp2p-perf");
+    let (ours, theirs) = build_release("libp2p-perf")?;
 
     println!(
         "whole chain over loopback (tcp+noise+{muxer}), {bytes} bytes up and {bytes} down, 3 runs each"
@@ -153,6 +139,29 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         run_checked(benches)?;
     }
     Ok(())
+}
+
+/// Builds `chain-node` and the rust-libp2p `example` of `chain-benches` in release mode;
+/// returns their paths.
+pub(crate) fn build_release(example: &str) -> Result<(PathBuf, PathBuf)> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "chainp2p-node"]);
+    run_checked(build)?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "chain-benches",
+        "--example",
+        example,
+    ]);
+    run_checked(build)?;
+    let release = target_dir().join("release");
+    Ok((
+        release.join("chain-node"),
+        release.join("examples").join(example),
+    ))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::bench_compare::ChildGuard;
-use crate::{cargo, run_checked, target_dir};
+use crate::bench_compare::{build_release, ChildGuard};
 
 /// Time the held connections get to settle before the RSS is read.
 const SETTLE: Duration = Duration::from_secs(3);
@@ -21,22 +20,7 @@ const SETTLE: Duration = Duration::from_secs(3);
 const DIAL_LIMIT: Duration = Duration::from_secs(300);
 
 pub(crate) fn run(counts: &[usize]) -> Result<()> {
-    let mut build = cargo();
-    build.args(["build", "--release", "-p", "chainp2p-node"]);
-    run_checked(build)?;
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "chain-benches",
-        "--example",
-        "libp2p-hold",
-    ]);
-    run_checked(build)?;
-    let release = target_dir().join("release");
-    let ours = release.join("chain-node");
-    let hold = release.join("examples").join("libp2p-hold");
+    let (ours, hold) = build_release("libp2p-hold")?;
     let unlimited = "1000000";
     println!("RSS of a listener holding N idle TCP+noise+yamux connections (identify done) from one rust-libp2p dialer");
     for &n in counts {
