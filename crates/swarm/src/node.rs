@@ -743,7 +743,7 @@ fn establish(permit: PendingPermit, upgraded: &Upgraded) -> Result<ConnectionPer
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the tables stay
-/// consistent: every critical section is a single insert/remove/clone).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// consistent: every critical section is a single insert/remove/clone or counter update).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -19,6 +19,7 @@ use chainp2p_core::multiaddr::{Multiaddr, Protocol};
 use chainp2p_core::{ChainError, ErrorKind, MemoryBudget};
 
 use crate::limits::ResourceLimits;
+use crate::node::lock;
 use crate::LAYER;
 
 /// Refusals are logged at most this often (with the count since the last line).
@@ -101,10 +102,6 @@ pub(crate) struct ResourceManager {
     refused_connections: AtomicU64,
     refused_streams: AtomicU64,
     log: Mutex<RefusalLog>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The IP address of a connection's remote address, if it has one.
@@ -359,10 +356,8 @@ impl Drop for ConnectionPermit {
         }
         if let Some(p) = s.peers.get_mut(&self.peer) {
             decrement(&mut p.connections);
-            if p.is_unused() {
-                s.peers.remove(&self.peer);
-            }
         }
+        s.forget_if_unused(&self.peer);
     }
 }
 
@@ -457,10 +452,8 @@ impl Drop for StreamPermit {
         decrement(&mut s.streams);
         if let Some(p) = s.peers.get_mut(&self.peer) {
             decrement(&mut p.streams);
-            if p.is_unused() {
-                s.peers.remove(&self.peer);
-            }
         }
+        s.forget_if_unused(&self.peer);
     }
 }
 
@@ -543,10 +536,8 @@ impl Drop for ProtocolPermit {
                     p.protocols.remove(&self.protocol);
                 }
             }
-            if p.is_unused() && p.protocols.is_empty() {
-                s.peers.remove(&self.peer);
-            }
         }
+        s.forget_if_unused(&self.peer);
     }
 }
 
