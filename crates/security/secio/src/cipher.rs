@@ -1,5 +1,8 @@
 //! One direction's frame crypto, sans-IO: AES-CTR whose keystream runs on across frames, then
-//! HMAC over the ciphertext (encrypt-then-MAC). Works in place on the caller's buffer.
+//! HMAC over the ciphertext (encrypt-then-MAC). Works in place on the caller's buffer, or from
+//! one buffer into another (the copy folded into the keystream pass: [`CipherState::seal_from`],
+//! [`CipherState::verify`] + [`CipherState::decrypt_to`]), which is what [`crate::SecioStream`]
+//! uses.
 
 use aes::{Aes128, Aes256};
 use ctr::cipher::{KeyIvInit, StreamCipher};
@@ -68,6 +71,69 @@ impl CipherState {
         }
     }
 
+    fn apply_keystream_b2b(&mut self, input: &[u8], out: &mut [u8]) -> Result<(), SecioError> {
+        let r = match &mut self.ctr {
+            Ctr::Aes128(c) => c.apply_keystream_b2b(input, out),
+            Ctr::Aes256(c) => c.apply_keystream_b2b(input, out),
+        };
+        r.map_err(|_| SecioError::BadField("keystream buffer lengths differ"))
+    }
+
+    fn mac_into(&self, ct: &[u8], tag: &mut [u8]) {
+        match &self.mac {
+            Hmacs::Sha256(m) => {
+                tag.copy_from_slice(&m.clone().chain_update(ct).finalize().into_bytes())
+            }
+            Hmacs::Sha512(m) => {
+                tag.copy_from_slice(&m.clone().chain_update(ct).finalize().into_bytes())
+            }
+        }
+    }
+
+    /// Seals `plain` into `body`, which must be exactly `plain.len() + mac_len()` bytes: the
+    /// ciphertext is written straight from `plain` (no copy first), then its MAC. The same
+    /// bytes as copying `plain` into `body` and calling [`CipherState::seal_in_place`].
+    pub fn seal_from(&mut self, plain: &[u8], body: &mut [u8]) -> Result<(), SecioError> {
+        let mac_len = self.mac_len();
+        if body.len() != plain.len() + mac_len {
+            return Err(SecioError::BadField("sealed body length"));
+        }
+        let (ct, tag) = body.split_at_mut(plain.len());
+        self.apply_keystream_b2b(plain, ct)?;
+        self.mac_into(ct, tag);
+        Ok(())
+    }
+
+    /// Checks the MAC at the end of a frame `body` (constant-time) without decrypting; returns
+    /// the ciphertext length. The caller then decrypts the ciphertext, in order and each byte
+    /// once, with [`CipherState::decrypt_to`]. Errors as [`CipherState::open_in_place`].
+    pub fn verify(&self, body: &[u8]) -> Result<usize, SecioError> {
+        let mac_len = self.mac_len();
+        let ct_len = body
+            .len()
+            .checked_sub(mac_len)
+            .ok_or(SecioError::ShortFrame {
+                len: body.len(),
+                mac: mac_len,
+            })?;
+        let (ct, tag) = body.split_at(ct_len);
+        let ok = match &self.mac {
+            Hmacs::Sha256(m) => m.clone().chain_update(ct).verify_slice(tag).is_ok(),
+            Hmacs::Sha512(m) => m.clone().chain_update(ct).verify_slice(tag).is_ok(),
+        };
+        if ok {
+            Ok(ct_len)
+        } else {
+            Err(SecioError::MacFailure)
+        }
+    }
+
+    /// Decrypts the next `ct.len()` bytes of the stream from `ct` into `out` (the same length),
+    /// advancing the keystream. Only for ciphertext whose frame passed [`CipherState::verify`].
+    pub fn decrypt_to(&mut self, ct: &[u8], out: &mut [u8]) -> Result<(), SecioError> {
+        self.apply_keystream_b2b(ct, out)
+    }
+
     /// Seals a frame body in place: `body` is `plaintext ‖ mac_len() spare bytes`; the
     /// plaintext is encrypted and the MAC of the ciphertext written into the spare bytes.
     pub fn seal_in_place(&mut self, body: &mut [u8]) -> Result<(), SecioError> {
@@ -81,14 +147,7 @@ impl CipherState {
             })?;
         let (ct, tag) = body.split_at_mut(ct_len);
         self.apply_keystream(ct);
-        match &self.mac {
-            Hmacs::Sha256(m) => {
-                tag.copy_from_slice(&m.clone().chain_update(&*ct).finalize().into_bytes())
-            }
-            Hmacs::Sha512(m) => {
-                tag.copy_from_slice(&m.clone().chain_update(&*ct).finalize().into_bytes())
-            }
-        }
+        self.mac_into(ct, tag);
         Ok(())
     }
 
@@ -97,23 +156,10 @@ impl CipherState {
     /// MAC is [`SecioError::ShortFrame`], a wrong MAC [`SecioError::MacFailure`] (nothing is
     /// decrypted then, so the keystream does not advance).
     pub fn open_in_place(&mut self, body: &mut [u8]) -> Result<usize, SecioError> {
-        let mac_len = self.mac_len();
-        let ct_len = body
-            .len()
-            .checked_sub(mac_len)
-            .ok_or(SecioError::ShortFrame {
-                len: body.len(),
-                mac: mac_len,
-            })?;
-        let (ct, tag) = body.split_at_mut(ct_len);
-        let ok = match &self.mac {
-            Hmacs::Sha256(m) => m.clone().chain_update(&*ct).verify_slice(tag).is_ok(),
-            Hmacs::Sha512(m) => m.clone().chain_update(&*ct).verify_slice(tag).is_ok(),
-        };
-        if !ok {
-            return Err(SecioError::MacFailure);
+        let ct_len = self.verify(body)?;
+        if let Some(ct) = body.get_mut(..ct_len) {
+            self.apply_keystream(ct);
         }
-        self.apply_keystream(ct);
         Ok(ct_len)
     }
 }
@@ -162,6 +208,37 @@ mod tests {
     }
 
     #[test]
+    fn buffer_to_buffer_gives_the_in_place_bytes() {
+        for cipher in [Cipher::Aes128, Cipher::Aes256] {
+            for hash in [HashAlgo::Sha256, HashAlgo::Sha512] {
+                let mut a = CipherState::new(cipher, hash, &keys(cipher)).unwrap();
+                let mut b = CipherState::new(cipher, hash, &keys(cipher)).unwrap();
+                let mut rx = CipherState::new(cipher, hash, &keys(cipher)).unwrap();
+                // odd lengths: the keystream's partial blocks carry across frames
+                for len in [5usize, 0, 37, 1000, 17] {
+                    let plain: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                    let mut in_place = plain.clone();
+                    in_place.resize(len + a.mac_len(), 0);
+                    a.seal_in_place(&mut in_place).unwrap();
+                    let mut b2b = vec![0u8; len + b.mac_len()];
+                    b.seal_from(&plain, &mut b2b).unwrap();
+                    assert_eq!(in_place, b2b);
+                    // verified once, then decrypted in two pieces
+                    assert_eq!(rx.verify(&b2b).unwrap(), len);
+                    let mut out = vec![0u8; len];
+                    let cut = len / 3;
+                    rx.decrypt_to(&b2b[..cut], &mut out[..cut]).unwrap();
+                    rx.decrypt_to(&b2b[cut..len], &mut out[cut..]).unwrap();
+                    assert_eq!(out, plain);
+                }
+                let mut wrong = vec![0u8; 3];
+                assert!(a.seal_from(&[1, 2], &mut wrong).is_err());
+                assert!(a.decrypt_to(&[1, 2], &mut wrong).is_err());
+            }
+        }
+    }
+
+    #[test]
     fn tampering_and_short_frames_are_rejected() {
         let mut tx =
             CipherState::new(Cipher::Aes128, HashAlgo::Sha256, &keys(Cipher::Aes128)).unwrap();
@@ -174,8 +251,13 @@ mod tests {
             rx.open_in_place(&mut body),
             Err(SecioError::MacFailure)
         ));
+        assert!(matches!(rx.verify(&body), Err(SecioError::MacFailure)));
         assert!(matches!(
             rx.open_in_place(&mut [0u8; 31]),
+            Err(SecioError::ShortFrame { len: 31, mac: 32 })
+        ));
+        assert!(matches!(
+            rx.verify(&[0u8; 31]),
             Err(SecioError::ShortFrame { len: 31, mac: 32 })
         ));
     }

@@ -3,11 +3,13 @@
 //!
 //! Writing: each `poll_write` seals up to one frame of the caller's bytes (at most the frame
 //! limit minus the MAC), so one write is one secio frame, as c-libp2p expects when a layer
-//! above writes one message per write. The plaintext is copied once into the send buffer,
-//! encrypted there in place and MACed; a frame the stream below cannot take at once stays
-//! queued (it is accepted) and goes out on the next write, flush or close.
-//! Reading: a frame is MAC-checked and decrypted in place in the receive buffer, then served
-//! from there; a frame may be consumed over several reads.
+//! above writes one message per write. The plaintext is encrypted straight from the caller's
+//! buffer into the send buffer (the keystream pass is the copy) and MACed there; a frame the
+//! stream below cannot take at once stays queued (it is accepted) and goes out on the next
+//! write, flush or close.
+//! Reading: a frame's MAC is checked in the receive buffer, then its ciphertext is decrypted
+//! straight into the caller's buffer as it is read (again the keystream pass is the copy), in
+//! order, so a frame may be consumed over several reads.
 
 use std::io;
 use std::pin::Pin;
@@ -28,8 +30,8 @@ pub struct SecioStream<T = BoxStream> {
     decoder: CipherState,
     max_frame_len: usize,
     rb: RecvBuf,
-    /// Decrypted plaintext of the frame at the front of `rb`: `[pstart, pend)` relative to
-    /// the buffer's window; the frame is `ftotal` bytes long.
+    /// Ciphertext not yet read of the (MAC-checked) frame at the front of `rb`:
+    /// `[pstart, pend)` relative to the buffer's window; the frame is `ftotal` bytes long.
     pstart: usize,
     pend: usize,
     ftotal: usize,
@@ -92,7 +94,7 @@ impl<T: AsyncRead + Unpin> SecioStream<T> {
                     .unwrap_or_default();
                 let n = avail.len().min(buf.len());
                 if let (Some(dst), Some(src)) = (buf.get_mut(..n), avail.get(..n)) {
-                    dst.copy_from_slice(src);
+                    self.decoder.decrypt_to(src, dst)?;
                 }
                 self.pstart += n;
                 if self.pstart == self.pend {
@@ -102,12 +104,8 @@ impl<T: AsyncRead + Unpin> SecioStream<T> {
                 return Poll::Ready(Ok(n));
             }
             if let Some(total) = parse_frame(self.rb.data(), self.max_frame_len)? {
-                let body = self
-                    .rb
-                    .data_mut()
-                    .get_mut(HEADER_LEN..total)
-                    .unwrap_or_default();
-                let n = self.decoder.open_in_place(body)?;
+                let body = self.rb.data().get(HEADER_LEN..total).unwrap_or_default();
+                let n = self.decoder.verify(body)?;
                 if n == 0 {
                     self.rb.consume(total);
                 } else {
@@ -143,10 +141,7 @@ impl<T: AsyncWrite + Unpin> SecioStream<T> {
         let frame = self.wbuf.space(total).get_mut(..total).unwrap_or_default();
         write_header(frame, body_len)?;
         let body = frame.get_mut(HEADER_LEN..).unwrap_or_default();
-        if let Some(dst) = body.get_mut(..plain.len()) {
-            dst.copy_from_slice(plain);
-        }
-        self.encoder.seal_in_place(body)?;
+        self.encoder.seal_from(plain, body)?;
         self.wbuf.filled(total);
         Ok(())
     }

@@ -145,6 +145,47 @@ async fn one_write_is_one_frame_and_large_frames_pass() {
 }
 
 #[tokio::test]
+async fn frames_read_in_odd_pieces_decrypt_in_order() {
+    tokio::time::timeout(BOUND, async {
+        let (dk, lk) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+        let (mut d, mut l) = pair(&SecioConfig::new(), &SecioConfig::new(), &dk, &lk).await;
+        // frames of odd lengths (partial keystream blocks at every boundary), read through
+        // buffers of other odd lengths, so reads end inside frames and span none
+        let sizes = [1usize, 15, 17, 4096, 33, 100_003, 2];
+        let data: Vec<u8> = (0..sizes.iter().sum::<usize>())
+            .map(|i| (i * 7 % 253) as u8)
+            .collect();
+        let w = async {
+            let mut at = 0;
+            for n in sizes {
+                let wrote = futures::io::AsyncWriteExt::write(&mut d.io, &data[at..at + n])
+                    .await
+                    .unwrap();
+                assert_eq!(wrote, n, "one write is one whole frame");
+                at += n;
+            }
+            d.io.flush().await.unwrap();
+        };
+        let r = async {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1000];
+            for piece in [3usize, 1, 16, 999, 5, 1000].iter().cycle() {
+                if got.len() == data.len() {
+                    break;
+                }
+                let n = l.io.read(&mut buf[..*piece]).await.unwrap();
+                assert!(n > 0 && n <= *piece);
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert!(got == data, "plaintext differs");
+        };
+        tokio::join!(w, r);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn stripped_shared_secret_works_between_two_stripping_peers() {
     tokio::time::timeout(BOUND, async {
         let (dk, lk) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
