@@ -24,7 +24,9 @@ const DH_LEN: usize = 32;
 
 fn builder(secret: &[u8]) -> Result<snow::Builder<'_>, NoiseError> {
     let params: snow::params::NoiseParams = NOISE_PARAMS.parse()?;
-    // ring for the cipher, hash and RNG; snow's default resolver for curve25519.
+    // ring for the cipher, hash and RNG; snow's default resolver for curve25519. ring's
+    // ChaCha20-Poly1305 is the fastest snow can use without aws-lc-rs (whose C build is too slow
+    // for CI); see benches/benches/ciphers.rs.
     let resolver = FallbackResolver::new(Box::new(RingResolver), Box::new(DefaultResolver));
     Ok(snow::Builder::with_resolver(params, Box::new(resolver))
         .prologue(&[])?
