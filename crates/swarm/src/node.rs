@@ -1,5 +1,5 @@
 //! The swarm itself: listeners and their accept loops, dialing (one dial shared by concurrent
-//! dials to a peer), the table of connections (one reused per peer), events, and the one owner
+//! dials to a peer, run as a task of the swarm), the table of connections (one reused per peer), events, and the one owner
 //! of every task the swarm starts.
 
 use std::collections::{HashMap, HashSet};
@@ -393,7 +393,8 @@ impl Swarm {
     /// Dials `addr` (e.g. `/ip4/…/tcp/N[/p2p/ID]` or `/memory/N[/p2p/ID]`, with the first
     /// transport that handles it) and runs the chain as dialer. With a `/p2p/` id, an existing
     /// live connection to that peer is reused, concurrent dials to that peer share one dial
-    /// (the first caller's address is dialed), and the authenticated peer must be that id.
+    /// (the first caller's address is dialed; it runs as a task of the swarm, so it completes
+    /// even if every caller gives up), and the authenticated peer must be that id.
     pub async fn dial(&self, addr: &Multiaddr) -> Result<Connection, ChainError> {
         self.start_reaper();
         let (transport_addr, expected) = chainp2p_core::split_peer_id(addr)?;
@@ -406,11 +407,25 @@ impl Swarm {
         let shared = lock(&self.inner.dials)
             .entry(peer)
             .or_insert_with(|| {
+                // The dial runs as a task of the swarm, not inside the callers' futures: a
+                // caller giving up (a lookup ending with requests in flight) must not freeze
+                // a half-done handshake that the next caller to this peer would inherit long
+                // after the other end gave up on it.
                 let swarm = self.clone();
-                async move {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                self.spawn(async move {
                     let result = swarm.dial_new(transport_addr, Some(peer)).await;
                     lock(&swarm.inner.dials).remove(&peer);
-                    result
+                    let _ = tx.send(result);
+                });
+                async move {
+                    rx.await.unwrap_or_else(|_| {
+                        Err(ChainError::new(
+                            LAYER,
+                            ErrorKind::Closed,
+                            "dial cancelled: the swarm is shutting down",
+                        ))
+                    })
                 }
                 .boxed()
                 .shared()

@@ -1,5 +1,5 @@
 //! The swarm as the one owner of its connections and tasks: concurrent dials to one peer share
-//! one dial, shutdown closes every connection at once and ends every task, tasks spawned on the
+//! one dial (which completes even if its callers give up), shutdown closes every connection at once and ends every task, tasks spawned on the
 //! swarm end with it, and observers get every event however far behind they read.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -78,6 +78,36 @@ async fn a_failed_shared_dial_fails_every_caller_and_the_next_dial_tries_again()
         }
         // Nothing stale is left: a new dial is a new attempt, and fails the same way.
         assert!(client.dial(&addr).await.is_err());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_dial_whose_caller_gave_up_still_completes() {
+    timeout(LIMIT, async {
+        let (server, addr) = listening().await;
+        let peer = server.local_peer_id();
+        let client = node().build();
+        // Start the dial (poll it once), then drop it mid-handshake: the caller gave up.
+        {
+            let mut dial = std::pin::pin!(client.dial(&addr));
+            assert!(futures::poll!(dial.as_mut()).is_pending());
+        }
+        // Nobody awaits it any more, yet the connection is established.
+        let started = Instant::now();
+        while client.connection(&peer).is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the abandoned dial never completed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // A later dial reuses it instead of inheriting a stale handshake.
+        let conn = client.dial(&addr).await.unwrap();
+        let mut s = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+        chainp2p_ping::ping(&mut s).await.unwrap();
+        assert_eq!(client.connections().len(), 1);
     })
     .await
     .unwrap();
