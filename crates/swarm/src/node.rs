@@ -32,9 +32,6 @@ use crate::resources::{ConnectionPermit, PendingPermit, ResourceManager, Resourc
 use crate::upgrade::{from_muxed, walk_chain, Upgraded};
 use crate::LAYER;
 
-/// How many events a slow subscriber may fall behind before it misses some.
-const EVENT_CAPACITY: usize = 1024;
-
 /// A node: listens, dials, keeps one connection per peer, serves application protocols on
 /// inbound substreams. Cheap to clone.
 #[derive(Clone)]
@@ -102,13 +99,14 @@ impl Swarm {
         #[cfg(feature = "ping")]
         apps.push(Arc::new(chainp2p_ping::PingHandler::default()));
         #[cfg(feature = "identify")]
-        let identify = Arc::new(chainp2p_identify::IdentifyHandler::new(
+        let identify = Arc::new(chainp2p_identify::IdentifyHandler::with_config(
             chainp2p_identify::LocalInfo {
                 protocol_version: b.protocol_version.clone(),
                 agent_version: b.agent_version.clone(),
                 listen_addrs: Vec::new(),
                 protocols: Vec::new(),
             },
+            b.identify.clone(),
         ));
         #[cfg(feature = "identify")]
         apps.push(identify.clone() as Arc<dyn StreamHandler>);
@@ -132,7 +130,7 @@ impl Swarm {
             Multistream::new(b.security, b.multistream.clone()),
             Multistream::new(b.muxers, b.multistream.clone()),
         ];
-        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let (events, _) = broadcast::channel(b.event_capacity);
         let cancel = CancellationToken::new();
         Swarm {
             inner: Arc::new(Inner {

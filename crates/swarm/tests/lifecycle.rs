@@ -190,3 +190,37 @@ async fn observers_miss_nothing_while_subscribers_may_lag() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn the_event_capacity_bounds_how_far_a_subscriber_may_lag() {
+    timeout(LIMIT, async {
+        let node = node().event_capacity(4).build();
+        let mut observer = node.observe();
+        let mut subscriber = node.subscribe();
+        for _ in 0..4 {
+            node.listen(&"/memory/0".parse().unwrap()).await.unwrap();
+        }
+        // Four events fit: all read, nothing missed.
+        for _ in 0..4 {
+            assert!(matches!(
+                subscriber.try_recv(),
+                Ok(SwarmEvent::Listening { .. })
+            ));
+        }
+        for _ in 0..6 {
+            node.listen(&"/memory/0".parse().unwrap()).await.unwrap();
+        }
+        // Six more do not: the two oldest are missed, the observer still has all ten.
+        assert!(matches!(
+            subscriber.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(2))
+        ));
+        let mut seen = 0;
+        while observer.try_recv().is_ok() {
+            seen += 1;
+        }
+        assert_eq!(seen, 10);
+    })
+    .await
+    .unwrap();
+}
