@@ -1,5 +1,5 @@
 //! The swarm itself: listeners and their accept loops, dialing (one dial shared by concurrent
-//! dials to a peer), the table of connections (one reused per peer), events, and the one owner
+//! dials to a peer, run as a task of the swarm), the table of connections (one reused per peer), events, and the one owner
 //! of every task the swarm starts.
 
 use std::collections::{HashMap, HashSet};
@@ -31,9 +31,6 @@ use crate::limits::ResourceLimits;
 use crate::resources::{ConnectionPermit, PendingPermit, ResourceManager, ResourceUsage};
 use crate::upgrade::{from_muxed, walk_chain, Upgraded};
 use crate::LAYER;
-
-/// How many events a slow subscriber may fall behind before it misses some.
-const EVENT_CAPACITY: usize = 1024;
 
 /// A node: listens, dials, keeps one connection per peer, serves application protocols on
 /// inbound substreams. Cheap to clone.
@@ -102,13 +99,14 @@ impl Swarm {
         #[cfg(feature = "ping")]
         apps.push(Arc::new(chainp2p_ping::PingHandler::default()));
         #[cfg(feature = "identify")]
-        let identify = Arc::new(chainp2p_identify::IdentifyHandler::new(
+        let identify = Arc::new(chainp2p_identify::IdentifyHandler::with_config(
             chainp2p_identify::LocalInfo {
                 protocol_version: b.protocol_version.clone(),
                 agent_version: b.agent_version.clone(),
                 listen_addrs: Vec::new(),
                 protocols: Vec::new(),
             },
+            b.identify.clone(),
         ));
         #[cfg(feature = "identify")]
         apps.push(identify.clone() as Arc<dyn StreamHandler>);
@@ -132,7 +130,7 @@ impl Swarm {
             Multistream::new(b.security, b.multistream.clone()),
             Multistream::new(b.muxers, b.multistream.clone()),
         ];
-        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let (events, _) = broadcast::channel(b.event_capacity);
         let cancel = CancellationToken::new();
         Swarm {
             inner: Arc::new(Inner {
@@ -393,7 +391,8 @@ impl Swarm {
     /// Dials `addr` (e.g. `/ip4/…/tcp/N[/p2p/ID]` or `/memory/N[/p2p/ID]`, with the first
     /// transport that handles it) and runs the chain as dialer. With a `/p2p/` id, an existing
     /// live connection to that peer is reused, concurrent dials to that peer share one dial
-    /// (the first caller's address is dialed), and the authenticated peer must be that id.
+    /// (the first caller's address is dialed; it runs as a task of the swarm, so it completes
+    /// even if every caller gives up), and the authenticated peer must be that id.
     pub async fn dial(&self, addr: &Multiaddr) -> Result<Connection, ChainError> {
         self.start_reaper();
         let (transport_addr, expected) = chainp2p_core::split_peer_id(addr)?;
@@ -406,11 +405,25 @@ impl Swarm {
         let shared = lock(&self.inner.dials)
             .entry(peer)
             .or_insert_with(|| {
+                // The dial runs as a task of the swarm, not inside the callers' futures: a
+                // caller giving up (a lookup ending with requests in flight) must not freeze
+                // a half-done handshake that the next caller to this peer would inherit long
+                // after the other end gave up on it.
                 let swarm = self.clone();
-                async move {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                self.spawn(async move {
                     let result = swarm.dial_new(transport_addr, Some(peer)).await;
                     lock(&swarm.inner.dials).remove(&peer);
-                    result
+                    let _ = tx.send(result);
+                });
+                async move {
+                    rx.await.unwrap_or_else(|_| {
+                        Err(ChainError::new(
+                            LAYER,
+                            ErrorKind::Closed,
+                            "dial cancelled: the swarm is shutting down",
+                        ))
+                    })
                 }
                 .boxed()
                 .shared()

@@ -1,5 +1,5 @@
 //! The swarm as the one owner of its connections and tasks: concurrent dials to one peer share
-//! one dial, shutdown closes every connection at once and ends every task, tasks spawned on the
+//! one dial (which completes even if its callers give up), shutdown closes every connection at once and ends every task, tasks spawned on the
 //! swarm end with it, and observers get every event however far behind they read.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -84,6 +84,36 @@ async fn a_failed_shared_dial_fails_every_caller_and_the_next_dial_tries_again()
 }
 
 #[tokio::test]
+async fn a_dial_whose_caller_gave_up_still_completes() {
+    timeout(LIMIT, async {
+        let (server, addr) = listening().await;
+        let peer = server.local_peer_id();
+        let client = node().build();
+        // Start the dial (poll it once), then drop it mid-handshake: the caller gave up.
+        {
+            let mut dial = std::pin::pin!(client.dial(&addr));
+            assert!(futures::poll!(dial.as_mut()).is_pending());
+        }
+        // Nobody awaits it any more, yet the connection is established.
+        let started = Instant::now();
+        while client.connection(&peer).is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the abandoned dial never completed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // A later dial reuses it instead of inheriting a stale handshake.
+        let conn = client.dial(&addr).await.unwrap();
+        let mut s = conn.open_stream(chainp2p_ping::PROTOCOL).await.unwrap();
+        chainp2p_ping::ping(&mut s).await.unwrap();
+        assert_eq!(client.connections().len(), 1);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn shutdown_closes_every_connection_and_ends_every_task() {
     timeout(LIMIT, async {
         let (server, addr) = listening().await;
@@ -156,6 +186,40 @@ async fn observers_miss_nothing_while_subscribers_may_lag() {
             subscriber.try_recv(),
             Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_))
         ));
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_event_capacity_bounds_how_far_a_subscriber_may_lag() {
+    timeout(LIMIT, async {
+        let node = node().event_capacity(4).build();
+        let mut observer = node.observe();
+        let mut subscriber = node.subscribe();
+        for _ in 0..4 {
+            node.listen(&"/memory/0".parse().unwrap()).await.unwrap();
+        }
+        // Four events fit: all read, nothing missed.
+        for _ in 0..4 {
+            assert!(matches!(
+                subscriber.try_recv(),
+                Ok(SwarmEvent::Listening { .. })
+            ));
+        }
+        for _ in 0..6 {
+            node.listen(&"/memory/0".parse().unwrap()).await.unwrap();
+        }
+        // Six more do not: the two oldest are missed, the observer still has all ten.
+        assert!(matches!(
+            subscriber.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(2))
+        ));
+        let mut seen = 0;
+        while observer.try_recv().is_ok() {
+            seen += 1;
+        }
+        assert_eq!(seen, 10);
     })
     .await
     .unwrap();

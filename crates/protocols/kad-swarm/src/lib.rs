@@ -14,6 +14,11 @@
 //!   ([`Swarm::observe`]) and runs, with the liveness checks of the routing table, as a task
 //!   of the swarm ([`Swarm::spawn`]).
 //!
+//! A DHT of full nodes in one process (every node a swarm with this glue, over the in-memory
+//! transport) is the `dht-swarm-sim` example: `cargo run --release -p chainp2p-kad-swarm
+//! --example dht-swarm-sim -- --nodes 1000 --seed 42`; its 50-node version is the `dht_sim`
+//! test.
+//!
 //! ```no_run
 //! use chainp2p_kad_swarm::{BuildWithKad, KadOptions};
 //! use chainp2p_swarm::{identity::Keypair, SwarmBuilder};
