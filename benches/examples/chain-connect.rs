@@ -29,6 +29,7 @@ async fn main() -> Result<()> {
     let n: usize = args[1].parse().context("N")?;
     let swarm = SwarmBuilder::new(Keypair::generate_ed25519()).build();
     let mut last_id = None;
+    let phases = std::env::var_os("CONNECT_PHASES").is_some();
     for i in 0..n {
         let one = async {
             let started = Instant::now();
@@ -38,8 +39,25 @@ async fn main() -> Result<()> {
                 bail!("dial {i} reused the previous connection");
             }
             let mut stream = conn.open_stream(chainp2p_ping::PROTOCOL).await?;
+            let opened = started.elapsed();
             chainp2p_ping::ping(&mut stream).await?;
             let echoed = started.elapsed();
+            if phases {
+                // Where the time went, per layer of the chain (`CONNECT_PHASES=1`).
+                let steps: Vec<String> = conn
+                    .chain()
+                    .steps()
+                    .iter()
+                    .map(|s| format!("{} {}us", s.protocol, s.elapsed.as_micros()))
+                    .collect();
+                eprintln!(
+                    "{i}: {} | established {}us opened {}us echoed {}us",
+                    steps.join(", "),
+                    established.as_micros(),
+                    opened.as_micros(),
+                    echoed.as_micros()
+                );
+            }
             drop(stream);
             conn.close().await?;
             Ok::<_, anyhow::Error>((conn.id(), established, echoed))

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::bench_compare::{build_release, ChildGuard};
+use crate::bench_compare::ChildGuard;
 use crate::bench_memory::{json_num, json_str};
 use crate::{cargo, run_checked, target_dir};
 
@@ -33,21 +33,28 @@ pub(crate) fn run(n: usize) -> Result<()> {
     if n == 0 {
         bail!("--connect needs at least one connection");
     }
-    let (chain_node, theirs) = build_release("libp2p-connect")?;
+    // One cargo invocation for the three binaries: built separately, chain-node and the
+    // examples unify different features and rebuild the shared crates each time.
     let mut build = cargo();
     build.args([
         "build",
         "--release",
         "-p",
+        "chainp2p-node",
+        "-p",
         "chain-benches",
+        "--bin",
+        "chain-node",
+        "--example",
+        "libp2p-connect",
         "--example",
         "chain-connect",
     ]);
     run_checked(build)?;
-    let ours = target_dir()
-        .join("release")
-        .join("examples")
-        .join("chain-connect");
+    let release = target_dir().join("release");
+    let chain_node = release.join("chain-node");
+    let theirs = release.join("examples").join("libp2p-connect");
+    let ours = release.join("examples").join("chain-connect");
 
     let o = pair(
         &chain_node,

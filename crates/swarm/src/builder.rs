@@ -35,7 +35,8 @@ use crate::node::Swarm;
 /// Builds a [`Swarm`]. Defaults, each from a default feature of this crate: transport TCP
 /// (`tcp`), security `[/noise]` (`noise`), muxer `[/yamux/1.0.0]` (`yamux`), application
 /// protocols `/ipfs/ping/1.0.0` (`ping`) and `/ipfs/id/1.0.0` + `/ipfs/id/push/1.0.0`
-/// (`identify`); upgrade timeout 20 s. Without a feature its slot starts empty.
+/// (`identify`); upgrade timeout 20 s; multistream [`MultistreamConfig::default`] with a lazy
+/// dialer ([`dialer_lazy`]). Without a feature its slot starts empty.
 pub struct SwarmBuilder {
     pub(crate) keypair: Arc<Keypair>,
     pub(crate) transports: Vec<Arc<dyn Transport>>,
@@ -61,7 +62,7 @@ impl SwarmBuilder {
             security: default_security(),
             muxers: default_muxers(),
             protocols: Vec::new(),
-            multistream: MultistreamConfig::default(),
+            multistream: dialer_lazy(),
             upgrade_timeout: Duration::from_secs(20),
             idle_connection_timeout: None,
             shutdown_timeout: Duration::from_secs(2),
@@ -127,7 +128,7 @@ impl SwarmBuilder {
         self
     }
 
-    /// Multistream-select settings used at every negotiation step.
+    /// Multistream-select settings used at every negotiation step (default [`dialer_lazy`]).
     pub fn multistream(mut self, config: MultistreamConfig) -> Self {
         self.multistream = config;
         self
@@ -203,4 +204,18 @@ fn default_muxers() -> Vec<Arc<dyn StreamHandler>> {
     #[cfg(feature = "yamux")]
     out.push(Arc::new(MuxerLayer(chainp2p_yamux::YamuxConfig::default())));
     out
+}
+
+/// The swarm's default multistream settings: [`MultistreamConfig::default`] with
+/// [`MultistreamConfig::lazy`] on, as rust-libp2p's dialer (`V1Lazy`): a step that proposes one
+/// protocol (a one-entry security or muxer list, every substream we open) sends header and
+/// proposal with its first bytes and does not wait for the echo, which saves a round trip per
+/// step. A step with several protocols, and every listener, negotiates as before; peers that
+/// parse one message per frame (c-ipfs behind secio) get
+/// [`MultistreamConfig::for_peer`]'s rules (never lazy on the connection, lazy on substreams).
+pub fn dialer_lazy() -> MultistreamConfig {
+    MultistreamConfig {
+        lazy: true,
+        ..MultistreamConfig::default()
+    }
 }
