@@ -109,10 +109,9 @@ async fn drive<M: Machine>(
     }
 }
 
-/// [`drive`] for the listener, except that our header waits for the dialer's first bytes,
-/// and that once a protocol is selected with bytes already read past the proposal (a lazy
-/// dialer), the last answers are left queued in the machine for the caller to send with the
-/// next layer's first write. With `per_write_flush` (c-ipfs), exactly [`drive`].
+/// [`drive`] for the listener, except that once a protocol is selected with bytes already
+/// read past the proposal (a lazy dialer), the last answers are left queued in the machine for
+/// the caller to send with the next layer's first write.
 async fn drive_listener(
     io: &mut BoxStream,
     m: &mut Listener,
@@ -122,25 +121,37 @@ async fn drive_listener(
         return drive(io, m, true).await;
     }
     let mut chunk = [0u8; READ_CHUNK];
-    // As rust-libp2p's listener: nothing is written before the dialer's first bytes (every
-    // dialer sends its header first), so our header goes out with our answer in one write.
+    // The dialer usually sent its header and proposal right after connecting: if they are
+    // here already, our header goes out together with the answer (one write, not two).
+    // Otherwise the header is written at once, as always (a dialer may wait for it).
     let mut first = true;
     loop {
         if m.is_done() && m.leftover_len() > 0 {
             return Ok(());
         }
-        if !std::mem::take(&mut first) {
-            let mut wrote = false;
-            while let Some(write) = m.poll_transmit() {
-                io.write_all(&write).await?;
-                wrote = true;
+        if std::mem::take(&mut first) {
+            if let std::task::Poll::Ready(read) = futures::poll!(io.read(&mut chunk)) {
+                let n = read?;
+                match chunk.get(..n) {
+                    Some(read) if n > 0 => m.handle_input(read)?,
+                    _ => {
+                        m.handle_eof()?;
+                        return Err(MultistreamError::Eof);
+                    }
+                }
+                continue;
             }
-            if wrote {
-                io.flush().await?;
-            }
-            if m.is_done() {
-                return Ok(());
-            }
+        }
+        let mut wrote = false;
+        while let Some(write) = m.poll_transmit() {
+            io.write_all(&write).await?;
+            wrote = true;
+        }
+        if wrote {
+            io.flush().await?;
+        }
+        if m.is_done() {
+            return Ok(());
         }
         let n = io.read(&mut chunk).await?;
         match chunk.get(..n) {
