@@ -72,13 +72,12 @@ pub fn canonical_security(list: &str) -> Result<Vec<&'static str>> {
 
 /// The multistream settings: with `--c-ipfs-compat` every multistream message goes in its own
 /// write (c-ipfs drops a proposal that shares a secio frame with the header) and nothing is
-/// negotiated lazily; without it, the swarm's defaults ([`chainp2p_swarm::dialer_lazy`]: a
-/// dialer proposing one protocol does not wait for the echo, as rust-libp2p's `V1Lazy`).
+/// negotiated lazily; without it, the defaults every current peer gets.
 pub fn multistream_config(c_ipfs_compat: bool) -> MultistreamConfig {
     if c_ipfs_compat {
         c_ipfs_multistream()
     } else {
-        chainp2p_swarm::dialer_lazy()
+        MultistreamConfig::default()
     }
 }
 
@@ -199,13 +198,7 @@ mod tests {
 
     #[test]
     fn only_the_explicit_flag_gets_the_c_ipfs_multistream() {
-        assert_eq!(
-            multistream_config(false),
-            MultistreamConfig {
-                lazy: true,
-                ..MultistreamConfig::default()
-            }
-        );
+        assert_eq!(multistream_config(false), MultistreamConfig::default());
         let c = multistream_config(true);
         assert_eq!(c, c_ipfs_multistream());
         assert!(c.one_message_per_write && !c.lazy);

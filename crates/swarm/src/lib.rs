@@ -59,7 +59,7 @@ mod node;
 mod resources;
 mod upgrade;
 
-pub use builder::{dialer_lazy, SwarmBuilder};
+pub use builder::SwarmBuilder;
 pub use conn_manager::ConnectionManagerConfig;
 pub use connection::{Connection, Direction};
 pub use event::SwarmEvent;
