@@ -128,8 +128,8 @@ async fn rust_dialer_our_listener(version: Version) {
     let header_noise = hex(&format!("{HEADER_HEX} {NOISE_HEX}"));
     assert_eq!(all(&rust_writes)[..header_noise.len()], header_noise[..]);
     assert_eq!(all(&our_writes), [header_noise, b"olleh".to_vec()].concat());
-    // our header went out on its own, before the echo
-    assert_eq!(our_writes.lock().unwrap()[0], hex(HEADER_HEX));
+    // our header goes first; with the dialer's bytes already read, it shares the echo's write
+    assert!(our_writes.lock().unwrap()[0].starts_with(&hex(HEADER_HEX)));
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! in one run, then the per-layer criterion benches (each beside its rust-libp2p counterpart).
 //! `--muxer yamux|mplex` (default yamux) picks the muxer on both sides (chain-node's `--muxer`,
 //! the libp2p-perf example's `--muxer`); the security is noise on both. `--memory N[,N…]`
-//! measures memory per idle connection instead (`bench_memory.rs`).
+//! measures memory per idle connection instead (`bench_memory.rs`), `--connect N` the time to
+//! set up a connection and a first substream (`bench_connect.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -54,6 +55,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                     .map(|n| n.trim().parse::<usize>().context("--memory"))
                     .collect::<Result<Vec<_>>>()?;
                 return crate::bench_memory::run(&counts);
+            }
+            "--connect" => {
+                let n = it
+                    .next()
+                    .ok_or_else(|| anyhow!("--connect needs N"))?
+                    .parse::<usize>()
+                    .context("--connect")?;
+                return crate::bench_connect::run(n);
             }
             other => anyhow::bail!("unknown argument {other}"),
         }

@@ -142,7 +142,7 @@ fn rss(pid: u32) -> Result<u64> {
 }
 
 /// `"key":"value"` from a JSON line, without a JSON parser dependency.
-fn json_str(line: &str, key: &str) -> Option<String> {
+pub(crate) fn json_str(line: &str, key: &str) -> Option<String> {
     let pat = format!("\"{key}\":\"");
     let start = line.find(&pat)? + pat.len();
     let rest = line.get(start..)?;
@@ -150,7 +150,7 @@ fn json_str(line: &str, key: &str) -> Option<String> {
 }
 
 /// `"key":number` from a JSON line.
-fn json_num(line: &str, key: &str) -> Option<f64> {
+pub(crate) fn json_num(line: &str, key: &str) -> Option<f64> {
     let pat = format!("\"{key}\":");
     let start = line.find(&pat)? + pat.len();
     let rest = line.get(start..)?;

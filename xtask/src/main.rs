@@ -12,12 +12,16 @@
 //!   rust-libp2p perf example against itself), then the per-layer criterion benches.
 //! - `cargo xtask bench-compare --memory N[,N…]`: RSS per idle connection of a listener holding
 //!   N connections from one rust-libp2p dialer, `chain-node listen` beside rust-libp2p.
+//! - `cargo xtask bench-compare --connect N`: connection setup time over TCP loopback, N
+//!   sequential connections (dial to established, dial to the first echo on a substream;
+//!   median and p99), our dialer against `chain-node listen` beside rust-libp2p against itself.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod alacarte;
 mod bench_compare;
+mod bench_connect;
 mod bench_memory;
 
 fn main() -> ExitCode {
@@ -27,7 +31,7 @@ fn main() -> ExitCode {
         Some("bench-compare") => bench_compare::run(args.get(1..).unwrap_or_default()),
         Some("alacarte") => alacarte::check(),
         _ => {
-            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask alacarte | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion] | cargo xtask bench-compare --memory N[,N...]");
+            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask alacarte | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion] | cargo xtask bench-compare --memory N[,N...] | cargo xtask bench-compare --connect N");
             return ExitCode::from(2);
         }
     };

@@ -177,9 +177,16 @@ impl<T: MuxerHandler> StreamHandler for MuxerLayer<T> {
     async fn handle(
         &self,
         _protocol: &str,
-        io: BoxStream,
+        mut io: BoxStream,
         ctx: HandlerContext,
     ) -> Result<Next, ChainError> {
+        // A lazy dialer below (multistream `V1Lazy`) holds its header and proposal until the
+        // first write, and a muxer may write nothing until a substream opens: the peer would
+        // wait for the proposal meanwhile. Flushed now, it goes out at once (a no-op when
+        // nothing is pending).
+        futures::AsyncWriteExt::flush(&mut io)
+            .await
+            .map_err(|e| ChainError::from_io("multistream", e))?;
         let (muxer, driver) = self.0.multiplex(io, &ctx).await?;
         Ok(Next::Muxed { muxer, driver })
     }

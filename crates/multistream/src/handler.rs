@@ -109,6 +109,61 @@ async fn drive<M: Machine>(
     }
 }
 
+/// [`drive`] for the listener, except that once a protocol is selected with bytes already
+/// read past the proposal (a lazy dialer), the last answers are left queued in the machine for
+/// the caller to send with the next layer's first write.
+async fn drive_listener(
+    io: &mut BoxStream,
+    m: &mut Listener,
+    per_write_flush: bool,
+) -> Result<(), MultistreamError> {
+    if per_write_flush {
+        return drive(io, m, true).await;
+    }
+    let mut chunk = [0u8; READ_CHUNK];
+    // The dialer usually sent its header and proposal right after connecting: if they are
+    // here already, our header goes out together with the answer (one write, not two).
+    // Otherwise the header is written at once, as always (a dialer may wait for it).
+    let mut first = true;
+    loop {
+        if m.is_done() && m.leftover_len() > 0 {
+            return Ok(());
+        }
+        if std::mem::take(&mut first) {
+            if let std::task::Poll::Ready(read) = futures::poll!(io.read(&mut chunk)) {
+                let n = read?;
+                match chunk.get(..n) {
+                    Some(read) if n > 0 => m.handle_input(read)?,
+                    _ => {
+                        m.handle_eof()?;
+                        return Err(MultistreamError::Eof);
+                    }
+                }
+                continue;
+            }
+        }
+        let mut wrote = false;
+        while let Some(write) = m.poll_transmit() {
+            io.write_all(&write).await?;
+            wrote = true;
+        }
+        if wrote {
+            io.flush().await?;
+        }
+        if m.is_done() {
+            return Ok(());
+        }
+        let n = io.read(&mut chunk).await?;
+        match chunk.get(..n) {
+            Some(read) if n > 0 => m.handle_input(read)?,
+            _ => {
+                m.handle_eof()?;
+                return Err(MultistreamError::Eof);
+            }
+        }
+    }
+}
+
 /// Runs `fut` under the negotiation timeout.
 async fn timed<T>(
     timeout: Duration,
@@ -182,7 +237,21 @@ pub async fn listener_select(
     let start = Instant::now();
     let mut listener = Listener::new(protocols.to_vec(), config)?;
     let flush_each = config.one_message_per_write;
-    timed(config.timeout, drive(&mut io, &mut listener, flush_each)).await?;
+    timed(
+        config.timeout,
+        drive_listener(&mut io, &mut listener, flush_each),
+    )
+    .await?;
+    // A lazy dialer's first bytes came with its proposal: our last answer (the echo) goes out
+    // with the next layer's first write instead of in a write of its own, or before the next
+    // layer reads past those bytes, whichever comes first (`Prefixed`). An eager dialer sent
+    // nothing past its proposal: it waits for the echo, which `drive_listener` flushed.
+    let mut pending = BytesMut::new();
+    if !flush_each && listener.is_done() && listener.leftover_len() > 0 {
+        while let Some(write) = listener.poll_transmit() {
+            pending.extend_from_slice(&write);
+        }
+    }
     let protocol = listener
         .selected()
         .ok_or_else(|| {
@@ -194,9 +263,14 @@ pub async fn listener_select(
         })?
         .to_owned();
     let leftover = listener.take_leftover();
+    let io = if pending.is_empty() {
+        with_leftover(io, leftover)
+    } else {
+        Box::new(Prefixed::with_pending_write(io, leftover, pending))
+    };
     Ok(Negotiated {
         protocol,
-        io: with_leftover(io, leftover),
+        io,
         elapsed: start.elapsed(),
     })
 }

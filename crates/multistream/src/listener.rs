@@ -189,6 +189,12 @@ impl Listener {
             .map(String::as_str)
     }
 
+    /// How many bytes were received past the proposal we accepted (what
+    /// [`Listener::take_leftover`] would return).
+    pub fn leftover_len(&self) -> usize {
+        self.inbox.len()
+    }
+
     /// Bytes received past the proposal we accepted: they belong to the next protocol.
     pub fn take_leftover(&mut self) -> BytesMut {
         self.inbox.take()

@@ -60,6 +60,11 @@ impl Inbox {
         self.codec.decode_unchecked(&mut self.buf)
     }
 
+    /// How many received bytes are buffered.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The error for an EOF now: mid-message if bytes are pending, else a clean EOF.
     pub(crate) fn eof_error(&self) -> MultistreamError {
         if self.buf.is_empty() {

@@ -37,16 +37,50 @@ fn serve(src: &mut BytesMut, buf: &mut [u8]) -> usize {
     n
 }
 
-/// A stream whose first reads return `leftover`, then the inner stream's bytes.
+/// A stream whose first reads return `leftover`, then the inner stream's bytes; and, for a
+/// listener that answered a lazy dialer, whose first write carries the negotiation's last
+/// answer (`pending`) in front of the caller's bytes. `pending` is written and flushed at the
+/// latest before a read has to wait on the inner stream (the peer may be waiting for it), and
+/// on flush and close.
 pub struct Prefixed {
     inner: BoxStream,
     leftover: BytesMut,
+    pending: BytesMut,
+    /// Whether `pending` was written but not yet flushed.
+    unflushed: bool,
 }
 
 impl Prefixed {
     /// Wraps `inner` so that `leftover` is read first.
     pub fn new(inner: BoxStream, leftover: BytesMut) -> Self {
-        Prefixed { inner, leftover }
+        Self::with_pending_write(inner, leftover, BytesMut::new())
+    }
+
+    /// Wraps `inner` so that `leftover` is read first and `pending` is written before (and
+    /// with) the first write.
+    pub fn with_pending_write(inner: BoxStream, leftover: BytesMut, pending: BytesMut) -> Self {
+        Prefixed {
+            inner,
+            leftover,
+            pending,
+            unflushed: false,
+        }
+    }
+
+    /// Writes out `pending`; `Ready(Ok)` once it is empty.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.pending.is_empty() {
+            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.pending.advance(n);
+            self.unflushed = true;
+        }
+        if self.pending.capacity() > 0 {
+            self.pending = BytesMut::new();
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -60,6 +94,12 @@ impl AsyncRead for Prefixed {
         if !this.leftover.is_empty() {
             return Poll::Ready(Ok(serve(&mut this.leftover, buf)));
         }
+        // Nothing left but what the peer sends next: it may be waiting for our answer.
+        ready!(this.poll_drain(cx))?;
+        if this.unflushed {
+            ready!(Pin::new(&mut this.inner).poll_flush(cx))?;
+            this.unflushed = false;
+        }
         Pin::new(&mut this.inner).poll_read(cx, buf)
     }
 }
@@ -70,7 +110,19 @@ impl AsyncWrite for Prefixed {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let this = &mut *self;
+        if !this.pending.is_empty() && !buf.is_empty() {
+            // The answer and the first bytes of the next layer in one write.
+            let n = buf.len().min(LAZY_COALESCE_MAX);
+            this.pending
+                .extend_from_slice(buf.get(..n).unwrap_or_default());
+            if let Poll::Ready(Err(e)) = this.poll_drain(cx) {
+                return Poll::Ready(Err(e));
+            }
+            return Poll::Ready(Ok(n));
+        }
+        ready!(this.poll_drain(cx))?;
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -78,14 +130,24 @@ impl AsyncWrite for Prefixed {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if !self.pending.is_empty() {
+            let first = bufs
+                .iter()
+                .find(|b| !b.is_empty())
+                .map_or(&[][..], |b| &b[..]);
+            return self.poll_write(cx, first);
+        }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        self.unflushed = false;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
         Pin::new(&mut self.inner).poll_close(cx)
     }
 }

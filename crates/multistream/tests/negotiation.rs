@@ -323,3 +323,97 @@ async fn stream_handler_impl_runs_the_whole_step() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn listener_answers_a_lazy_dialer_with_its_first_write() {
+    timeout(BOUND, async {
+        let (a, b) = pipe();
+        let (b, log) = recording(b);
+        let cfg = MultistreamConfig::default();
+        let mut dialer = a;
+        dialer
+            .write_all(&[HEADER, b"\x11/ipfs/ping/1.0.0\n", b"ping!"].concat())
+            .await
+            .unwrap();
+        dialer.flush().await.unwrap();
+        let mut l = listen(b, &["/ipfs/ping/1.0.0"], cfg).await.unwrap();
+        assert!(
+            log.writes().is_empty(),
+            "the answer waits for the first write: {:?}",
+            log.writes()
+        );
+        let mut got = [0u8; 5];
+        l.io.read_exact(&mut got).await.unwrap();
+        l.io.write_all(&got).await.unwrap();
+        l.io.flush().await.unwrap();
+        assert_eq!(
+            log.writes(),
+            vec![[HEADER, b"\x11/ipfs/ping/1.0.0\n", b"ping!"].concat()],
+            "header, echo and the first answer in one write"
+        );
+        let mut back = vec![0u8; HEADER.len() + 18 + 5];
+        dialer.read_exact(&mut back).await.unwrap();
+        assert!(back.ends_with(b"ping!"));
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn listener_sends_a_deferred_answer_before_it_waits_for_more() {
+    timeout(BOUND, async {
+        let (a, b) = pipe();
+        let cfg = MultistreamConfig::default();
+        let mut dialer = a;
+        // Part of the first message came with the proposal; the rest only after the echo.
+        dialer
+            .write_all(&[HEADER, b"\x11/ipfs/ping/1.0.0\n", b"pi"].concat())
+            .await
+            .unwrap();
+        dialer.flush().await.unwrap();
+        let mut l = listen(b, &["/ipfs/ping/1.0.0"], cfg).await.unwrap();
+        let reader = tokio::spawn(async move {
+            let mut got = [0u8; 5];
+            l.io.read_exact(&mut got).await.unwrap();
+            got
+        });
+        let mut answer = vec![0u8; HEADER.len() + 18];
+        dialer.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer, [HEADER, b"\x11/ipfs/ping/1.0.0\n"].concat());
+        dialer.write_all(b"ng!").await.unwrap();
+        dialer.flush().await.unwrap();
+        assert_eq!(&reader.await.unwrap(), b"ping!");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn listener_flushes_its_header_at_once_for_a_dialer_that_waits() {
+    timeout(BOUND, async {
+        let (a, b) = pipe();
+        let cfg = MultistreamConfig::default();
+        let mut dialer = a;
+        let listener = tokio::spawn(async move {
+            listen(b, &["/ipfs/ping/1.0.0"], cfg)
+                .await
+                .unwrap()
+                .protocol
+        });
+        // A dialer that reads the listener's header before it says anything.
+        let mut header = vec![0u8; HEADER.len()];
+        dialer.read_exact(&mut header).await.unwrap();
+        assert_eq!(header, HEADER);
+        dialer
+            .write_all(&[HEADER, b"\x11/ipfs/ping/1.0.0\n"].concat())
+            .await
+            .unwrap();
+        dialer.flush().await.unwrap();
+        let mut echo = vec![0u8; 18];
+        dialer.read_exact(&mut echo).await.unwrap();
+        assert_eq!(echo, b"\x11/ipfs/ping/1.0.0\n");
+        assert_eq!(listener.await.unwrap(), "/ipfs/ping/1.0.0");
+    })
+    .await
+    .unwrap();
+}

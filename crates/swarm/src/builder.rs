@@ -35,7 +35,9 @@ use crate::node::Swarm;
 /// Builds a [`Swarm`]. Defaults, each from a default feature of this crate: transport TCP
 /// (`tcp`), security `[/noise]` (`noise`), muxer `[/yamux/1.0.0]` (`yamux`), application
 /// protocols `/ipfs/ping/1.0.0` (`ping`) and `/ipfs/id/1.0.0` + `/ipfs/id/push/1.0.0`
-/// (`identify`); upgrade timeout 20 s. Without a feature its slot starts empty.
+/// (`identify`); upgrade timeout 20 s; multistream [`MultistreamConfig::default`], with the
+/// connection's own steps negotiated lazily as dialer ([`SwarmBuilder::lazy_upgrade`]).
+/// Without a feature its slot starts empty.
 pub struct SwarmBuilder {
     pub(crate) keypair: Arc<Keypair>,
     pub(crate) transports: Vec<Arc<dyn Transport>>,
@@ -43,6 +45,7 @@ pub struct SwarmBuilder {
     pub(crate) muxers: Vec<Arc<dyn StreamHandler>>,
     pub(crate) protocols: Vec<Arc<dyn StreamHandler>>,
     pub(crate) multistream: MultistreamConfig,
+    pub(crate) lazy_upgrade: bool,
     pub(crate) upgrade_timeout: Duration,
     pub(crate) idle_connection_timeout: Option<Duration>,
     pub(crate) shutdown_timeout: Duration,
@@ -68,6 +71,7 @@ impl SwarmBuilder {
             muxers: default_muxers(),
             protocols: Vec::new(),
             multistream: MultistreamConfig::default(),
+            lazy_upgrade: true,
             upgrade_timeout: Duration::from_secs(20),
             idle_connection_timeout: None,
             shutdown_timeout: Duration::from_secs(2),
@@ -136,9 +140,22 @@ impl SwarmBuilder {
         self
     }
 
-    /// Multistream-select settings used at every negotiation step.
+    /// Multistream-select settings used at every negotiation step (see also
+    /// [`SwarmBuilder::lazy_upgrade`]).
     pub fn multistream(mut self, config: MultistreamConfig) -> Self {
         self.multistream = config;
+        self
+    }
+
+    /// Whether a dialed connection's own steps (security, muxer) negotiate lazily, as
+    /// rust-libp2p's dialer (`V1Lazy`): a step that proposes exactly one protocol sends header
+    /// and proposal with its first bytes and does not wait for the echo, which saves a round
+    /// trip per step. Default `true`. A step with several protocols, every listener, and
+    /// [`MultistreamConfig::one_message_per_write`] (c-ipfs) negotiate as before, and so do
+    /// the substreams we open ([`crate::Connection::open_stream`] still fails on a protocol
+    /// the peer refuses) unless [`MultistreamConfig::lazy`] is set.
+    pub fn lazy_upgrade(mut self, lazy: bool) -> Self {
+        self.lazy_upgrade = lazy;
         self
     }
 

@@ -126,9 +126,13 @@ impl Swarm {
         let apps = Multistream::new(apps, b.multistream.clone());
         #[cfg(feature = "identify")]
         identify.set_protocols(apps.protocols());
+        let stage_config = MultistreamConfig {
+            lazy: b.multistream.lazy || b.lazy_upgrade,
+            ..b.multistream.clone()
+        };
         let stages = vec![
-            Multistream::new(b.security, b.multistream.clone()),
-            Multistream::new(b.muxers, b.multistream.clone()),
+            Multistream::new(b.security, stage_config.clone()),
+            Multistream::new(b.muxers, stage_config),
         ];
         let (events, _) = broadcast::channel(b.event_capacity);
         let cancel = CancellationToken::new();
