@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 /// Bodies at least this large use the pool (smaller ones are cheap to allocate, and must not
 /// pin a large buffer while unread).
-pub(crate) const MIN_POOLED_BODY: usize = 16 * 1024;
+const MIN_POOLED_BODY: usize = 16 * 1024;
 /// Most buffers kept: the driver decodes and the reader frees in bursts (up to 16 reads per
 /// driver poll), so hits need tens of buffers: measured with one stream, 32 left ~60% of
 /// large bodies to fresh allocations, 64 about 10-50%. At 64 KiB frames this is at most
@@ -29,25 +29,17 @@ impl BodyPool {
     /// A body holding a copy of `data`: in a recycled buffer of at most twice its size if
     /// there is one, else in a new allocation of its exact size.
     pub(crate) fn body(&mut self, data: &[u8]) -> Bytes {
-        if data.len() < MIN_POOLED_BODY {
-            return Bytes::copy_from_slice(data);
-        }
-        let mut b = self.empty(data.len());
-        b.extend_from_slice(data);
-        b.freeze()
-    }
-
-    /// An empty buffer with room for a body of `len` bytes: a recycled one of at most twice
-    /// that if `len` is large and there is one, else a new allocation of exactly `len`.
-    pub(crate) fn empty(&mut self, len: usize) -> BytesMut {
+        let len = data.len();
         if len >= MIN_POOLED_BODY {
             let fits = |b: &BytesMut| b.capacity() >= len && b.capacity() / 2 <= len;
             if let Some(i) = self.free.iter().position(fits) {
+                let mut b = self.free.swap_remove(i);
+                b.extend_from_slice(data);
                 self.used = true;
-                return self.free.swap_remove(i);
+                return b.freeze();
             }
         }
-        BytesMut::with_capacity(len)
+        Bytes::copy_from_slice(data)
     }
 
     /// Takes back a body the application read completely, if nothing else refers to it.

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use chainp2p_core::MemoryBudget;
 
-use crate::body_pool::{BodyPool, MIN_POOLED_BODY};
+use crate::body_pool::BodyPool;
 use crate::codec::{
     Flags, Frame, FrameCodec, FrameType, GoAwayCode, Header, SliceFrame, HEADER_LEN,
 };
@@ -125,18 +125,6 @@ pub struct Stats {
     pub refused_streams: u64,
 }
 
-/// A large data frame for a stream that can take it, whose body arrives over several inputs:
-/// what has arrived is already in the body's own buffer (so the caller's read buffer need not
-/// keep, nor move to its front, the partial frame).
-#[derive(Debug)]
-struct PartialBody {
-    header: Header,
-    /// Capacity at least the body's length; filled up to what has arrived.
-    body: BytesMut,
-    /// Body bytes still to come (more than zero).
-    missing: usize,
-}
-
 /// A yamux session.
 #[derive(Debug)]
 pub struct Session {
@@ -168,9 +156,6 @@ pub struct Session {
     input_wanted: usize,
     /// Recycled buffers for data bodies (see `body_pool.rs`).
     pool: BodyPool,
-    /// A large data frame whose body is collected across inputs (see
-    /// [`Session::handle_input`]); boxed, so an idle session pays one pointer for it.
-    partial: Option<Box<PartialBody>>,
     /// The connection's memory scope: window growth is reserved here as well (see
     /// `flow_control.rs`).
     memory: Option<Arc<dyn MemoryBudget>>,
@@ -206,7 +191,6 @@ impl Session {
             window_growth: 0,
             input_wanted: 0,
             pool: BodyPool::default(),
-            partial: None,
             memory: None,
         }
     }
@@ -260,12 +244,10 @@ impl Session {
     }
 
     /// Like [`Session::handle_bytes`] over a plain slice, which is not modified: returns how
-    /// many bytes were consumed; the rest, a partial frame of [`Session::input_wanted`]
-    /// bytes, must be passed again with more input. Bodies are copied out (into buffers the
-    /// application gave back by reading, else exact-size allocations), so the caller can
-    /// reuse its buffer at once. The partial body of a large data frame for a stream that can
-    /// take it is consumed too: copied into its body buffer as it arrives (the copy it gets
-    /// anyway), so the caller's buffer never moves it (`input_wanted` is then 0). After
+    /// many bytes (whole frames) were consumed; the rest, a partial frame of
+    /// [`Session::input_wanted`] bytes, must be passed again with more input. Bodies are
+    /// copied out (into buffers the application gave back by reading, else exact-size
+    /// allocations), so the caller can reuse its buffer at once. After
     /// termination all input is consumed and discarded.
     pub fn handle_input(&mut self, input: &[u8], now: Instant) -> Result<usize, YamuxError> {
         self.now = Some(now);
@@ -273,28 +255,9 @@ impl Session {
         loop {
             if self.termination.is_some() {
                 self.input_wanted = 0;
-                self.partial = None;
                 return Ok(input.len());
             }
             let rest = input.get(used..).unwrap_or_default();
-            if let Some(p) = self.partial.as_mut() {
-                let k = p.missing.min(rest.len());
-                p.body.extend_from_slice(rest.get(..k).unwrap_or_default());
-                p.missing -= k;
-                used += k;
-                if p.missing > 0 {
-                    self.input_wanted = 0;
-                    return Ok(used);
-                }
-                if let Some(p) = self.partial.take() {
-                    let frame = Frame {
-                        header: p.header,
-                        body: p.body.freeze(),
-                    };
-                    self.handle_frame(frame, now)?;
-                }
-                continue;
-            }
             match self.codec.decode_slice(rest) {
                 Ok(SliceFrame::Frame { header, len }) => {
                     let body = rest.get(HEADER_LEN..len).unwrap_or_default();
@@ -306,53 +269,12 @@ impl Session {
                     self.handle_frame(frame, now)?;
                 }
                 Ok(SliceFrame::Incomplete(total)) => {
-                    if self.start_partial(rest, total) {
-                        self.input_wanted = 0;
-                        return Ok(input.len());
-                    }
                     self.input_wanted = total;
                     return Ok(used);
                 }
                 Err(e) => return Err(self.fail(e)),
             }
         }
-    }
-
-    /// Takes `rest`, the front of an incomplete frame of `total` bytes, as a [`PartialBody`]
-    /// if it is a large plain data frame (no SYN/RST) for a stream that will keep it and has
-    /// the credit for it (so the body is not allocated for a frame that is refused anyway; it
-    /// is handled as any other frame once complete). `false`: it stays with the caller.
-    fn start_partial(&mut self, rest: &[u8], total: usize) -> bool {
-        let Some(raw) = rest.first_chunk::<HEADER_LEN>() else {
-            return false;
-        };
-        let Ok(header) = Header::decode(raw) else {
-            return false;
-        };
-        let len = header.body_len();
-        let plain = !header.flags.contains(Flags::SYN) && !header.flags.contains(Flags::RST);
-        if header.frame_type != FrameType::Data
-            || !plain
-            || len < MIN_POOLED_BODY
-            || HEADER_LEN + len != total
-        {
-            return false;
-        }
-        let takes = self.streams.get(&header.stream_id).is_some_and(|s| {
-            !s.released && !s.remote_fin && !s.reset && header.length <= s.recv_credit
-        });
-        let arrived = rest.get(HEADER_LEN..).unwrap_or_default();
-        if !takes || arrived.len() >= len {
-            return false;
-        }
-        let mut body = self.pool.empty(len);
-        body.extend_from_slice(arrived);
-        self.partial = Some(Box::new(PartialBody {
-            header,
-            body,
-            missing: len - arrived.len(),
-        }));
-        true
     }
 
     /// Handles one decoded frame (see [`Session::handle_bytes`] for errors).
@@ -389,8 +311,7 @@ impl Session {
     /// peer's FIN fail with [`YamuxError::ConnectionClosed`] once their buffered data is
     /// read); in the middle of a frame it ends with [`YamuxError::UnexpectedEof`].
     pub fn handle_eof(&mut self, unconsumed: &[u8]) {
-        let collected = self.partial.take().map_or(0, |p| HEADER_LEN + p.body.len());
-        let partial = self.codec.partial_frame_len() + collected + unconsumed.len();
+        let partial = self.codec.partial_frame_len() + unconsumed.len();
         if partial > 0 {
             self.terminate(Termination::Error(YamuxError::UnexpectedEof {
                 buffered: partial,

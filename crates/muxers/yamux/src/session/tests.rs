@@ -626,58 +626,6 @@ fn handle_input_consumes_whole_frames_and_reports_the_partial_one() {
 }
 
 #[test]
-fn a_large_partial_body_is_taken_by_the_session_others_stay_with_the_caller() {
-    let mut p = Pair::new();
-    let id = p.open();
-    let body: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
-    let frame = |stream, flags| {
-        raw(Frame {
-            header: Header::new(FrameType::Data, flags, stream, 40_000),
-            body: Bytes::from(body.clone()),
-        })
-    };
-    // For an open stream with credit: the partial body is consumed, nothing is left to keep.
-    let wire = frame(id, Flags::NONE);
-    assert_eq!(p.server.handle_input(&wire[..1000], p.now), Ok(1000));
-    assert_eq!(p.server.input_wanted(), 0);
-    assert_eq!(read_all(&mut p.server, id).1, ReadOutcome::Blocked);
-    assert_eq!(
-        p.server.handle_input(&wire[1000..30_000], p.now),
-        Ok(29_000)
-    );
-    assert_eq!(
-        p.server.handle_input(&wire[30_000..], p.now),
-        Ok(wire.len() - 30_000)
-    );
-    assert_eq!(read_all(&mut p.server, id).0, body);
-    // For an unknown stream, or opening one: the caller keeps the partial frame.
-    for (stream, flags) in [(id + 2, Flags::NONE), (2, Flags::SYN)] {
-        let mut s = Session::new(Mode::Client, YamuxConfig::default());
-        let wire = frame(stream, flags);
-        assert_eq!(s.handle_input(&wire[..1000], p.now), Ok(0));
-        assert_eq!(s.input_wanted(), wire.len());
-    }
-}
-
-#[test]
-fn eof_inside_a_partial_body_the_session_holds_is_unexpected() {
-    let mut p = Pair::new();
-    let id = p.open();
-    let wire = raw(Frame {
-        header: Header::new(FrameType::Data, Flags::NONE, id, 20_000),
-        body: Bytes::from(vec![7u8; 20_000]),
-    });
-    assert_eq!(p.server.handle_input(&wire[..5_000], p.now), Ok(5_000));
-    p.server.on_eof();
-    assert_eq!(
-        p.server.termination(),
-        Some(&Termination::Error(YamuxError::UnexpectedEof {
-            buffered: 5_000
-        }))
-    );
-}
-
-#[test]
 fn handle_input_refuses_an_oversize_body_at_its_header() {
     let mut s = Session::new(Mode::Server, YamuxConfig::default());
     let mut header = BytesMut::new();
