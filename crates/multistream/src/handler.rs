@@ -75,6 +75,18 @@ macro_rules! impl_machine {
 impl_machine!(Dialer);
 impl_machine!(Listener);
 
+/// Hands what one read returned to `m`; an empty read is the peer's EOF, which ends the
+/// negotiation with the machine's EOF error (or [`MultistreamError::Eof`]).
+fn feed<M: Machine>(m: &mut M, read: Option<&[u8]>) -> Result<(), MultistreamError> {
+    match read {
+        Some(read) if !read.is_empty() => m.handle_input(read),
+        _ => {
+            m.handle_eof()?;
+            Err(MultistreamError::Eof)
+        }
+    }
+}
+
 /// Runs `m` over `io` until it is done. Writes are flushed before each read (and after each
 /// message when `one_message_per_write`).
 async fn drive<M: Machine>(
@@ -99,13 +111,7 @@ async fn drive<M: Machine>(
             return Ok(());
         }
         let n = io.read(&mut chunk).await?;
-        match chunk.get(..n) {
-            Some(read) if n > 0 => m.handle_input(read)?,
-            _ => {
-                m.handle_eof()?;
-                return Err(MultistreamError::Eof);
-            }
-        }
+        feed(m, chunk.get(..n))?;
     }
 }
 
@@ -131,14 +137,7 @@ async fn drive_listener(
         }
         if std::mem::take(&mut first) {
             if let std::task::Poll::Ready(read) = futures::poll!(io.read(&mut chunk)) {
-                let n = read?;
-                match chunk.get(..n) {
-                    Some(read) if n > 0 => m.handle_input(read)?,
-                    _ => {
-                        m.handle_eof()?;
-                        return Err(MultistreamError::Eof);
-                    }
-                }
+                feed(m, chunk.get(..read?))?;
                 continue;
             }
         }
@@ -154,13 +153,7 @@ async fn drive_listener(
             return Ok(());
         }
         let n = io.read(&mut chunk).await?;
-        match chunk.get(..n) {
-            Some(read) if n > 0 => m.handle_input(read)?,
-            _ => {
-                m.handle_eof()?;
-                return Err(MultistreamError::Eof);
-            }
-        }
+        feed(m, chunk.get(..n))?;
     }
 }
 

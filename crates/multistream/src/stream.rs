@@ -37,6 +37,28 @@ fn serve(src: &mut BytesMut, buf: &mut [u8]) -> usize {
     n
 }
 
+/// Writes `pending` out to `inner`, setting `unflushed` once bytes went out; `Ready(Ok)` once
+/// it is empty, its allocation given back (the negotiation's bytes need no memory any more).
+fn poll_write_pending(
+    inner: &mut BoxStream,
+    pending: &mut BytesMut,
+    unflushed: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    while !pending.is_empty() {
+        let n = ready!(Pin::new(&mut *inner).poll_write(cx, pending))?;
+        if n == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        pending.advance(n);
+        *unflushed = true;
+    }
+    if pending.capacity() > 0 {
+        *pending = BytesMut::new();
+    }
+    Poll::Ready(Ok(()))
+}
+
 /// A stream whose first reads return `leftover`, then the inner stream's bytes; and, for a
 /// listener that answered a lazy dialer, whose first write carries the negotiation's last
 /// answer (`pending`) in front of the caller's bytes. `pending` is written and flushed at the
@@ -69,18 +91,7 @@ impl Prefixed {
 
     /// Writes out `pending`; `Ready(Ok)` once it is empty.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while !self.pending.is_empty() {
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.pending.advance(n);
-            self.unflushed = true;
-        }
-        if self.pending.capacity() > 0 {
-            self.pending = BytesMut::new();
-        }
-        Poll::Ready(Ok(()))
+        poll_write_pending(&mut self.inner, &mut self.pending, &mut self.unflushed, cx)
     }
 }
 
@@ -186,19 +197,7 @@ impl LazyDialerStream {
 
     /// Writes out `pending`; `Ready(Ok)` once it is empty.
     fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while !self.pending.is_empty() {
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.pending))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.pending.advance(n);
-            self.unflushed = true;
-        }
-        if self.pending.capacity() > 0 {
-            // Written: the negotiation's bytes need no memory any more.
-            self.pending = BytesMut::new();
-        }
-        Poll::Ready(Ok(()))
+        poll_write_pending(&mut self.inner, &mut self.pending, &mut self.unflushed, cx)
     }
 
     /// Reads until the dialer has seen the header and the echo.

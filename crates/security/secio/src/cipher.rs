@@ -90,6 +90,15 @@ impl CipherState {
         }
     }
 
+    /// The ciphertext length of a `body_len`-byte frame body (the rest is the MAC); a body
+    /// shorter than the MAC is [`SecioError::ShortFrame`].
+    fn ciphertext_len(&self, body_len: usize) -> Result<usize, SecioError> {
+        let mac = self.mac_len();
+        body_len
+            .checked_sub(mac)
+            .ok_or(SecioError::ShortFrame { len: body_len, mac })
+    }
+
     /// Seals `plain` into `body`, which must be exactly `plain.len() + mac_len()` bytes: the
     /// ciphertext is written straight from `plain` (no copy first), then its MAC. The same
     /// bytes as copying `plain` into `body` and calling [`CipherState::seal_in_place`].
@@ -108,14 +117,7 @@ impl CipherState {
     /// the ciphertext length. The caller then decrypts the ciphertext, in order and each byte
     /// once, with [`CipherState::decrypt_to`]. Errors as [`CipherState::open_in_place`].
     pub fn verify(&self, body: &[u8]) -> Result<usize, SecioError> {
-        let mac_len = self.mac_len();
-        let ct_len = body
-            .len()
-            .checked_sub(mac_len)
-            .ok_or(SecioError::ShortFrame {
-                len: body.len(),
-                mac: mac_len,
-            })?;
+        let ct_len = self.ciphertext_len(body.len())?;
         let (ct, tag) = body.split_at(ct_len);
         let ok = match &self.mac {
             Hmacs::Sha256(m) => m.clone().chain_update(ct).verify_slice(tag).is_ok(),
@@ -137,14 +139,7 @@ impl CipherState {
     /// Seals a frame body in place: `body` is `plaintext ‖ mac_len() spare bytes`; the
     /// plaintext is encrypted and the MAC of the ciphertext written into the spare bytes.
     pub fn seal_in_place(&mut self, body: &mut [u8]) -> Result<(), SecioError> {
-        let mac_len = self.mac_len();
-        let ct_len = body
-            .len()
-            .checked_sub(mac_len)
-            .ok_or(SecioError::ShortFrame {
-                len: body.len(),
-                mac: mac_len,
-            })?;
+        let ct_len = self.ciphertext_len(body.len())?;
         let (ct, tag) = body.split_at_mut(ct_len);
         self.apply_keystream(ct);
         self.mac_into(ct, tag);
