@@ -6,11 +6,13 @@
 //! set up a connection and a first substream (`bench_connect.rs`).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 
 use anyhow::{anyhow, Context, Result};
 
+use crate::bench_memory::{json_num, json_str};
 use crate::{cargo, run_checked, target_dir};
 
 /// Kills a child process when dropped, so a failed run leaves no listener behind.
@@ -185,22 +187,10 @@ fn perf_once(
     server_args: &[&str],
     client: &dyn Fn(&str) -> Command,
 ) -> Result<f64> {
-    let mut child = Command::new(server)
-        .args(server_args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", server.display()))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let guard = ChildGuard(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let addr = match serde_line_addr(&line) {
-        Some(a) => a,
-        None => line.trim().to_owned(),
-    };
+    let listener = start_listener(server, server_args, Stdio::inherit())?;
+    let addr = listener.addr.clone();
     let output = client(&addr).stderr(Stdio::inherit()).output()?;
-    drop(guard);
+    drop(listener);
     if !output.status.success() {
         anyhow::bail!(
             "perf client failed: {}",
@@ -208,19 +198,48 @@ fn perf_once(
         );
     }
     let text = String::from_utf8_lossy(&output.stdout);
-    mbit_from(&text).ok_or_else(|| anyhow!("no mbit_per_s in {text:?}"))
+    json_num(&text, "mbit_per_s").ok_or_else(|| anyhow!("no mbit_per_s in {text:?}"))
 }
 
-/// Extracts `"addr":"…"` from a JSON line without a JSON parser dependency.
-fn serde_line_addr(line: &str) -> Option<String> {
-    let start = line.find("\"addr\":\"")? + 8;
-    let rest = line.get(start..)?;
-    Some(rest.get(..rest.find('"')?)?.to_owned())
+/// A listener process started for a comparison (killed when dropped) and the address it
+/// printed first.
+pub(crate) struct StartedListener {
+    pub(crate) guard: ChildGuard,
+    pub(crate) addr: String,
 }
 
-fn mbit_from(text: &str) -> Option<f64> {
-    let start = text.find("\"mbit_per_s\":")? + 13;
-    let rest = text.get(start..)?;
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest.get(..end)?.trim().parse().ok()
+/// Starts `path args`, takes its address from its first stdout line (a JSON `listening` line or
+/// a bare multiaddr), then keeps reading (and dropping) its output so it never blocks on a full
+/// pipe.
+pub(crate) fn start_listener(path: &Path, args: &[&str], stderr: Stdio) -> Result<StartedListener> {
+    let mut child = Command::new(path)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .with_context(|| format!("starting {}", path.display()))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let guard = ChildGuard(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next()
+        .ok_or_else(|| anyhow!("listener printed nothing"))??;
+    let addr = json_str(&first, "addr").unwrap_or_else(|| first.trim().to_owned());
+    std::thread::spawn(move || for _ in lines {});
+    Ok(StartedListener { guard, addr })
+}
+
+/// The lines of `child`'s stdout (piped), as they come, on a channel (so a caller can wait for
+/// one with a timeout).
+pub(crate) fn stdout_lines(child: &mut Child) -> Result<mpsc::Receiver<String>> {
+    let out = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(rx)
 }

@@ -9,15 +9,14 @@
 //! bytes on a new substream that negotiated `/ipfs/ping/1.0.0`. The table gives the median
 //! and p99 of each, and ours / theirs.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::bench_compare::ChildGuard;
-use crate::bench_memory::{json_num, json_str};
+use crate::bench_compare::{start_listener, stdout_lines, ChildGuard};
+use crate::bench_memory::json_num;
 use crate::{cargo, run_checked, target_dir};
 
 /// How long a whole dialer run may take.
@@ -119,38 +118,17 @@ fn pair(
     dialer: &dyn Fn(&str) -> Command,
     n: usize,
 ) -> Result<Samples> {
-    let mut child = Command::new(listener)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting {}", listener.display()))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let _guard = ChildGuard(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines
-        .next()
-        .ok_or_else(|| anyhow!("listener printed nothing"))??;
-    let addr = json_str(&first, "addr").unwrap_or_else(|| first.trim().to_owned());
-    // Keep reading (and dropping) the listener's output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let started = start_listener(listener, args, Stdio::inherit())?;
+    let _guard = started.guard;
 
-    let mut cmd = dialer(&addr);
+    let mut cmd = dialer(&started.addr);
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .context("starting the dialer")?;
-    let out = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let rx = stdout_lines(&mut child)?;
     let mut dialer_guard = ChildGuard(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
     let deadline = std::time::Instant::now() + RUN_LIMIT;
     let mut samples = Samples {
         establish: Vec::with_capacity(n),

@@ -5,14 +5,13 @@
 //! is (RSS with N held − RSS before the first dial) / N, read from `/proc/PID/status` after the
 //! connections settled.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::bench_compare::{build_release, ChildGuard};
+use crate::bench_compare::{build_release, start_listener, stdout_lines, ChildGuard};
 
 /// Time the held connections get to settle before the RSS is read.
 const SETTLE: Duration = Duration::from_secs(3);
@@ -74,22 +73,10 @@ pub(crate) fn run(counts: &[usize]) -> Result<()> {
 /// Starts `listener`, reads its RSS, holds `n` connections to it with `hold dial`, reads the
 /// RSS again: (RSS with n held, bytes per connection).
 fn held_rss(listener: &Path, args: &[&str], hold: &Path, n: usize) -> Result<(u64, f64)> {
-    let mut child = Command::new(listener)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", listener.display()))?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-    let pid = child.id();
-    let _guard = ChildGuard(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines
-        .next()
-        .ok_or_else(|| anyhow!("listener printed nothing"))??;
-    let addr = json_str(&first, "addr").unwrap_or_else(|| first.trim().to_owned());
-    // Keep reading (and dropping) the listener's output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    let started = start_listener(listener, args, Stdio::null())?;
+    let pid = started.guard.0.id();
+    let addr = started.addr;
+    let _guard = started.guard;
     std::thread::sleep(Duration::from_secs(1));
     let before = rss(pid)?;
     let mut dialer = Command::new(hold)
@@ -98,16 +85,8 @@ fn held_rss(listener: &Path, args: &[&str], hold: &Path, n: usize) -> Result<(u6
         .stderr(Stdio::null())
         .spawn()
         .context("starting libp2p-hold dial")?;
-    let out = dialer.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let rx = stdout_lines(&mut dialer)?;
     let _dialer = ChildGuard(dialer);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
     let started = Instant::now();
     let line = rx
         .recv_timeout(DIAL_LIMIT)
