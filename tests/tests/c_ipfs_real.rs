@@ -1,5 +1,5 @@
-//! Our node against the **real c-ipfs** (Agorise, 2019: the implementation the seed's design note
-//! comes from), built from `../shared/c-ipfs` (or the copy in `tests/c-ipfs`) and run only inside
+//! Our node against the **real c-ipfs** (Agorise, 2019: the implementation c-libp2p's design note
+//! comes from), built from the pinned sources in `tests/c-ipfs` (see `c_ipfs_source`) and run only inside
 //! a loopback-only network namespace: c-ipfs knows public bootstrap addresses and multicast
 //! discovery, so it must never run where it could reach them.
 //!
@@ -14,7 +14,7 @@
 //! substream), and c-ipfs never sends a Kademlia request of its own (its send path passes the
 //! wrong context). So the checks are:
 //! - `cli_node_survives_c_ipfs`: c-ipfs bootstraps to `chain-node listen --security secio --key
-//!   RSA.key`; the chain is the seed's, and c-ipfs is alive 15 s later (it crashed within 40 ms
+//!   RSA.key`; the chain is the design note's, and c-ipfs is alive 15 s later (it crashed within 40 ms
 //!   before yamux wrote one frame per secio frame).
 //! - `swarm_identify_and_kad_with_c_ipfs`: the same inbound connection to an in-process swarm
 //!   with a DHT server: identify both ways (c-ipfs asks us; we ask it: agent `c-ipfs/1.0`, key
@@ -82,7 +82,9 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// `../shared/c-ipfs` beside the project if it is there, else the copy in `tests/c-ipfs`.
+/// The c-ipfs sources to build: the pinned archives in `tests/c-ipfs` (inside the repository), unless
+/// a c-ipfs checkout with a `build.sh` sits at `../shared/c-ipfs` beside the repository (an optional
+/// override for developers who keep one there; CI and fresh clones use `tests/c-ipfs`).
 fn c_ipfs_source() -> PathBuf {
     let root = workspace_root();
     let shared = root.join("../shared/c-ipfs");
@@ -137,7 +139,7 @@ fn build_c_ipfs() -> Result<PathBuf> {
 /// Runs the ignored test `inner` of this binary in a new network namespace with only `lo`
 /// (up), and fails unless exactly that test ran and passed.
 fn run_in_netns(inner: &str) {
-    let build = build_c_ipfs().expect("c-ipfs builds from ../shared/c-ipfs");
+    let build = build_c_ipfs().expect("c-ipfs builds (from tests/c-ipfs or ../shared/c-ipfs)");
     for attempt in 1..=ATTEMPTS {
         match run_once_in_netns(inner, &build) {
             Ok(()) => return,
@@ -585,7 +587,7 @@ async fn inner_swarm_identify_and_kad_with_c_ipfs() {
     let mut c = CIpfs::start(&build, 4202, Some(&our_addr)).await.unwrap();
     let cpeer = c.peer_id;
 
-    // c-ipfs dials us: the seed's chain, inbound.
+    // c-ipfs dials us: the design note's chain, inbound.
     let chain = tokio::time::timeout(STEP, async {
         loop {
             match events.recv().await {

@@ -1,6 +1,6 @@
 //! Our multistream-select against rust-libp2p's `multistream-select` 0.14 over an in-memory
 //! pipe, in both directions, with `V1` and `V1Lazy`, plus the bytes each side wrote compared
-//! with the spec's hex (multistream-select.md §1).
+//! with the spec's hex (<https://github.com/multiformats/multistream-select>).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::io;

@@ -7,7 +7,8 @@
 //! loudly instead.
 //!
 //! py-libp2p strips leading zero bytes of the ECDH shared secret (like go-libp2p-secio; see
-//! `/work/shared/specs/secio.md` §8), so in about 1 handshake in 256 its keys differ from a
+//! the secio spec, <https://github.com/libp2p/specs/tree/master/secio>,
+//! leaves the encoding open), so in about 1 handshake in 256 its keys differ from a
 //! fixed-width implementation's. Our secio learns the peer's encoding from its first encrypted frame
 //! (`SharedSecretWidth::Auto`, the default), so no exchange is retried: every handshake must succeed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]

@@ -1,7 +1,8 @@
 //! `chain-core`: the shared vocabulary of the connection stack, and nothing else.
 //!
-//! A connection is handled by a **chain of stream handlers** (see the c-ipfs design note): each
-//! handler is named by the protocol id(s) it answers to, is given a duplex byte stream plus a
+//! A connection is handled by a **chain of stream handlers** (see c-libp2p's design note,
+//! `swarm/HowConnectionsWork.txt` at <https://github.com/Agorise/c-libp2p>): each handler is
+//! named by the protocol id(s) it answers to, is given a duplex byte stream plus a
 //! [`HandlerContext`], and returns what the next layer works on ([`Next`]): an upgraded byte
 //! stream (a security layer), a muxed session yielding substreams (a muxer), or nothing further
 //! (an application protocol). Multistream-select sits between the layers and picks which handler

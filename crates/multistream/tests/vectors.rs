@@ -1,5 +1,6 @@
-//! The spec's hex table (multistream-select.md §1): every message encodes to exactly these
-//! bytes and decodes back, also when fed one byte at a time.
+//! The hex of every message of the spec (<https://github.com/multiformats/multistream-select>: a uvarint length, the
+//! text, `\n`): every message encodes to exactly these bytes and decodes back, also when fed one
+//! byte at a time.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use bytes::BytesMut;

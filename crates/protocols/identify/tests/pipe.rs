@@ -63,7 +63,8 @@ fn example_info() -> IdentifyInfo {
     }
 }
 
-/// The minimal message of identify.md section 5, byte for byte.
+/// A minimal identify message as the spec's field list
+/// (<https://github.com/libp2p/specs/blob/master/identify/README.md>) encodes it, byte for byte.
 fn example_wire(info: &IdentifyInfo) -> Vec<u8> {
     let key = info.public_key.encode_protobuf();
     assert_eq!(&key[..4], &hex("08011220")[..]);

@@ -1,6 +1,7 @@
 //! The Kademlia key space: a [`Key`] is the SHA-256 digest of some key bytes (a PeerId's
 //! multihash bytes, a record key, a content multihash), and [`Distance`] is the XOR of two
-//! digests compared as a big-endian 256-bit integer (kad-dht.md §5).
+//! digests compared as a big-endian 256-bit integer (the libp2p Kademlia spec,
+//! <https://github.com/libp2p/specs/blob/master/kad-dht/README.md>, section "Distance").
 //!
 //! Bucket index convention (used by [`crate::routing`]): the index of a key relative to a local
 //! key is the common prefix length (CPL) = the number of leading zero bits of their distance,

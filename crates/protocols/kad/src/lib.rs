@@ -1,4 +1,4 @@
-//! `kad`: the Kademlia DHT (`/ipfs/kad/1.0.0`), the handler at the top of the seed's chain
+//! `kad`: the Kademlia DHT (`/ipfs/kad/1.0.0`), the handler at the top of the chain
 //! (`tcp -> multistream -> security -> multistream -> muxer -> multistream -> kad`).
 //!
 //! Sans-IO cores with thin async shells, like every layer crate:

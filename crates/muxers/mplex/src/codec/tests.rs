@@ -19,7 +19,8 @@ fn encode(frame: Frame) -> BytesMut {
     out
 }
 
-/// mplex.md §5, in order.
+/// One frame of every message type of the mplex spec
+/// (<https://github.com/libp2p/specs/tree/master/mplex>), in order, with its hex.
 fn spec_examples() -> Vec<(&'static str, Frame)> {
     vec![
         ("00 01 30", Frame::new(0, Flag::NewStream, &b"0"[..])),
