@@ -6,6 +6,10 @@
 //!   sets up the python virtualenv of the py-libp2p interop peer (`tests/py/setup.sh`), then runs
 //!   every test of the workspace (with cargo-nextest when installed, else `cargo test`).
 //! - `cargo xtask alacarte`: that check alone.
+//! - `cargo xtask package`: `cargo package --no-verify` of every publishable crate, each `.crate`
+//!   checked for its README and licence files (`release.rs`).
+//! - `cargo xtask msrv`: no dependency of a publishable crate declares a `rust-version` newer
+//!   than the workspace's (`release.rs`); `cargo xtask test` runs it first.
 //! - `cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex]`: the whole chain over
 //!   loopback (tcp + noise + the muxer), ours against
 //!   rust-libp2p in the same run (`chain-node perf` against `chain-node listen`, beside the
@@ -23,6 +27,7 @@ mod alacarte;
 mod bench_compare;
 mod bench_connect;
 mod bench_memory;
+mod release;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,8 +35,10 @@ fn main() -> ExitCode {
         Some("test") => test(args.get(1..).unwrap_or_default()),
         Some("bench-compare") => bench_compare::run(args.get(1..).unwrap_or_default()),
         Some("alacarte") => alacarte::check(),
+        Some("package") => release::package(),
+        Some("msrv") => release::msrv(),
         _ => {
-            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask alacarte | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion] | cargo xtask bench-compare --memory N[,N...] | cargo xtask bench-compare --connect N");
+            eprintln!("usage: cargo xtask test [extra test-runner args] | cargo xtask alacarte | cargo xtask package | cargo xtask msrv | cargo xtask bench-compare [--bytes N] [--muxer yamux|mplex] [--skip-criterion] | cargo xtask bench-compare --memory N[,N...] | cargo xtask bench-compare --connect N");
             return ExitCode::from(2);
         }
     };
@@ -59,6 +66,7 @@ pub(crate) fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// A `cargo` command (the one running xtask) in the workspace root.
 pub(crate) fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(workspace_root());
@@ -75,6 +83,7 @@ pub(crate) fn run_checked(mut cmd: Command) -> anyhow::Result<()> {
 }
 
 fn test(extra: &[String]) -> anyhow::Result<()> {
+    release::msrv()?;
     alacarte::check()?;
     let mut build = cargo();
     build.args(["build", "-p", "chainp2p-node"]);

@@ -1,5 +1,5 @@
 //! Known-answer tests against two real recorded handshakes (rust-libp2p secio on both sides,
-//! copied into tests/fixtures from the shared secio-vectors): parse the recorded streams, check both proposals and
+//! recorded once and kept in tests/fixtures): parse the recorded streams, check both proposals and
 //! signatures, the order and the chosen algorithms, re-derive the keys from the recorded
 //! shared secret, then MAC-check and decrypt every recorded frame of both directions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
