@@ -343,18 +343,10 @@ mod tests {
         }
     }
 
-    fn uvarint(mut n: usize, out: &mut Vec<u8>) {
-        while n >= 0x80 {
-            out.push((n as u8) | 0x80);
-            n >>= 7;
-        }
-        out.push(n as u8);
-    }
-
     /// One multistream message: `uvarint(body.len()) body`.
     fn message(body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        uvarint(body.len(), &mut out);
+        chainp2p_framing::uvi::put(body.len(), &mut out);
         out.extend_from_slice(body);
         out
     }

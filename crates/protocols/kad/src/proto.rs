@@ -254,6 +254,8 @@ fn advance(buf: &mut &[u8], n: usize) -> Result<(), KadError> {
 }
 
 /// A protobuf varint (non-minimal encodings accepted, as protobuf requires; at most 10 bytes).
+/// Not `unsigned-varint`, which refuses non-minimal encodings (right for length prefixes, wrong
+/// inside protobuf), nor prost's decoder, which is `#[doc(hidden)]` API.
 fn read_varint(buf: &mut &[u8]) -> Result<u64, KadError> {
     let mut value = 0u64;
     for (i, &b) in buf.iter().enumerate().take(10) {

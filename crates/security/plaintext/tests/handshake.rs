@@ -122,7 +122,8 @@ async fn oversize_message_is_refused_from_its_prefix() {
     bounded(async {
         let (a, mut raw) = pipe();
         // Announce 1 MiB and send nothing more: the limit must fire without waiting for it.
-        let mut buf = unsigned_varint_bytes(1 << 20);
+        let mut buf = Vec::new();
+        chainp2p_framing::uvi::put(1 << 20, &mut buf);
         buf.push(0);
         raw.write_all(&buf).await.unwrap();
         let err = PlaintextConfig::new()
@@ -199,17 +200,4 @@ async fn peer_closing_at_once_is_reported() {
         );
     })
     .await;
-}
-
-fn unsigned_varint_bytes(mut v: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return out;
-        }
-        out.push(byte | 0x80);
-    }
 }

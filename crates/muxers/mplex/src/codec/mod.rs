@@ -3,13 +3,14 @@
 //! copying; an announced length above the limit is refused before anything is allocated.
 
 use bytes::{Buf, Bytes, BytesMut};
+use chainp2p_framing::uvi::{self, UviError};
 use tokio_util::codec::{Decoder, Encoder};
 
 use crate::error::MplexError;
 use crate::session::{Endpoint, StreamId};
 
 /// Longest varint accepted (multiformats unsigned-varint: at most 9 bytes, 63 bits).
-pub const MAX_VARINT_LEN: usize = 9;
+pub const MAX_VARINT_LEN: usize = uvi::MAX_HEADER_LEN;
 
 /// Largest stream number: the header `num << 3 | flag` must fit a 9-byte varint (63 bits).
 pub const MAX_STREAM_NUM: u64 = (1 << 60) - 1;
@@ -144,20 +145,12 @@ impl Frame {
 /// Decodes a varint at the start of `src`: `Ok(None)` if incomplete, `(value, length)`
 /// otherwise. Longer than 9 bytes or non-minimal encodings are refused.
 pub fn decode_varint(src: &[u8]) -> Result<Option<(u64, usize)>, MplexError> {
-    let mut value: u64 = 0;
-    for (i, &b) in src.iter().take(MAX_VARINT_LEN).enumerate() {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            if b == 0 && i > 0 {
-                return Err(MplexError::InvalidVarint("not minimally encoded"));
-            }
-            return Ok(Some((value, i + 1)));
-        }
-    }
-    if src.len() >= MAX_VARINT_LEN {
-        return Err(MplexError::InvalidVarint("longer than 9 bytes"));
-    }
-    Ok(None)
+    // framing's reader (unsigned-varint, at most 9 bytes looked at) with mplex's error.
+    uvi::read(src).map_err(|e| match e {
+        UviError::NotMinimal => MplexError::InvalidVarint("not minimally encoded"),
+        // Overlong (the enum is non-exhaustive; `read` returns nothing else).
+        _ => MplexError::InvalidVarint("longer than 9 bytes"),
+    })
 }
 
 /// Appends the varint encoding of `v` to `dst`.
