@@ -139,10 +139,10 @@ pub enum IpnsError {
     /// The public key is not the name's.
     #[error("IPNS record signed by the key of {key_peer}, not of the name {name}")]
     KeyMismatch {
-        /// The name's peer id.
-        name: PeerId,
+        /// The name's peer id (boxed: keeps the error small).
+        name: Box<PeerId>,
         /// The peer id of the record's key.
-        key_peer: PeerId,
+        key_peer: Box<PeerId>,
     },
     /// `signatureV2` does not verify.
     #[error("IPNS signatureV2 does not verify")]
@@ -238,8 +238,8 @@ fn public_key(entry: &IpnsEntry, name: &PeerId) -> Result<PublicKey, IpnsError> 
     let key_peer = PeerId::from_public_key(&pk);
     if key_peer != *name {
         return Err(IpnsError::KeyMismatch {
-            name: *name,
-            key_peer,
+            name: Box::new(*name),
+            key_peer: Box::new(key_peer),
         });
     }
     Ok(pk)
