@@ -49,6 +49,10 @@ pub struct CommonArgs {
     /// The Kademlia protocol id to serve and speak (e.g. /ipfs/lan/kad/1.0.0 for a LAN DHT).
     #[arg(long, global = true, value_name = "ID", default_value = chainp2p_kad::config::DEFAULT_PROTOCOL)]
     pub kad_protocol: String,
+    /// Records as IPFS uses them: store only /pk/ and /ipns/ records, validated as kubo does
+    /// (signature, expiry, key), and refuse every other namespace (as the public DHT does).
+    #[arg(long, global = true)]
+    pub ipfs_records: bool,
     /// Seconds before the command gives up (default 20; `listen` runs until Ctrl-C unless given).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,

@@ -37,9 +37,12 @@ pub fn kad_options(
     })
 }
 
-/// The kad settings the common flags describe: the defaults with `--kad-protocol`.
+/// The kad settings the common flags describe: the defaults with `--kad-protocol` and
+/// `--ipfs-records`.
 pub fn kad_config(common: &CommonArgs) -> Config {
-    Config::default().with_protocol(common.kad_protocol.clone())
+    Config::default()
+        .with_protocol(common.kad_protocol.clone())
+        .with_ipfs_records(common.ipfs_records)
 }
 
 /// The settings of the node's record store (those of [`kad_config`]: the store must match).

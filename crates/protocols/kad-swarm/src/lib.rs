@@ -14,6 +14,11 @@
 //!   ([`Swarm::observe`]) and runs, with the liveness checks of the routing table, as a task
 //!   of the swarm ([`Swarm::spawn`]).
 //!
+//! [`KadService::dial`] dials a peer and puts it in the routing table before it returns (when
+//! the peer serves kad), so `service.dial(addr).await?; node.put_value(k, v).await` stores at
+//! that peer; after a bare [`Swarm::dial`] the peer enters the table only once the feeder's
+//! identify exchange is over (a few hundred milliseconds later).
+//!
 //! A DHT of full nodes in one process (every node a swarm with this glue, over the in-memory
 //! transport) is the `dht-swarm-sim` example: `cargo run --release -p chainp2p-kad-swarm
 //! --example dht-swarm-sim -- --nodes 1000 --seed 42`; its 50-node version is the `dht_sim`
@@ -43,8 +48,8 @@ use chainp2p_core::identity::PeerId;
 use chainp2p_core::multiaddr::{Multiaddr, Protocol};
 use chainp2p_core::{BoxStream, ChainError, StreamHandler};
 use chainp2p_kad::{
-    Config, DefaultValidator, KadError, KadNetwork, KadNode, MemoryStore, Mode, NodeParams,
-    RecordStore, RecordValidator,
+    Config, DefaultValidator, IpfsValidator, KadError, KadNetwork, KadNode, MemoryStore, Mode,
+    NodeParams, RecordStore, RecordValidator,
 };
 use chainp2p_swarm::{Direction, Swarm, SwarmBuilder, SwarmEvent, WeakSwarm};
 use futures::future::BoxFuture;
@@ -66,7 +71,9 @@ pub struct KadOptions {
     /// Where records and provider records live (`None`: a fresh [`MemoryStore`] with
     /// [`Config::store_config`]; a store given here must have been opened with it).
     pub store: Option<Arc<dyn RecordStore>>,
-    /// The record validator (`None`: [`DefaultValidator`]).
+    /// The record validator (`None`: [`DefaultValidator`], or with
+    /// [`Config::with_ipfs_records`] an [`IpfsValidator`] refusing every namespace but `/pk/`
+    /// and `/ipns/`).
     pub validator: Option<Arc<dyn RecordValidator>>,
 }
 
@@ -163,10 +170,36 @@ fn without_peer(addr: &Multiaddr) -> Multiaddr {
         .collect()
 }
 
+/// Why [`KadService::dial`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DialError {
+    /// The swarm the service runs on is gone.
+    #[error("the swarm is gone")]
+    SwarmGone,
+    /// The dial, or the identify exchange after it, failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The identify exchange did not finish in time.
+    #[error("identify of {0} timed out")]
+    IdentifyTimeout(PeerId),
+    /// The peer does not list our kad protocol in its identify (it did not enter the table).
+    #[error("{peer} does not serve the kad protocol {protocol} (it serves: {})", served.join(", "))]
+    NotKadServer {
+        /// The peer dialed.
+        peer: PeerId,
+        /// Our kad protocol id.
+        protocol: String,
+        /// What its identify lists.
+        served: Vec<String>,
+    },
+}
+
 /// A running DHT node on a swarm. Dropping it stops feeding the routing table (the node keeps
 /// serving requests while the swarm lives).
 pub struct KadService {
     node: KadNode,
+    network: Arc<SwarmNetwork>,
     feeder: JoinHandle<()>,
 }
 
@@ -174,6 +207,38 @@ impl KadService {
     /// The DHT node: lookups, records, providers, its routing table.
     pub fn node(&self) -> &KadNode {
         &self.node
+    }
+
+    /// Dials `addr` (reusing a live connection), identifies the peer and, if it serves our kad
+    /// protocol, puts it in the routing table before returning its id: a lookup, put or
+    /// provide started afterwards reaches it (no race with the feeder's own identify). Fails
+    /// with [`DialError::NotKadServer`] if its identify does not list our protocol.
+    pub async fn dial(&self, addr: &Multiaddr) -> Result<PeerId, DialError> {
+        let swarm = self.network.swarm().map_err(|_| DialError::SwarmGone)?;
+        let conn = swarm.dial(addr).await?;
+        let peer = conn.peer_id();
+        let info = match tokio::time::timeout(IDENTIFY_TIMEOUT, conn.identify()).await {
+            Ok(info) => info?,
+            Err(_) => return Err(DialError::IdentifyTimeout(peer)),
+        };
+        let dialed = conn.remote_addr().clone();
+        let addrs = dialable(
+            &swarm,
+            std::iter::once(&dialed).chain(info.listen_addrs.iter()),
+        );
+        let protocols = served_protocols(info);
+        if !protocols.iter().any(|p| *p == self.network.protocol) {
+            return Err(DialError::NotKadServer {
+                peer,
+                protocol: self.network.protocol.clone(),
+                served: protocols,
+            });
+        }
+        let outcome = self
+            .node
+            .on_peer_identified(peer, &addrs, &protocols, Instant::now());
+        tracing::debug!(%peer, ?outcome, "kad: dialed peer entered the routing table");
+        Ok(peer)
     }
 }
 
@@ -203,13 +268,22 @@ impl BuildWithKad for SwarmBuilder {
         let store = opts
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::new(Some(local), opts.config.store_config())));
+        let validator = opts.validator.unwrap_or_else(|| {
+            if opts.config.ipfs_records() {
+                Arc::new(IpfsValidator {
+                    only_ipfs_namespaces: true,
+                })
+            } else {
+                Arc::new(DefaultValidator)
+            }
+        });
         let node = KadNode::new(NodeParams {
             local,
             listen_addrs: Vec::new(),
             config: opts.config,
             mode: opts.mode,
             store,
-            validator: opts.validator.unwrap_or_else(|| Arc::new(DefaultValidator)),
+            validator,
             network: network.clone(),
         })?;
         let builder = match opts.mode {
@@ -222,7 +296,14 @@ impl BuildWithKad for SwarmBuilder {
         let swarm = builder.build();
         let _ = network.swarm.set(swarm.downgrade());
         let feeder = swarm.spawn(feed_routing_table(swarm.clone(), node.clone()));
-        Ok((swarm, KadService { node, feeder }))
+        Ok((
+            swarm,
+            KadService {
+                node,
+                network,
+                feeder,
+            },
+        ))
     }
 }
 

@@ -100,6 +100,7 @@ pub struct Config {
     max_pings_per_refresh: usize,
     expiry_interval: Duration,
     record_republish_interval: Duration,
+    ipfs_records: bool,
 }
 
 impl Default for Config {
@@ -141,6 +142,7 @@ impl Default for Config {
             max_pings_per_refresh: 256,
             expiry_interval: Duration::from_secs(60),
             record_republish_interval: Duration::from_secs(22 * 3600),
+            ipfs_records: false,
         }
     }
 }
@@ -330,6 +332,16 @@ impl Config {
         /// closest peers, with a fresh expiry. Default 22 h (below the 48 h record TTL;
         /// rust-libp2p republishes originals every 22-24 h); zero disables it.
         with_record_republish_interval, record_republish_interval: Duration
+    );
+
+    knob!(
+        /// Records as IPFS uses them: the node stores (as a server, and locally on a put) only
+        /// `/pk/` and `/ipns/` records, validated as kubo does
+        /// ([`IpfsValidator`](crate::store::IpfsValidator) with `only_ipfs_namespaces`), as
+        /// go-libp2p-kad-dht on the public DHT; every other namespace is refused. Default off
+        /// (private DHTs store any key; `/pk/` records are checked either way). Applied by
+        /// whoever builds the node's validator (`chainp2p-kad-swarm` does, unless given one).
+        with_ipfs_records, ipfs_records: bool
     );
 
     /// Protocol id negotiated with multistream-select. Default [`DEFAULT_PROTOCOL`]

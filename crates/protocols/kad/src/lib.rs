@@ -50,6 +50,6 @@ pub use node::{KadNetwork, KadNode, Mode, NodeError, NodeParams};
 #[cfg(feature = "redb")]
 pub use store::PersistentStore;
 pub use store::{
-    DefaultValidator, MemoryStore, ProviderRecord, Record, RecordStore, RecordValidator,
-    StoreConfig,
+    DefaultValidator, IpfsValidator, MemoryStore, ProviderRecord, Record, RecordStore,
+    RecordValidator, StoreConfig,
 };

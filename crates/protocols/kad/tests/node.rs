@@ -276,17 +276,62 @@ async fn only_identified_kad_servers_enter_the_routing_table() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bootstrap_from_a_dead_seed_ends_empty_within_the_timeout() {
+async fn bootstrap_from_a_dead_seed_fails_within_the_timeout() {
     within(20, async {
         let net = Net::new(2, TIMEOUT);
         net.kill(0);
         let start = Instant::now();
-        let n = net.nodes[1]
+        let err = net.nodes[1]
             .bootstrap(vec![(net.id(0), vec![net.addr(0)])])
             .await
-            .unwrap();
-        assert_eq!(n, 0);
+            .unwrap_err();
+        assert!(
+            matches!(err, NodeError::BootstrapReachedNobody { tried: 1 }),
+            "{err}"
+        );
+        assert_eq!(net.nodes[1].routing_table_len(), 0);
         assert!(start.elapsed() < TIMEOUT * 3, "took {:?}", start.elapsed());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_and_provide_reaching_nobody_fail_but_stay_local() {
+    within(20, async {
+        let net = Net::new(2, TIMEOUT);
+        // Nobody known: nothing to send to.
+        let err = net.nodes[1]
+            .put_value(b"/v/alone".to_vec(), b"v".to_vec())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, NodeError::StoredNowhere { key, tried: 0 } if key == b"/v/alone"),
+            "{err}"
+        );
+        let now = std::time::SystemTime::now();
+        assert!(net.nodes[1]
+            .store()
+            .get(b"/v/alone", now)
+            .unwrap()
+            .is_some());
+        let err = net.nodes[1].provide(b"alone".to_vec()).await.unwrap_err();
+        assert!(
+            matches!(&err, NodeError::ProvidedNowhere { tried: 0, .. }),
+            "{err}"
+        );
+        // The only peer known is dead: tried, not stored.
+        net.nodes[1].on_peer_identified(
+            net.id(0),
+            &[net.addr(0)],
+            &[net.nodes[1].config().protocol_id().to_owned()],
+            Instant::now(),
+        );
+        net.kill(0);
+        let err = net.nodes[1]
+            .put_value(b"/v/dead".to_vec(), b"v".to_vec())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, NodeError::StoredNowhere { .. }), "{err}");
     })
     .await;
 }

@@ -344,7 +344,7 @@ fn provider_limits_and_provided_by(make: Make) {
 struct Longest;
 
 impl RecordValidator for Longest {
-    fn validate(&self, _key: &[u8], value: &[u8]) -> Result<(), String> {
+    fn validate(&self, _key: &[u8], value: &[u8], _now: SystemTime) -> Result<(), String> {
         match value.first() {
             Some(b'!') => Err("bang".into()),
             _ => Ok(()),

@@ -102,7 +102,7 @@ impl Lookup for ValueLookup {
         let record = match response {
             Response::GetValue {
                 record: Some(r), ..
-            } => match self.validator.validate(&r.key, &r.value) {
+            } => match self.validator.validate(&r.key, &r.value, SystemTime::now()) {
                 Ok(()) => Some(from_wire(r, *peer, self.default_expiry)),
                 Err(e) => {
                     self.invalid += 1;
@@ -327,17 +327,18 @@ impl KadNode {
         target: Key,
         request: Request,
     ) -> Vec<PeerId> {
-        self.closest_from(op, target, request, Vec::new()).await
+        self.closest_from(op, target, request, Vec::new()).await.0
     }
 
-    /// [`Self::closest`] with `extra` starting peers besides the routing table's.
+    /// [`Self::closest`] with `extra` starting peers besides the routing table's; also the
+    /// lookup's counters.
     async fn closest_from(
         &self,
         op: &'static str,
         target: Key,
         request: Request,
         extra: Vec<PeerId>,
-    ) -> Vec<PeerId> {
+    ) -> (Vec<PeerId>, QueryStats) {
         let mut seeds = self.seeds(&target);
         for p in extra {
             if p != self.inner.local && !seeds.contains(&p) {
@@ -351,7 +352,8 @@ impl KadNode {
             tokio::time::Instant::now().into_std(),
         );
         self.drive(op, &mut q, &request).await;
-        q.result()
+        let stats = ClosestPeersQuery::stats(&q).clone();
+        (q.result(), stats)
     }
 
     fn with_addrs(&self, peers: Vec<PeerId>) -> Vec<KadPeer> {
@@ -368,7 +370,9 @@ impl KadNode {
     /// Joins the DHT: remembers the addresses of `seeds`, looks up our own id starting from
     /// them (those that answer enter the routing table, with the peers found), then refreshes
     /// every bucket up to the highest non-empty one (random key of each bucket below 16).
-    /// Returns the routing table's size: 0 if no seed answered.
+    /// Returns the routing table's size; fails with [`NodeError::BootstrapReachedNobody`] if
+    /// no peer answered (the seeds dead, unreachable or not serving kad, and the routing table
+    /// empty or as dead).
     pub async fn bootstrap(
         &self,
         seeds: Vec<(PeerId, Vec<Multiaddr>)>,
@@ -381,8 +385,14 @@ impl KadNode {
             key: local.to_bytes(),
         };
         let extra = seeds.into_iter().map(|(p, _)| p).collect();
-        self.closest_from("bootstrap", self.inner.local_key.clone(), request, extra)
+        let (_, stats) = self
+            .closest_from("bootstrap", self.inner.local_key.clone(), request, extra)
             .await;
+        if stats.responses == 0 {
+            return Err(NodeError::BootstrapReachedNobody {
+                tried: stats.requests,
+            });
+        }
         self.lookup_stale_buckets(Instant::now(), Duration::ZERO)
             .await;
         Ok(self.routing_table_len())
@@ -418,7 +428,7 @@ impl KadNode {
     ) -> Result<Option<Record>, NodeError> {
         let now = SystemTime::now();
         if let Some(r) = self.inner.store.get(&key, now)? {
-            if self.inner.validator.validate(&r.key, &r.value).is_ok() {
+            if self.inner.validator.validate(&r.key, &r.value, now).is_ok() {
                 return Ok(Some(r));
             }
         }
@@ -455,7 +465,8 @@ impl KadNode {
     }
 
     /// Stores `key = value` locally (validated) and at the k closest peers; returns how many
-    /// of them acknowledged it.
+    /// of them acknowledged it (at least 1): fails with [`NodeError::StoredNowhere`] if none
+    /// did (the record stays in the local store, and is republished by the maintenance).
     pub async fn put_value(&self, key: Vec<u8>, value: Vec<u8>) -> Result<usize, NodeError> {
         let now = SystemTime::now();
         let record = Record {
@@ -467,9 +478,10 @@ impl KadNode {
         validate_and_put(&*self.inner.store, &*self.inner.validator, record, now)?;
         self.remember_published(&key);
         let peers = self.closest_to_key(&key).await;
-        let mut wire = WireRecord::new(key, value);
+        let mut wire = WireRecord::new(key.clone(), value);
         wire.publisher = Some(self.inner.local);
         let request = Request::PutValue { record: wire };
+        let tried = peers.len();
         let mut puts: FuturesUnordered<_> = peers
             .into_iter()
             .map(|p| self.send(p, self.addrs_of(&p), request.clone()))
@@ -482,11 +494,16 @@ impl KadNode {
                 Err(e) => tracing::debug!(%peer, error = %e, "kad PUT_VALUE failed"),
             }
         }
+        if stored == 0 {
+            return Err(NodeError::StoredNowhere { key, tried });
+        }
         Ok(stored)
     }
 
     /// Announces us as a provider of `key`: locally and by ADD_PROVIDER (with our listen
-    /// addresses) to the k closest peers; returns how many were sent successfully.
+    /// addresses) to the k closest peers; returns how many were sent successfully (at least
+    /// 1): fails with [`NodeError::ProvidedNowhere`] if none was (the local provider record
+    /// stays, and is republished by the maintenance).
     pub async fn provide(&self, key: Vec<u8>) -> Result<usize, NodeError> {
         let now = SystemTime::now();
         let addrs = self.listen_addrs();
@@ -501,13 +518,14 @@ impl KadNode {
         )?;
         let peers = self.closest_to_key(&key).await;
         let request = Request::AddProvider {
-            key,
+            key: key.clone(),
             providers: vec![KadPeer {
                 id: self.inner.local,
                 addrs,
                 connection: ConnectionType::Connected,
             }],
         };
+        let tried = peers.len();
         let mut sends: FuturesUnordered<_> = peers
             .into_iter()
             .map(|p| self.send(p, self.addrs_of(&p), request.clone()))
@@ -518,6 +536,9 @@ impl KadNode {
                 Ok(_) => sent += 1,
                 Err(e) => tracing::debug!(%peer, error = %e, "kad ADD_PROVIDER failed"),
             }
+        }
+        if sent == 0 {
+            return Err(NodeError::ProvidedNowhere { key, tried });
         }
         Ok(sent)
     }

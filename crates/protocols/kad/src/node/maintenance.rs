@@ -311,8 +311,7 @@ impl KadNode {
         let mut done = 0;
         for key in keys {
             match self.provide(key).await {
-                Ok(n) if n > 0 => done += 1,
-                Ok(_) => tracing::debug!("kad provider republish: no peer reached"),
+                Ok(_) => done += 1,
                 Err(e) => tracing::debug!(error = %e, "kad provider republish failed"),
             }
         }
@@ -341,8 +340,7 @@ impl KadNode {
                 }
             };
             match self.put_value(key, record.value).await {
-                Ok(n) if n > 0 => done += 1,
-                Ok(_) => tracing::debug!("kad record republish: no peer reached"),
+                Ok(_) => done += 1,
                 Err(e) => tracing::debug!(error = %e, "kad record republish failed"),
             }
         }

@@ -24,6 +24,7 @@ mod config;
 #[cfg(feature = "redb")]
 mod encoding;
 mod error;
+pub mod ipns;
 pub mod memory;
 #[cfg(feature = "redb")]
 pub mod persistent;
@@ -32,6 +33,7 @@ pub mod validator;
 
 pub use config::*;
 pub use error::StoreError;
+pub use ipns::{IpfsValidator, IpnsError};
 pub use memory::MemoryStore;
 #[cfg(feature = "redb")]
 pub use persistent::PersistentStore;
@@ -157,7 +159,7 @@ pub fn validate_and_put(
     now: SystemTime,
 ) -> Result<bool, StoreError> {
     validator
-        .validate(&record.key, &record.value)
+        .validate(&record.key, &record.value, now)
         .map_err(StoreError::Invalid)?;
     if let Some(old) = store.get(&record.key, now)? {
         if old.value != record.value

@@ -1,5 +1,8 @@
 //! Record validation: the [`RecordValidator`] hook and the [`DefaultValidator`], which checks
-//! public-key records (`/pk/<peer id>`) and accepts every other namespace.
+//! public-key records (`/pk/<peer id>`) and accepts every other namespace. The validator of
+//! the public IPFS DHT's namespaces (`/pk/`, `/ipns/`) is [`super::ipns::IpfsValidator`].
+
+use std::time::SystemTime;
 
 use chainp2p_core::identity::{PeerId, PublicKey};
 
@@ -7,10 +10,11 @@ use chainp2p_core::identity::{PeerId, PublicKey};
 pub const PK_PREFIX: &[u8] = b"/pk/";
 
 /// Decides whether a record may be stored and which of several values is best. Users replace
-/// it to add namespaces (e.g. `/ipns/`).
+/// it to add namespaces (e.g. `/ipns/`: [`super::ipns::IpfsValidator`]).
 pub trait RecordValidator: Send + Sync {
-    /// `Ok(())` if `value` is acceptable under `key`; otherwise why not.
-    fn validate(&self, key: &[u8], value: &[u8]) -> Result<(), String>;
+    /// `Ok(())` if `value` is acceptable under `key` at `now` (records may expire: IPNS);
+    /// otherwise why not. Validators read no clock: the caller passes the time.
+    fn validate(&self, key: &[u8], value: &[u8], now: SystemTime) -> Result<(), String>;
 
     /// Index of the best of `values` (all valid under `key`). Default: the first.
     fn select(&self, key: &[u8], values: &[&[u8]]) -> usize {
@@ -26,7 +30,7 @@ pub trait RecordValidator: Send + Sync {
 pub struct DefaultValidator;
 
 impl RecordValidator for DefaultValidator {
-    fn validate(&self, key: &[u8], value: &[u8]) -> Result<(), String> {
+    fn validate(&self, key: &[u8], value: &[u8], _now: SystemTime) -> Result<(), String> {
         let Some(id) = key.strip_prefix(PK_PREFIX) else {
             return Ok(());
         };
