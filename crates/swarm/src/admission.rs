@@ -16,6 +16,9 @@ use crate::LAYER;
 pub(crate) struct Admitted {
     pub(crate) inner: Arc<dyn StreamHandler>,
     pub(crate) resources: Arc<ResourceManager>,
+    /// Counts the substream by protocol (inbound) while the handler runs.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<crate::metrics::SwarmMetrics>>,
 }
 
 #[async_trait]
@@ -38,6 +41,11 @@ impl StreamHandler for Admitted {
             )
         })?;
         let _slot = self.resources.admit_protocol(peer, protocol)?;
+        #[cfg(feature = "metrics")]
+        let _counted = self
+            .metrics
+            .as_ref()
+            .map(|m| m.substream_opened(protocol, crate::Direction::Inbound));
         self.inner.handle(protocol, io, ctx).await
     }
 }

@@ -56,6 +56,8 @@ pub struct SwarmBuilder {
     pub(crate) event_capacity: usize,
     #[cfg(feature = "identify")]
     pub(crate) identify: chainp2p_identify::IdentifyConfig,
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<Arc<crate::metrics::SwarmMetrics>>,
 }
 
 /// Default of [`SwarmBuilder::event_capacity`].
@@ -82,6 +84,8 @@ impl SwarmBuilder {
             event_capacity: DEFAULT_EVENT_CAPACITY,
             #[cfg(feature = "identify")]
             identify: chainp2p_identify::IdentifyConfig::default(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -215,6 +219,17 @@ impl SwarmBuilder {
     #[cfg(feature = "identify")]
     pub fn identify_config(mut self, config: chainp2p_identify::IdentifyConfig) -> Self {
         self.identify = config;
+        self
+    }
+
+    /// Records the swarm's metrics in `registry`, under the prefix `chainp2p_swarm`:
+    /// connections opened/closed/open by direction, security and muxer; handshake durations
+    /// per layer; substreams opened/open by protocol and direction; transport bytes in and
+    /// out; the resource manager's usage and refusals (read at scrape time). Without this
+    /// call nothing is recorded and the transport streams are not wrapped.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, registry: &mut prometheus_client::registry::Registry) -> Self {
+        self.metrics = Some(crate::metrics::SwarmMetrics::register(registry));
         self
     }
 

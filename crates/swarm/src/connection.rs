@@ -52,6 +52,8 @@ struct ConnectionInner {
     activity: Arc<Activity>,
     resources: Arc<ResourceManager>,
     established: std::time::Instant,
+    #[cfg(feature = "metrics")]
+    metrics: Option<Arc<crate::metrics::SwarmMetrics>>,
 }
 
 impl Connection {
@@ -63,6 +65,7 @@ impl Connection {
         muxer: Arc<dyn Muxer>,
         multistream: MultistreamConfig,
         resources: Arc<ResourceManager>,
+        #[cfg(feature = "metrics")] metrics: Option<Arc<crate::metrics::SwarmMetrics>>,
     ) -> Result<Self, ChainError> {
         let peer_id = ctx.remote_peer.ok_or_else(|| {
             ChainError::new(
@@ -87,6 +90,8 @@ impl Connection {
                 activity: Activity::new(),
                 resources,
                 established: std::time::Instant::now(),
+                #[cfg(feature = "metrics")]
+                metrics,
             }),
         })
     }
@@ -170,6 +175,13 @@ impl Connection {
             let permits = StreamPermits {
                 _stream: rm.admit_stream(self.inner.peer_id)?,
                 _protocol: Some(rm.admit_protocol(self.inner.peer_id, protocol)?),
+                // Outbound substreams are counted when opened, under the protocol we propose.
+                #[cfg(feature = "metrics")]
+                _metrics: self
+                    .inner
+                    .metrics
+                    .as_ref()
+                    .map(|m| m.substream_opened(protocol, Direction::Outbound)),
             };
             let raw = self
                 .inner
@@ -217,6 +229,8 @@ impl Connection {
                     let permits = StreamPermits {
                         _stream: permit,
                         _protocol: None,
+                        #[cfg(feature = "metrics")]
+                        _metrics: None,
                     };
                     let stream = self.inner.activity.track(stream, Some(permits));
                     let apps = apps.clone();

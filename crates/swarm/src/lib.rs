@@ -19,6 +19,7 @@
 //! | `ping` | serves `/ipfs/ping/1.0.0` |
 //! | `identify` | serves `/ipfs/id/1.0.0` and `/ipfs/id/push/1.0.0`, [`Swarm::identify_pushes`] |
 //! | `rsa` | peers with RSA identities are accepted (libp2p-identity's `rsa`, with ring) |
+//! | `metrics` | Prometheus metrics into a user's registry, [`SwarmBuilder::metrics`] |
 //!
 //! With `default-features = false` every slot starts empty: give it a transport, a security
 //! and a muxer. Kademlia on a swarm is the `chainp2p-kad-swarm` crate.
@@ -55,6 +56,8 @@ mod conn_manager;
 mod connection;
 mod event;
 mod limits;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod node;
 mod resources;
 mod upgrade;
@@ -70,6 +73,8 @@ pub use resources::{ResourceUsage, LOG_INTERVAL};
 pub use chainp2p_core::identity;
 pub use chainp2p_core::multiaddr::Multiaddr;
 pub use chainp2p_core::{BoxStream, ChainError, NegotiatedChain, StreamHandler};
+#[cfg(feature = "metrics")]
+pub use prometheus_client;
 
 /// The error layer name of this crate.
 pub(crate) const LAYER: &str = "swarm";

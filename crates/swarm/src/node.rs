@@ -90,6 +90,9 @@ pub(crate) struct Inner {
     conn_manager: Option<ConnectionManagerConfig>,
     /// Wakes the connection manager when a connection is added above the high mark.
     trim_wake: Arc<tokio::sync::Notify>,
+    /// What [`SwarmBuilder::metrics`] registered, if it was called.
+    #[cfg(feature = "metrics")]
+    metrics: Option<Arc<crate::metrics::SwarmMetrics>>,
 }
 
 impl Swarm {
@@ -114,12 +117,18 @@ impl Swarm {
         let _ = (&b.protocol_version, &b.agent_version);
         apps.extend(b.protocols);
         let resources = ResourceManager::new(b.limits);
+        #[cfg(feature = "metrics")]
+        if let Some(m) = &b.metrics {
+            m.set_resources(&resources);
+        }
         let apps: Vec<Arc<dyn StreamHandler>> = apps
             .into_iter()
             .map(|inner| {
                 Arc::new(Admitted {
                     inner,
                     resources: resources.clone(),
+                    #[cfg(feature = "metrics")]
+                    metrics: b.metrics.clone(),
                 }) as Arc<dyn StreamHandler>
             })
             .collect();
@@ -164,6 +173,8 @@ impl Swarm {
                 protected: Mutex::new(HashSet::new()),
                 conn_manager: b.conn_manager,
                 trim_wake: Arc::new(tokio::sync::Notify::new()),
+                #[cfg(feature = "metrics")]
+                metrics: b.metrics,
             }),
         }
     }
@@ -640,6 +651,12 @@ impl Swarm {
 
     async fn upgrade(&self, io: TransportIo, ctx: HandlerContext) -> Result<Upgraded, ChainError> {
         let io = match io {
+            #[cfg(feature = "metrics")]
+            TransportIo::Raw(io) => match &self.inner.metrics {
+                Some(m) => m.count_bytes(io),
+                None => io,
+            },
+            #[cfg(not(feature = "metrics"))]
             TransportIo::Raw(io) => io,
             TransportIo::Muxed(muxed) => return from_muxed(muxed, ctx),
             _ => {
@@ -686,8 +703,16 @@ impl Swarm {
             muxer,
             self.inner.multistream.clone(),
             self.inner.resources.clone(),
+            #[cfg(feature = "metrics")]
+            self.inner.metrics.clone(),
         )?;
         let peer_id = conn.peer_id();
+        #[cfg(feature = "metrics")]
+        let metrics_guard = self
+            .inner
+            .metrics
+            .as_ref()
+            .map(|m| m.connection_opened(direction, &ctx.chain));
         let span = tracing::info_span!("connection", id, peer = %peer_id);
 
         let swarm = self.clone();
@@ -695,6 +720,8 @@ impl Swarm {
             async move {
                 // The connection's slot is given back when its driver ends.
                 let _permit = permit;
+                #[cfg(feature = "metrics")]
+                let _metrics_guard = metrics_guard;
                 let error = driver.await.err();
                 tracing::debug!(?error, "connection closed");
                 lock(&swarm.inner.all).remove(&id);

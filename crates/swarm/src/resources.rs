@@ -510,6 +510,10 @@ pub(crate) struct StreamPermits {
     pub(crate) _stream: StreamPermit,
     /// Protocol scopes (inbound substreams: held by the protocol's handler instead).
     pub(crate) _protocol: Option<ProtocolPermit>,
+    /// The metrics' open-substream count (outbound substreams; inbound ones are counted by
+    /// the protocol's handler wrapper).
+    #[cfg(feature = "metrics")]
+    pub(crate) _metrics: Option<crate::metrics::SubstreamGuard>,
 }
 
 /// A substream's slot in its protocol's scopes; given back when dropped.
