@@ -338,9 +338,45 @@ impl<E: LayerError> From<E> for ChainError {
     }
 }
 
+/// The layer named by an I/O error that came through `?` without a layer of its own
+/// (`From<std::io::Error> for ChainError`).
+pub const IO_LAYER: &str = "io";
+
+/// `?` on an I/O error in code that returns `ChainError` (an application's or a test's): the
+/// same as [`ChainError::from_io`] with the layer [`IO_LAYER`], so an I/O error that carries a
+/// lower layer's `ChainError` (a muxer reset, a noise failure) comes back as that error, and a
+/// bare one is kind `Io`, `Timeout` or `Closed` with the I/O error as its cause. A layer crate
+/// names itself with `from_io` instead.
+impl From<std::io::Error> for ChainError {
+    fn from(err: std::io::Error) -> Self {
+        ChainError::from_io(IO_LAYER, err)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn question_mark_on_io_keeps_the_lower_layer_or_names_io() {
+        fn bare() -> Result<(), ChainError> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "eof",
+            ))?
+        }
+        let err = bare().unwrap_err();
+        assert_eq!(err.layer().as_str(), IO_LAYER);
+        assert_eq!(err.kind(), ErrorKind::Closed);
+
+        fn carried() -> Result<(), ChainError> {
+            Err(ChainError::new("yamux", ErrorKind::Protocol, "bad frame").into_io())?
+        }
+        let err = carried().unwrap_err();
+        assert_eq!(err.layer().as_str(), "yamux");
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert_eq!(err.message(), "bad frame");
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("frame of {0} bytes is too large")]

@@ -13,6 +13,53 @@
 //! byte-stream type [`BoxStream`], the negotiated-chain record [`NegotiatedChain`], and the one
 //! error type [`ChainError`] that names the failing layer and the cause (a layer crate's typed
 //! error becomes one through [`LayerError`]).
+//!
+//! A layer in a few lines: an application handler with its typed error, run on an in-memory
+//! stream (the swarm runs it on a negotiated substream):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use async_trait::async_trait;
+//! use chainp2p_core::identity::Keypair;
+//! use chainp2p_core::{BoxStream, ChainError, ErrorKind, HandlerContext, Layer, LayerError};
+//! use chainp2p_core::{Next, Role, StreamHandler};
+//! use futures::AsyncWriteExt;
+//!
+//! /// The layer's typed error: it names the layer and its kind, `?` makes a `ChainError`.
+//! #[derive(Debug, thiserror::Error)]
+//! enum HelloError {
+//!     #[error("greeting of {0} bytes is too long")]
+//!     TooLong(usize),
+//! }
+//! impl LayerError for HelloError {
+//!     fn layer(&self) -> Layer { Layer::named("hello") }
+//!     fn kind(&self) -> ErrorKind { ErrorKind::LimitExceeded }
+//! }
+//!
+//! /// Writes a greeting on every stream negotiated for `/hello/1.0.0`.
+//! struct Hello;
+//! #[async_trait]
+//! impl StreamHandler for Hello {
+//!     fn protocols(&self) -> Vec<String> { vec!["/hello/1.0.0".into()] }
+//!     async fn handle(&self, _: &str, mut io: BoxStream, ctx: HandlerContext)
+//!         -> Result<Next, ChainError> {
+//!         let greeting = format!("hello as {:?}", ctx.role);
+//!         if greeting.len() > 64 {
+//!             Err(HelloError::TooLong(greeting.len()))?;
+//!         }
+//!         io.write_all(greeting.as_bytes()).await?; // an io::Error becomes a ChainError too
+//!         Ok(Next::Done) // an application protocol: nothing runs above it
+//!     }
+//! }
+//!
+//! futures::executor::block_on(async {
+//!     let ctx = HandlerContext::new(Role::Listener, Arc::new(Keypair::generate_ed25519()));
+//!     let io: BoxStream = Box::new(futures::io::Cursor::new(Vec::new()));
+//!     assert!(matches!(Hello.handle("/hello/1.0.0", io, ctx).await, Ok(Next::Done)));
+//! });
+//! let err = ChainError::from(HelloError::TooLong(99));
+//! assert_eq!(err.to_string(), "hello: limit-exceeded: greeting of 99 bytes is too long");
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
@@ -29,7 +76,7 @@ pub mod transport;
 
 pub use chain::{ChainStep, LayerKind, NegotiatedChain};
 pub use context::{HandlerContext, PeerFraming, Role};
-pub use error::{repeated_segment, report, ChainError, ErrorKind, Layer, LayerError};
+pub use error::{repeated_segment, report, ChainError, ErrorKind, Layer, LayerError, IO_LAYER};
 pub use handler::{
     MuxerHandler, MuxerLayer, Next, SecuredStream, SecurityHandler, SecurityLayer, StreamHandler,
 };

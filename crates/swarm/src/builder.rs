@@ -19,18 +19,20 @@
 //!     .security([chainp2p_yamux::YamuxConfig::default()]);
 //! ```
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chainp2p_core::identity::Keypair;
+use chainp2p_core::identity::{Keypair, PeerId};
 use chainp2p_core::{
-    MuxerHandler, MuxerLayer, SecurityHandler, SecurityLayer, StreamHandler, Transport,
+    BoxStream, MuxerHandler, MuxerLayer, SecurityHandler, SecurityLayer, StreamHandler, Transport,
 };
 use chainp2p_multistream::MultistreamConfig;
 
 use crate::conn_manager::ConnectionManagerConfig;
 use crate::limits::ResourceLimits;
 use crate::node::Swarm;
+use crate::protocol::{Protocol, ProtocolFn, ProtocolHandler};
 
 /// Builds a [`Swarm`]. Defaults, each from a default feature of this crate: transport TCP
 /// (`tcp`), security `[/noise]` (`noise`), muxer `[/yamux/1.0.0]` (`yamux`), application
@@ -142,6 +144,25 @@ impl SwarmBuilder {
     pub fn protocol(mut self, handler: Arc<dyn StreamHandler>) -> Self {
         self.protocols.push(handler);
         self
+    }
+
+    /// Serves an application [`Protocol`] under the id `id` on inbound substreams: the
+    /// protocol gets the stream and the remote peer and returns `std::io::Result<()>` (an
+    /// error becomes a [`ChainError`](chainp2p_core::ChainError) named after `id`, logged as
+    /// a failed substream). The chain's own [`StreamHandler`] is [`SwarmBuilder::protocol`].
+    pub fn serve(self, id: impl Into<String>, protocol: impl Protocol) -> Self {
+        self.protocol(Arc::new(ProtocolHandler::new(id, protocol)))
+    }
+
+    /// Serves a closure as an application protocol under the id `id`:
+    /// `.serve_fn("/echo/1.0.0", |mut stream, peer| async move { …; Ok(()) })`
+    /// (see [`SwarmBuilder::serve`]).
+    pub fn serve_fn<F, Fut>(self, id: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(BoxStream, PeerId) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        self.serve(id, ProtocolFn(handler))
     }
 
     /// Multistream-select settings used at every negotiation step (see also

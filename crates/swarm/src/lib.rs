@@ -27,20 +27,38 @@
 //! The swarm owns every task it starts ([`Swarm::spawn`]); [`Swarm::shutdown`] closes every
 //! connection at once and ends every task within one deadline.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use chainp2p_swarm::{SwarmBuilder, identity::Keypair};
+//! An application needs one `use` line, the [`prelude`]. Two nodes in one process, a
+//! protocol of our own (a [`Protocol`], here a closure) and a stream opened to it:
 //!
-//! # async fn demo() -> Result<(), chainp2p_core::ChainError> {
-//! let node = SwarmBuilder::new(Keypair::generate_ed25519()).build();
-//! let addr = node.listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap()).await?;
-//! println!("listening on {addr}/p2p/{}", node.local_peer_id());
+//! ```
+//! use chainp2p_swarm::prelude::*;
 //!
-//! let conn = node.dial(&"/ip4/127.0.0.1/tcp/4001".parse().unwrap()).await?;
-//! println!("chain: {}", conn.chain());                     // which protocol each layer picked
-//! let mut stream = conn.open_stream(chainp2p_ping::PROTOCOL).await?;
-//! let rtt = chainp2p_ping::ping(&mut stream).await?;
-//! println!("{} answered in {rtt:?}", conn.peer_id());
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ChainError> {
+//! let server = SwarmBuilder::new(Keypair::generate_ed25519())
+//!     .serve_fn("/echo/1.0.0", |mut stream, _peer| async move {
+//!         let mut buf = Vec::new();
+//!         stream.read_to_end(&mut buf).await?; // an io::Error is welcome here
+//!         stream.write_all(&buf).await?;
+//!         stream.close().await
+//!     })
+//!     .build();
+//! let addr = server.listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap()).await?;
+//!
+//! let client = SwarmBuilder::new(Keypair::generate_ed25519()).build();
+//! let conn = client.dial(&addr).await?;
+//! println!("chain: {}", conn.chain()); // which protocol each layer picked
+//! let rtt = ping::ping(&mut conn.open_stream(ping::PROTOCOL).await?).await?;
+//! assert!(rtt < std::time::Duration::from_secs(5));
+//!
+//! let mut stream = conn.open_stream("/echo/1.0.0").await?;
+//! stream.write_all(b"hello").await?;
+//! stream.close().await?;
+//! let mut echoed = Vec::new();
+//! stream.read_to_end(&mut echoed).await?;
+//! assert_eq!(echoed, b"hello");
+//! client.shutdown().await;
+//! server.shutdown().await;
 //! # Ok(()) }
 //! ```
 #![cfg_attr(
@@ -59,6 +77,8 @@ mod limits;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod node;
+pub mod prelude;
+mod protocol;
 mod resources;
 mod upgrade;
 
@@ -68,10 +88,12 @@ pub use connection::{Connection, Direction};
 pub use event::SwarmEvent;
 pub use limits::{total_memory, ResourceLimits};
 pub use node::{Swarm, WeakSwarm};
+pub use protocol::{Protocol, ProtocolFn, ProtocolHandler};
 pub use resources::{ResourceUsage, LOG_INTERVAL};
 
+pub use async_trait::async_trait;
 pub use chainp2p_core::identity;
-pub use chainp2p_core::multiaddr::Multiaddr;
+pub use chainp2p_core::multiaddr::{self, Multiaddr};
 pub use chainp2p_core::{BoxStream, ChainError, NegotiatedChain, StreamHandler};
 #[cfg(feature = "metrics")]
 pub use prometheus_client;
