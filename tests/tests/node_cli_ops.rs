@@ -234,8 +234,7 @@ async fn exit_codes_say_what_failed() -> Result<()> {
         .await?;
         expect_code(&out, 3, "kad get-providers of an unprovided key")?;
 
-        // 5: the peer answered but refused: another kad protocol, a security protocol it does
-        // not offer, a different peer id.
+        // 5: the peer answered but refused: another kad protocol, a different peer id.
         let out = run_node(
             &[
                 "--json",
@@ -250,8 +249,6 @@ async fn exit_codes_say_what_failed() -> Result<()> {
         )
         .await?;
         expect_code(&out, 5, "kad with a protocol the peer does not serve")?;
-        let out = run_node(&["ping", &addr, "--security", "plaintext", "--json"], RUN).await?;
-        expect_code(&out, 5, "plaintext against a noise/secio listener")?;
         let wrong = addr.replace(
             &peer_id_from_seed(72).to_string(),
             &peer_id_from_seed(73).to_string(),

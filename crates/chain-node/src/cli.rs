@@ -27,7 +27,7 @@ With --json the error line is {\"error\":\"...\",\"exit_code\":N}.";
 #[command(
     name = "chain-node",
     version,
-    about,
+    about = "chain-node: a libp2p node built as a chain of stream handlers. Subcommands: listen, ping, identify, inspect, perf, kad, keygen; listen serves /ipfs/ping/1.0.0, /ipfs/id/1.0.0, /perf/1.0.0 and /ipfs/kad/1.0.0.",
     after_help = AFTER_HELP,
     // A flag given twice takes its last value (wrapper scripts append flags); repeatable flags
     // (`--listen`, `--bootstrap`, `-v`) still accumulate.
