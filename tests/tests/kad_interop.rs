@@ -566,7 +566,7 @@ async fn mixed_cid_keys_are_multihash_provider_keys() -> Result<()> {
     .await
 }
 
-/// `kad get` of a key nobody stored: the error contract (exit 1, one `{"error"}` line), within the deadline.
+/// `kad get` of a key nobody stored: the error contract (exit 3, one `{"error"}` line), within the deadline.
 #[tokio::test]
 async fn mixed_get_absent_key_fails_cleanly() -> Result<()> {
     bounded(async {

@@ -217,12 +217,13 @@ fn single_op(out: &NodeOutput, op: &str, what: &str) -> Result<Value> {
     Ok(line.clone())
 }
 
-/// The error contract of a failed `kad` command: exit status 1 and one `{"error":…}` line.
-fn expect_exit_1(out: &NodeOutput, what: &str) -> Result<String> {
+/// The error contract of a failed `kad` command: exit status `code` (README, exit codes: 3 not
+/// found, 5 refused) and one `{"error":…}` line.
+fn expect_exit(out: &NodeOutput, code: i32, what: &str) -> Result<String> {
     let err = out.expect_error(what)?;
     ensure!(
-        out.status.code() == Some(1),
-        "{what}: expected exit 1, got {:?}: {err}",
+        out.status.code() == Some(code),
+        "{what}: expected exit {code}, got {:?}: {err}",
         out.status.code()
     );
     Ok(err)
@@ -320,7 +321,7 @@ fn check_kad_event(node: &KadNode, mode: &str, protocol: &str, store: Store<'_>)
     Ok(())
 }
 
-/// Five nodes with persistent stores: put via A, get via D; a missing key is exit 1; the kad events.
+/// Five nodes with persistent stores: put via A, get via D; a missing key is exit 3; the kad events.
 #[tokio::test]
 async fn put_and_get_across_the_network() -> Result<()> {
     bounded(async {
@@ -339,7 +340,7 @@ async fn put_and_get_across_the_network() -> Result<()> {
         ensure!(line["key"] == key && line["value"] == value, "{line}");
 
         let out = kad(&[], &["get", &d.addr, "e2e/never-stored"]).await?;
-        expect_exit_1(&out, "kad get of a missing key")?;
+        expect_exit(&out, 3, "kad get of a missing key")?;
         Ok(())
     })
     .await
@@ -510,7 +511,7 @@ async fn memory_node_forgets_records_on_restart() -> Result<()> {
         node.stop().await?;
         let node = KadNode::start(41, Store::Memory, None, &[]).await?;
         let out = kad(&[], &["get", &node.addr, key]).await?;
-        expect_exit_1(&out, "kad get from a restarted --memory node")?;
+        expect_exit(&out, 3, "kad get from a restarted --memory node")?;
         Ok(())
     })
     .await
@@ -571,7 +572,7 @@ async fn client_mode_node_is_not_returned_by_lookups() -> Result<()> {
 }
 
 /// `--kad-protocol /ipfs/lan/kad/1.0.0` on every node and command works; commands speaking the default
-/// protocol to that network fail with exit 1.
+/// protocol to that network fail with exit 5 (refused).
 #[tokio::test]
 async fn custom_kad_protocol_and_mismatch() -> Result<()> {
     bounded(async {
@@ -601,10 +602,10 @@ async fn custom_kad_protocol_and_mismatch() -> Result<()> {
 
         let short = ["--timeout", "10"];
         let out = kad(&short, &["get", &c.addr, key]).await?;
-        expect_exit_1(&out, "kad get with the default protocol against a LAN network")?;
+        expect_exit(&out, 5, "kad get with the default protocol against a LAN network")?;
         let out = kad(&short, &["put", &a.addr, "e2e/mismatch", "v"]).await?;
         ensure!(
-            out.status.code() == Some(1),
+            out.status.code() == Some(5),
             "kad put with the default protocol against a LAN network: exit {:?}\nstdout:\n{}\nstderr:\n{}",
             out.status.code(),
             out.stdout,

@@ -2,14 +2,37 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::keyfile::KeyType;
 
+/// What `--help` prints after the flags: logging and exit codes.
+const AFTER_HELP: &str = "\
+Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace, -q errors only.
+RUST_LOG (e.g. RUST_LOG=debug or RUST_LOG=chainp2p_yamux=trace), when set, wins over -v/-q.
+Colours only when stderr is a terminal and NO_COLOR is unset or empty.
+
+Exit codes: 0 success; 1 other failure; 2 bad input or usage (flags, addresses, key files);
+3 not found (kad get: no record; kad get-providers: no provider); 4 unreachable (the dial
+failed: connection refused, timed out, no route, name not resolved); 5 refused (the peer
+answered but refused: protocol not supported, security handshake failed, peer id mismatch,
+a limit exceeded); 6 timed out (--timeout passed after the peer was reached).
+With --json the error line is {\"error\":\"...\",\"exit_code\":N}.";
+
 /// chain-node: a libp2p node built as a chain of stream handlers
-/// (tcp -> multistream -> noise -> multistream -> yamux -> ping | identify | perf | kad).
+/// (tcp -> multistream -> noise|secio|plaintext -> multistream -> yamux|mplex -> ping | identify
+/// | perf | kad). `listen` serves /ipfs/ping/1.0.0, /ipfs/id/1.0.0 (+ push), /perf/1.0.0 and
+/// /ipfs/kad/1.0.0.
 #[derive(Debug, Parser)]
-#[command(name = "chain-node", version, about)]
+#[command(
+    name = "chain-node",
+    version,
+    about = "chain-node: a libp2p node built as a chain of stream handlers. Subcommands: listen, ping, identify, inspect, perf, kad, keygen; listen serves /ipfs/ping/1.0.0, /ipfs/id/1.0.0, /perf/1.0.0 and /ipfs/kad/1.0.0.",
+    after_help = AFTER_HELP,
+    // A flag given twice takes its last value (wrapper scripts append flags); repeatable flags
+    // (`--listen`, `--bootstrap`, `-v`) still accumulate.
+    args_override_self = true
+)]
 pub struct Cli {
     /// Options every subcommand takes.
     #[command(flatten)]
@@ -56,6 +79,39 @@ pub struct CommonArgs {
     /// Seconds before the command gives up (default 20; `listen` runs until Ctrl-C unless given).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// Log line format on stderr: `text`, or `json` (one JSON object per line, for log shippers).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log output: -v info, -vv debug, -vvv trace (default: warnings; RUST_LOG wins).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Errors only in the log (RUST_LOG wins).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`).
+    Json,
+}
+
+impl CommonArgs {
+    /// The log level `-v`/`-q` ask for (used when RUST_LOG is not set).
+    pub fn log_level(&self) -> &'static str {
+        if self.quiet {
+            return "error";
+        }
+        match self.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    }
 }
 
 /// The subcommands.
@@ -68,8 +124,8 @@ pub enum Command {
     Ping {
         /// The peer's address, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3…
         addr: String,
-        /// How many pings.
-        #[arg(long, default_value_t = 1)]
+        /// How many pings (at least 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         count: u32,
         /// Milliseconds to wait between pings.
         #[arg(long, default_value_t = 0)]
@@ -122,11 +178,13 @@ pub struct ListenArgs {
     /// Peer to connect to at start and join the Kademlia DHT through; repeatable.
     #[arg(long = "bootstrap", value_name = "MULTIADDR")]
     pub bootstrap: Vec<String>,
-    /// Where to keep persistent state: the DHT record store `kad-store.redb` (default: a
-    /// per-user directory, ~/.local/share/chain-node/<peer id>).
+    /// Where to keep persistent state: the identity `identity.key` (made on the first run; not
+    /// with --seed/--key) and the DHT record store `kad-store.redb` (default: identity in
+    /// ~/.local/share/chain-node/identity.key, store in ~/.local/share/chain-node/<peer id>).
     #[arg(long, value_name = "DIR", conflicts_with = "memory")]
     pub data_dir: Option<PathBuf>,
-    /// Keep all state in memory.
+    /// Keep all state in memory: a fresh identity (unless --seed/--key) and records, nothing
+    /// written.
     #[arg(long)]
     pub memory: bool,
     /// Kademlia client mode: query the DHT but neither serve nor advertise it.
@@ -216,23 +274,35 @@ pub enum KadOp {
         /// The peer id to look for.
         peer_id: String,
     },
-    /// Store KEY = VALUE at the k peers closest to KEY.
+    /// Store KEY = VALUE at the k peers closest to KEY (the value: VALUE as UTF-8 text,
+    /// --value-file or --value-hex; exactly one).
+    #[command(group(ArgGroup::new("value_source").required(true).multiple(false)))]
     Put {
         /// The entry peer.
         addr: String,
         /// The record key.
         #[arg(id = "record_key", value_name = "KEY")]
         key: String,
-        /// The value.
-        value: String,
+        /// The value, as UTF-8 text.
+        #[arg(group = "value_source")]
+        value: Option<String>,
+        /// The value: the bytes of FILE.
+        #[arg(long, value_name = "FILE", group = "value_source")]
+        value_file: Option<PathBuf>,
+        /// The value: HEX decoded to bytes.
+        #[arg(long, value_name = "HEX", group = "value_source")]
+        value_hex: Option<String>,
     },
-    /// Find the record under KEY (exit 1 if nobody has it).
+    /// Find the record under KEY (exit 3 if nobody has it).
     Get {
         /// The entry peer.
         addr: String,
         /// The record key.
         #[arg(id = "record_key", value_name = "KEY")]
         key: String,
+        /// Also write the value's raw bytes to FILE.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Announce this command's peer as a provider of KEY to the k closest peers.
     Provide {
@@ -242,7 +312,7 @@ pub enum KadOp {
         #[arg(id = "record_key", value_name = "KEY")]
         key: String,
     },
-    /// Find the providers of KEY.
+    /// Find the providers of KEY (exit 3 if there are none).
     GetProviders {
         /// The entry peer.
         addr: String,

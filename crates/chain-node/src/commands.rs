@@ -15,6 +15,7 @@ use chainp2p_swarm::{
 };
 
 use crate::cli::{CommonArgs, LimitArgs, ListenArgs};
+use crate::exit::CliError;
 use crate::keyfile::{self, KeyType};
 use crate::output::{Event, Op, Output, Refused, Step};
 use crate::shutdown::Shutdown;
@@ -31,7 +32,16 @@ pub fn build_swarm(args: &CommonArgs, serve_perf: bool) -> Result<Swarm> {
 
 /// The builder of [`build_swarm`], for callers that add to it (Kademlia).
 pub fn swarm_builder(args: &CommonArgs, serve_perf: bool) -> Result<SwarmBuilder> {
-    let mut builder = SwarmBuilder::new(identity::keypair(args)?)
+    swarm_builder_with(args, identity::keypair(args)?, serve_perf)
+}
+
+/// [`swarm_builder`] with the identity given.
+pub fn swarm_builder_with(
+    args: &CommonArgs,
+    keypair: chainp2p_core::identity::Keypair,
+    serve_perf: bool,
+) -> Result<SwarmBuilder> {
+    let mut builder = SwarmBuilder::new(keypair)
         .security(stack::security_handlers(&args.security)?)
         .muxers(stack::muxer_handlers(&args.muxer)?)
         .multistream(stack::multistream_config(args.c_ipfs_compat));
@@ -80,17 +90,18 @@ pub fn resource_limits(args: &LimitArgs) -> ResourceLimits {
 /// The connection manager `listen` runs with (kubo's defaults unless the flags say otherwise).
 pub fn connection_manager(args: &LimitArgs) -> Result<ConnectionManagerConfig> {
     if args.conn_low > args.conn_high {
-        anyhow::bail!(
+        return Err(CliError::Usage(format!(
             "--conn-low {} is above --conn-high {}",
-            args.conn_low,
-            args.conn_high
-        );
+            args.conn_low, args.conn_high
+        ))
+        .into());
     }
     if !(args.conn_grace.is_finite() && args.conn_grace >= 0.0) {
-        anyhow::bail!(
+        return Err(CliError::Usage(format!(
             "--conn-grace takes a number of seconds, not {}",
             args.conn_grace
-        );
+        ))
+        .into());
     }
     Ok(ConnectionManagerConfig {
         low: args.conn_low,
@@ -138,10 +149,27 @@ async fn print_stats(node: WeakSwarm, every: Duration, out: Output) {
     }
 }
 
-/// Parses a command-line multiaddr, with a clear message when it is not one.
+/// Parses a command-line multiaddr, with a clear message when it is not one (exit 2).
 pub fn parse_addr(text: &str) -> Result<Multiaddr> {
     text.parse::<Multiaddr>()
-        .with_context(|| format!("unparseable address {text:?}"))
+        .with_context(|| CliError::Usage(format!("unparseable address {text:?}")))
+}
+
+/// The warning printed when a dial address has no `/p2p/<peer id>`: whoever answers is taken.
+pub const PEER_ID_NOT_CHECKED: &str =
+    "warning: peer id not checked: the address has no /p2p/<peer id>, so any peer answering there is accepted";
+
+/// Parses a dial address and says whether it names the peer (`/p2p/…`); warns on stderr when
+/// it does not.
+pub fn parse_dial_addr(text: &str) -> Result<(Multiaddr, bool)> {
+    let addr = parse_addr(text)?;
+    let checked = addr
+        .iter()
+        .any(|p| matches!(p, chainp2p_core::multiaddr::Protocol::P2p(_)));
+    if !checked {
+        eprintln!("{PEER_ID_NOT_CHECKED}");
+    }
+    Ok((addr, checked))
 }
 
 /// `chain-node listen`: serve until Ctrl-C or `until` passes.
@@ -153,7 +181,8 @@ pub async fn listen(
 ) -> Result<()> {
     // Before anything is printed: a signal sent right after the `listening` line must count.
     let mut shutdown = Shutdown::install()?;
-    let builder = swarm_builder(common, true)?
+    let keypair = identity::listen_keypair(common, args)?;
+    let builder = swarm_builder_with(common, keypair, true)?
         .idle_connection_timeout(Some(IDLE_CONNECTION))
         .resource_limits(resource_limits(&args.limits))
         .connection_manager(Some(connection_manager(&args.limits)?));
@@ -326,10 +355,16 @@ fn print_event(out: Output, event: &SwarmEvent) {
     }
 }
 
-async fn connect(common: &CommonArgs, addr: &str, serve_perf: bool) -> Result<(Swarm, Connection)> {
+/// Dials `addr`; returns the node, the connection and whether the address named the peer.
+async fn connect(
+    common: &CommonArgs,
+    addr: &str,
+    serve_perf: bool,
+) -> Result<(Swarm, Connection, bool)> {
+    let (addr, checked) = parse_dial_addr(addr)?;
     let node = build_swarm(common, serve_perf)?;
-    let conn = node.dial(&parse_addr(addr)?).await?;
-    Ok((node, conn))
+    let conn = node.dial(&addr).await?;
+    Ok((node, conn, checked))
 }
 
 async fn finish(node: Swarm) {
@@ -344,7 +379,7 @@ pub async fn ping(
     interval: Duration,
     out: Output,
 ) -> Result<()> {
-    let (node, conn) = connect(common, addr, false).await?;
+    let (node, conn, checked) = connect(common, addr, false).await?;
     let peer = conn.peer_id().to_string();
     let mut stream = conn.open_stream(chainp2p_ping::PROTOCOL).await?;
     for i in 0..count {
@@ -356,6 +391,7 @@ pub async fn ping(
         out.emit(
             Op::Ping {
                 peer_id: peer.clone(),
+                peer_id_checked: checked,
                 rtt_us: us,
             },
             || format!("ping {peer}: rtt {:.3} ms", rtt.as_secs_f64() * 1e3),
@@ -368,7 +404,7 @@ pub async fn ping(
 
 /// `chain-node identify`.
 pub async fn identify(common: &CommonArgs, addr: &str, out: Output) -> Result<()> {
-    let (node, conn) = connect(common, addr, false).await?;
+    let (node, conn, checked) = connect(common, addr, false).await?;
     let peer = conn.peer_id();
     let info = conn.identify().await?;
     let listen: Vec<String> = info.listen_addrs.iter().map(|a| a.to_string()).collect();
@@ -379,6 +415,7 @@ pub async fn identify(common: &CommonArgs, addr: &str, out: Output) -> Result<()
             listen_addrs: listen.clone(),
             observed_addr: observed.clone(),
             peer_id: peer.to_string(),
+            peer_id_checked: checked,
             protocol_version: info.protocol_version.clone(),
             protocols: info.protocols.clone(),
         },
@@ -399,7 +436,7 @@ pub async fn identify(common: &CommonArgs, addr: &str, out: Output) -> Result<()
 
 /// `chain-node inspect`.
 pub async fn inspect(common: &CommonArgs, addr: &str, out: Output) -> Result<()> {
-    let (node, conn) = connect(common, addr, false).await?;
+    let (node, conn, checked) = connect(common, addr, false).await?;
     let peer = conn.peer_id().to_string();
     let steps: Vec<_> = conn
         .chain()
@@ -420,6 +457,7 @@ pub async fn inspect(common: &CommonArgs, addr: &str, out: Output) -> Result<()>
         Op::Inspect {
             chain,
             peer_id: peer.clone(),
+            peer_id_checked: checked,
         },
         || {
             let mut text = peer.clone();
@@ -487,7 +525,7 @@ pub async fn perf(
     download: u64,
     out: Output,
 ) -> Result<()> {
-    let (node, conn) = connect(common, addr, false).await?;
+    let (node, conn, checked) = connect(common, addr, false).await?;
     let mut stream = conn.open_stream(chainp2p_perf::PROTOCOL).await?;
     let report = chainp2p_perf::run(&mut stream, upload, download).await?;
     let seconds = report.total_time.as_secs_f64();
@@ -497,6 +535,7 @@ pub async fn perf(
             download_bytes: report.download_bytes,
             download_seconds: report.download_time.as_secs_f64(),
             mbit_per_s: mbit,
+            peer_id_checked: checked,
             seconds,
             upload_bytes: report.upload_bytes,
             upload_seconds: report.upload_time.as_secs_f64(),

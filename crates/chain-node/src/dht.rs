@@ -93,6 +93,12 @@ pub fn memory_store(local: PeerId) -> Arc<dyn RecordStore> {
 /// `$XDG_DATA_HOME/chain-node/<peer id>` or `~/.local/share/chain-node/<peer id>` (one
 /// directory per identity, so that two nodes never share a database).
 pub fn default_data_dir(local: &PeerId) -> Result<PathBuf> {
+    Ok(data_base()?.join(local.to_string()))
+}
+
+/// The per-user base directory: `$XDG_DATA_HOME/chain-node` or `~/.local/share/chain-node`
+/// (where `listen` keeps its identity when no `--data-dir` is given).
+pub fn data_base() -> Result<PathBuf> {
     let base = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
@@ -100,7 +106,7 @@ pub fn default_data_dir(local: &PeerId) -> Result<PathBuf> {
             None => bail!("no per-user data directory (neither XDG_DATA_HOME nor HOME is set): pass --data-dir DIR or --memory"),
         },
     };
-    Ok(base.join("chain-node").join(local.to_string()))
+    Ok(base.join("chain-node"))
 }
 
 /// A progress callback printing long lookups to stderr: nothing during a lookup's first

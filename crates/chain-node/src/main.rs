@@ -10,6 +10,7 @@
 mod cli;
 mod commands;
 mod dht;
+mod exit;
 mod identity;
 mod kad_cmd;
 mod keyfile;
@@ -17,26 +18,23 @@ mod output;
 mod shutdown;
 mod stack;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CommonArgs, LogFormat};
+use crate::exit::CliError;
 use crate::output::Output;
 
 /// Client commands give up after this long unless `--timeout` says otherwise.
 const DEFAULT_TIMEOUT_SECS: f64 = 20.0;
 
 fn main() -> ExitCode {
+    // clap's usage errors exit 2, `--help` and `--version` 0.
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    init_logs(&cli.common);
     let out = Output::new(cli.common.json);
     // Key generation is CPU work (RSA: about a second): done before any runtime exists.
     if let Command::Keygen {
@@ -45,13 +43,7 @@ fn main() -> ExitCode {
         force,
     } = &cli.command
     {
-        return match commands::keygen(*key_type, path, *force, out) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                out.error(&format!("{e:#}"));
-                ExitCode::FAILURE
-            }
-        };
+        return finish(commands::keygen(*key_type, path, *force, out), out);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,16 +51,46 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            out.error(&format!("cannot start the runtime: {e}"));
-            return ExitCode::FAILURE;
+            out.error(&format!("cannot start the runtime: {e}"), exit::OTHER);
+            return ExitCode::from(exit::OTHER);
         }
     };
-    match runtime.block_on(run(cli, out)) {
-        Ok(()) => ExitCode::SUCCESS,
+    finish(runtime.block_on(run(cli, out)), out)
+}
+
+/// The exit status of a command's result; a failure is reported first (stderr, and the JSON
+/// error line with its exit code).
+fn finish(result: anyhow::Result<()>, out: Output) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(e) => {
-            out.error(&format!("{e:#}"));
-            ExitCode::FAILURE
+            let code = exit::code(&e);
+            out.error(&format!("{e:#}"), code);
+            ExitCode::from(code)
         }
+    }
+}
+
+/// Logs on stderr: the level from `-v`/`-q` unless RUST_LOG is set, colours only on a terminal
+/// without NO_COLOR, text or JSON lines.
+fn init_logs(common: &CommonArgs) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec).unwrap_or_else(|e| {
+            eprintln!("warning: RUST_LOG ignored: {e}");
+            EnvFilter::new(common.log_level())
+        }),
+        _ => EnvFilter::new(common.log_level()),
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ansi = std::io::stderr().is_terminal() && !no_color;
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_ansi(ansi);
+    match common.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
     }
 }
 
@@ -76,7 +98,9 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
     let common = &cli.common;
     let timeout = match common.timeout {
         Some(secs) if !(secs.is_finite() && secs > 0.0) => {
-            anyhow::bail!("--timeout must be a positive number of seconds")
+            return Err(
+                CliError::Usage("--timeout must be a positive number of seconds".into()).into(),
+            )
         }
         Some(secs) => Some(Duration::from_secs_f64(secs)),
         None => None,
@@ -114,6 +138,8 @@ async fn run(cli: Cli, out: Output) -> anyhow::Result<()> {
     };
     match tokio::time::timeout(limit, op).await {
         Ok(result) => result,
-        Err(_) => anyhow::bail!("timed out after {:.1} s", limit.as_secs_f64()),
+        Err(_) => {
+            Err(CliError::TimedOut(format!("timed out after {:.1} s", limit.as_secs_f64())).into())
+        }
     }
 }

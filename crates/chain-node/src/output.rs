@@ -20,10 +20,12 @@ pub enum Line {
     Event(Event),
     /// The result of a one-shot command.
     Op(Op),
-    /// A failure: `{"error":"…"}`.
+    /// A failure: `{"error":"…","exit_code":N}`.
     Error {
         /// The message, on one line.
         error: String,
+        /// The process's exit status (README, "Exit codes").
+        exit_code: u8,
     },
 }
 
@@ -114,6 +116,8 @@ pub enum Op {
     Ping {
         /// The pinged peer.
         peer_id: String,
+        /// Whether the dialed address named the peer (`/p2p/…`), so its id was checked.
+        peer_id_checked: bool,
         /// The round-trip time in microseconds.
         rtt_us: u64,
     },
@@ -128,6 +132,8 @@ pub enum Op {
         observed_addr: Option<String>,
         /// The identified peer.
         peer_id: String,
+        /// Whether the dialed address named the peer (`/p2p/…`), so its id was checked.
+        peer_id_checked: bool,
         /// The peer's protocol version.
         protocol_version: String,
         /// The protocols it serves.
@@ -140,6 +146,8 @@ pub enum Op {
         chain: Vec<Step>,
         /// The inspected peer.
         peer_id: String,
+        /// Whether the dialed address named the peer (`/p2p/…`), so its id was checked.
+        peer_id_checked: bool,
     },
     /// `chain-node perf`.
     #[serde(rename = "perf")]
@@ -150,6 +158,8 @@ pub enum Op {
         download_seconds: f64,
         /// Throughput of the whole run.
         mbit_per_s: f64,
+        /// Whether the dialed address named the peer (`/p2p/…`), so its id was checked.
+        peer_id_checked: bool,
         /// Seconds of the whole run.
         seconds: f64,
         /// Bytes uploaded.
@@ -160,6 +170,8 @@ pub enum Op {
     /// `chain-node kad find-node`.
     #[serde(rename = "find-node")]
     FindNode {
+        /// Whether the entry peer's address named it (`/p2p/…`).
+        peer_id_checked: bool,
         /// The closest peers found.
         peers: Vec<Peer>,
     },
@@ -168,6 +180,8 @@ pub enum Op {
     Put {
         /// The record key.
         key: String,
+        /// Whether the entry peer's address named it (`/p2p/…`).
+        peer_id_checked: bool,
         /// How many peers took the record.
         stored_at: usize,
     },
@@ -176,14 +190,20 @@ pub enum Op {
     Get {
         /// The record key.
         key: String,
-        /// The record value (lossy UTF-8).
-        value: String,
+        /// Whether the entry peer's address named it (`/p2p/…`).
+        peer_id_checked: bool,
+        /// The record value as text, `null` when it is not UTF-8.
+        value: Option<String>,
+        /// The record value's bytes, base64 (standard alphabet, padded).
+        value_base64: String,
     },
     /// `chain-node kad provide`.
     #[serde(rename = "provide")]
     Provide {
         /// The provided key.
         key: String,
+        /// Whether the entry peer's address named it (`/p2p/…`).
+        peer_id_checked: bool,
         /// How many peers took the provider record.
         stored_at: usize,
     },
@@ -192,6 +212,8 @@ pub enum Op {
     GetProviders {
         /// The key asked about.
         key: String,
+        /// Whether the entry peer's address named it (`/p2p/…`).
+        peer_id_checked: bool,
         /// The providers found.
         providers: Vec<Peer>,
     },
@@ -283,13 +305,15 @@ impl Output {
         let _ = out.flush();
     }
 
-    /// Reports a failure: `{"error":"…"}` on stdout in JSON mode, and always one line on stderr.
-    pub fn error(&self, message: &str) {
+    /// Reports a failure: `{"error":"…","exit_code":N}` on stdout in JSON mode, and always one
+    /// line on stderr.
+    pub fn error(&self, message: &str, exit_code: u8) {
         let one_line = message.replace('\n', " ");
         if self.json {
             self.emit(
                 Line::Error {
                     error: one_line.clone(),
+                    exit_code,
                 },
                 String::new,
             );
@@ -362,6 +386,7 @@ mod tests {
             .into(),
             Op::Ping {
                 peer_id: id.clone(),
+                peer_id_checked: true,
                 rtt_us: 412,
             }
             .into(),
@@ -370,6 +395,7 @@ mod tests {
                 listen_addrs: vec![s("/ip4/127.0.0.1/tcp/4001")],
                 observed_addr: Some(s("/ip4/127.0.0.1/tcp/53412")),
                 peer_id: id.clone(),
+                peer_id_checked: true,
                 protocol_version: s("ipfs/0.1.0"),
                 protocols: vec![s("/ipfs/ping/1.0.0"), s("/ipfs/id/1.0.0")],
             }
@@ -379,6 +405,7 @@ mod tests {
                 listen_addrs: vec![],
                 observed_addr: None,
                 peer_id: id.clone(),
+                peer_id_checked: false,
                 protocol_version: s(""),
                 protocols: vec![],
             }
@@ -412,38 +439,53 @@ mod tests {
                     },
                 ],
                 peer_id: id.clone(),
+                peer_id_checked: true,
             }
             .into(),
             Op::Perf {
                 download_bytes: 1 << 20,
                 download_seconds: 0.25,
                 mbit_per_s: 67.108864,
+                peer_id_checked: true,
                 seconds: 0.25,
                 upload_bytes: 1 << 20,
                 upload_seconds: 0.0,
             }
             .into(),
             Op::FindNode {
+                peer_id_checked: true,
                 peers: vec![peer.clone()],
             }
             .into(),
             Op::Put {
                 key: s("/v/hello"),
+                peer_id_checked: true,
                 stored_at: 3,
             }
             .into(),
             Op::Get {
                 key: s("/v/hello"),
-                value: s("world \"quoted\" \u{e9}"),
+                peer_id_checked: true,
+                value: Some(s("world \"quoted\" \u{e9}")),
+                value_base64: s("d29ybGQgInF1b3RlZCIgw6k="),
+            }
+            .into(),
+            Op::Get {
+                key: s("/v/bin"),
+                peer_id_checked: false,
+                value: None,
+                value_base64: s("/wA="),
             }
             .into(),
             Op::Provide {
                 key: s("bafkqaaa"),
+                peer_id_checked: true,
                 stored_at: 0,
             }
             .into(),
             Op::GetProviders {
                 key: s("bafkqaaa"),
+                peer_id_checked: true,
                 providers: vec![
                     peer,
                     Peer {
@@ -461,6 +503,7 @@ mod tests {
             .into(),
             Line::Error {
                 error: s("tcp: io: connection refused by /ip4/127.0.0.1/tcp/1\ttab"),
+                exit_code: 4,
             },
         ]
     }
