@@ -57,6 +57,7 @@ struct ConnectionInner {
 }
 
 impl Connection {
+    #[allow(clippy::too_many_arguments)] // the parts of a connection, each from a different owner
     pub(crate) fn new(
         id: u64,
         direction: Direction,
