@@ -17,6 +17,31 @@
 //!   stream shell.
 //! - `testing` (feature `test-support`): in-memory pipes, raw frame I/O and typed-error helpers
 //!   for the layers' integration tests.
+//!
+//! A uvarint-framed message and a 2-byte length-prefixed frame, encoded and decoded in memory;
+//! a header announcing more than the limit is refused before its body is waited for:
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use chainp2p_framing::{LengthPrefix, UviError, UviFramed};
+//!
+//! let mut codec = UviFramed::new(1024);
+//! let mut wire = BytesMut::new();
+//! codec.encode(b"/multistream/1.0.0\n", &mut wire).unwrap();
+//! assert_eq!(wire[0], 19); // the uvarint length
+//! let frame = codec.decode(&mut wire).unwrap().unwrap();
+//! assert_eq!(&frame[..], b"/multistream/1.0.0\n");
+//!
+//! // A header of 1 MiB against a 1 KiB limit: an error from the header alone.
+//! let mut hostile = BytesMut::from(&[0x80, 0x80, 0x40][..]);
+//! assert!(matches!(codec.decode(&mut hostile), Err(UviError::TooLong { .. })));
+//!
+//! // noise's frames: a 2-byte big-endian length, then the body.
+//! let mut header = [0u8; 2];
+//! LengthPrefix::<2>::write_header(&mut header, 300).unwrap();
+//! assert_eq!(header, [1, 44]);
+//! assert_eq!(LengthPrefix::<2>::body_len(&header), Some(300));
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

@@ -15,6 +15,30 @@
 //! Runtime-agnostic: no tokio in the dependency tree; the negotiation timeout is a
 //! `futures-timer` delay. Feature `tokio-codec` (off by default) adds `tokio_util`'s
 //! `Decoder`/`Encoder` impls to the codecs.
+//!
+//! Both sides of a negotiation over an in-memory pipe: the dialer prefers secio, the listener
+//! knows only noise, they agree on noise:
+//!
+//! ```
+//! use chainp2p_core::BoxStream;
+//! use chainp2p_multistream::{dialer_select, listener_select, MultistreamConfig};
+//! use tokio_util::compat::TokioAsyncReadCompatExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (a, b) = tokio::io::duplex(4096);
+//! let (a, b): (BoxStream, BoxStream) = (Box::new(a.compat()), Box::new(b.compat()));
+//! let config = MultistreamConfig::default();
+//! let dialer = ["/secio/1.0.0".to_string(), "/noise".to_string()];
+//! let listener = ["/noise".to_string()];
+//! let (d, l) = tokio::join!(
+//!     dialer_select(a, &dialer, &config),
+//!     listener_select(b, &listener, &config),
+//! );
+//! assert_eq!(d.unwrap().protocol, "/noise"); // `.io` carries the chosen protocol from here
+//! assert_eq!(l.unwrap().protocol, "/noise");
+//! # }
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

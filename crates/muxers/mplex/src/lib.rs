@@ -18,6 +18,34 @@
 //! are ignored. Closing the session sends nothing (mplex has no GoAway): no new streams,
 //! queued frames are flushed, the socket is closed; the peer's streams that were not closed
 //! end with [`MplexError::SessionClosed`] after their buffered data.
+//!
+//! Two sessions over an in-memory pipe (no swarm): one side opens a substream, the other
+//! accepts it and reads; each session's I/O runs in its driver future:
+//!
+//! ```
+//! use chainp2p_core::{BoxStream, Muxer};
+//! use chainp2p_mplex::{start, MplexConfig};
+//! use futures::{AsyncReadExt, AsyncWriteExt};
+//! use tokio_util::compat::TokioAsyncReadCompatExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (a, b) = tokio::io::duplex(64 * 1024);
+//! let (a, b): (BoxStream, BoxStream) = (Box::new(a.compat()), Box::new(b.compat()));
+//! let (dialer, dialer_driver) = start(a, MplexConfig::default()).unwrap();
+//! let (listener, listener_driver) = start(b, MplexConfig::default()).unwrap();
+//! tokio::spawn(dialer_driver);
+//! tokio::spawn(listener_driver);
+//!
+//! let mut out = dialer.open_stream().await.unwrap();
+//! out.write_all(b"over mplex").await.unwrap();
+//! out.close().await.unwrap(); // half-close: CloseInitiator
+//! let mut inbound = listener.accept_stream().await.unwrap().unwrap();
+//! let mut got = Vec::new();
+//! inbound.read_to_end(&mut got).await.unwrap();
+//! assert_eq!(got, b"over mplex");
+//! # }
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

@@ -15,6 +15,21 @@
 //!
 //! The only reset the `Muxer` trait offers is dropping a stream without closing it, so the
 //! reset cases drop streams.
+//!
+//! A suite case by hand (a muxer's test file uses [`conformance_tests!`] instead): yamux on
+//! both ends of a pipe, one ping-pong substream:
+//!
+//! ```
+//! use chainp2p_muxer_conformance::{connected_pair, ping_pong, DEFAULT_PIPE_CAPACITY};
+//! use chainp2p_yamux::YamuxConfig;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), String> {
+//! let yamux = YamuxConfig::default();
+//! let pair = connected_pair(&yamux, &yamux, DEFAULT_PIPE_CAPACITY).await?;
+//! ping_pong(&*pair.dialer, &*pair.listener).await?; // "ping" one way, "pong" back
+//! # Ok(()) }
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

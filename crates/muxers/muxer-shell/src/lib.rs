@@ -13,6 +13,52 @@
 //!
 //! A muxer plugs in by implementing [`ShellSession`] for its session. What differs between
 //! muxers (reading, flow control, timers, how a session ends) stays in the muxer's own crate.
+//!
+//! A toy session plugged into the shell: its events say whom to wake, and
+//! [`Shared::dispatch`] wakes exactly those waiters:
+//!
+//! ```
+//! use std::collections::VecDeque;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use std::sync::Arc;
+//! use bytes::BytesMut;
+//! use chainp2p_muxer_shell::{register, Shared, ShellSession, Wake};
+//!
+//! /// A session that only queues events (a real one parses frames into them).
+//! #[derive(Debug, Default)]
+//! struct Toy { events: VecDeque<Wake<u32>> }
+//!
+//! impl ShellSession for Toy {
+//!     type StreamId = u32;
+//!     type Error = std::sync::Arc<std::io::Error>;
+//!     fn poll_wake(&mut self) -> Option<Wake<u32>> { self.events.pop_front() }
+//!     fn output_len(&self) -> usize { 0 }
+//!     fn queued_total(&self) -> u64 { 0 }
+//!     fn swap_output(&mut self, _buf: &mut BytesMut) {}
+//!     fn ended(&self) -> Option<Result<(), &Self::Error>> { None }
+//!     fn on_io_error(&mut self, _err: Self::Error) {}
+//!     fn on_closed(&mut self) {}
+//!     fn close_write(&mut self, _id: u32) -> Result<(), Self::Error> { Ok(()) }
+//!     fn reset(&mut self, _id: u32) {}
+//!     fn release(&mut self, _id: u32) {}
+//! }
+//!
+//! /// Counts its wake-ups.
+//! struct Count(AtomicUsize);
+//! impl futures::task::ArcWake for Count {
+//!     fn wake_by_ref(me: &Arc<Self>) { me.0.fetch_add(1, Ordering::SeqCst); }
+//! }
+//!
+//! let acceptor = Arc::new(Count(AtomicUsize::new(0)));
+//! let mut shared = Shared::new(Toy::default());
+//! register(&mut shared.accept, &futures::task::waker(acceptor.clone()));
+//! shared.session.events.push_back(Wake::Read(7)); // no such stream: wakes nobody
+//! shared.dispatch();
+//! assert_eq!(acceptor.0.load(Ordering::SeqCst), 0);
+//! shared.session.events.push_back(Wake::Accept); // an inbound stream arrived
+//! shared.dispatch();
+//! assert_eq!(acceptor.0.load(Ordering::SeqCst), 1);
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

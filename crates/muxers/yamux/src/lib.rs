@@ -23,6 +23,34 @@
 //! Runtime-agnostic: no tokio in the dependency tree, any executor drives the session. Feature
 //! `tokio-codec` (off by default) adds `tokio_util`'s `Decoder`/`Encoder` impls to
 //! [`FrameCodec`].
+//!
+//! Two sessions over an in-memory pipe (no swarm): the client opens a substream, the server
+//! accepts it and reads; each session's I/O runs in its driver future:
+//!
+//! ```
+//! use chainp2p_core::{BoxStream, Muxer};
+//! use chainp2p_yamux::{start, Mode, YamuxConfig};
+//! use futures::{AsyncReadExt, AsyncWriteExt};
+//! use tokio_util::compat::TokioAsyncReadCompatExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (a, b) = tokio::io::duplex(64 * 1024);
+//! let (a, b): (BoxStream, BoxStream) = (Box::new(a.compat()), Box::new(b.compat()));
+//! let (client, client_driver) = start(a, Mode::Client, YamuxConfig::default()).unwrap();
+//! let (server, server_driver) = start(b, Mode::Server, YamuxConfig::default()).unwrap();
+//! tokio::spawn(client_driver);
+//! tokio::spawn(server_driver);
+//!
+//! let mut out = client.open_stream().await.unwrap();
+//! out.write_all(b"over yamux").await.unwrap();
+//! out.close().await.unwrap(); // half-close: FIN
+//! let mut inbound = server.accept_stream().await.unwrap().unwrap();
+//! let mut got = Vec::new();
+//! inbound.read_to_end(&mut got).await.unwrap();
+//! assert_eq!(got, b"over yamux");
+//! # }
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

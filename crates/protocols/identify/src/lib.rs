@@ -14,6 +14,32 @@
 //!   [`info`] (decoded views, address parsing, trimming): no I/O.
 //! - Errors are [`chainp2p_core::ChainError`]s of layer [`LAYER`] whose source is an
 //!   [`IdentifyError`].
+//!
+//! The listener side answering one request, and the client checking the answer's key:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chainp2p_core::{identity::Keypair, BoxStream, HandlerContext, Role, StreamHandler};
+//! use tokio_util::compat::TokioAsyncReadCompatExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // An in-memory pipe stands in for a negotiated substream.
+//! let (a, b) = tokio::io::duplex(64 * 1024);
+//! let (mut client, server): (BoxStream, BoxStream) = (Box::new(a.compat()), Box::new(b.compat()));
+//! let ctx = HandlerContext::new(Role::Listener, Arc::new(Keypair::generate_ed25519()));
+//! let server_peer = ctx.local_key.public().to_peer_id();
+//! let handler = chainp2p_identify::IdentifyHandler::default();
+//! handler.set_protocols(vec!["/ipfs/ping/1.0.0".into()]);
+//! let serve = handler.handle(chainp2p_identify::PROTOCOL, server, ctx);
+//! let ask = chainp2p_identify::request(&mut client, Some(&server_peer));
+//! let (served, info) = tokio::join!(serve, ask);
+//! let info = info.unwrap();
+//! assert_eq!(info.public_key.to_peer_id(), server_peer); // checked against the expected peer
+//! assert_eq!(info.protocols, ["/ipfs/ping/1.0.0"]);
+//! assert!(served.is_ok());
+//! # }
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

@@ -24,15 +24,28 @@
 //! --example dht-swarm-sim -- --nodes 1000 --seed 42`; its 50-node version is the `dht_sim`
 //! test.
 //!
-//! ```no_run
+//! Two DHT nodes on loopback: the second bootstraps from the first, puts a record, and the
+//! first holds it:
+//!
+//! ```
 //! use chainp2p_kad_swarm::{BuildWithKad, KadOptions};
 //! use chainp2p_swarm::{identity::Keypair, SwarmBuilder};
 //!
-//! # async fn demo() -> Result<(), chainp2p_core::ChainError> {
-//! let (swarm, kad) = SwarmBuilder::new(Keypair::generate_ed25519())
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (seed, seed_kad) = SwarmBuilder::new(Keypair::generate_ed25519())
 //!     .build_with_kad(KadOptions::default())?;
-//! swarm.listen(&"/ip4/127.0.0.1/tcp/0".parse().unwrap()).await?;
-//! println!("{} peers in the routing table", kad.node().routing_table_len());
+//! let seed_addr = seed.listen(&"/ip4/127.0.0.1/tcp/0".parse()?).await?;
+//! let (node, kad) = SwarmBuilder::new(Keypair::generate_ed25519())
+//!     .build_with_kad(KadOptions::default())?;
+//! node.listen(&"/ip4/127.0.0.1/tcp/0".parse()?).await?;
+//!
+//! kad.node().bootstrap(vec![(seed.local_peer_id(), vec![seed_addr])]).await?;
+//! assert_eq!(kad.node().routing_table_len(), 1);
+//! let stored = kad.node().put_value(b"/v/colour".to_vec(), b"blue".to_vec()).await?;
+//! assert_eq!(stored, 1); // at the seed, the one other server
+//! let record = seed_kad.node().get_value(b"/v/colour".to_vec(), 1).await?;
+//! assert_eq!(record.map(|r| r.value), Some(b"blue".to_vec()));
 //! # Ok(()) }
 //! ```
 #![cfg_attr(

@@ -24,7 +24,27 @@
 //!     .with_k(16);
 //! config.validate().unwrap();
 //! let store = chainp2p_kad::MemoryStore::new(None, config.store_config());
-//! # let _ = store;
+//!
+//! // The store is sans-IO: time is passed in, so expiry is testable without waiting.
+//! use chainp2p_kad::{Record, RecordStore};
+//! use std::time::{Duration, SystemTime};
+//! let now = SystemTime::now();
+//! let record = Record {
+//!     key: b"/v/colour".to_vec(),
+//!     value: b"blue".to_vec(),
+//!     publisher: None,
+//!     expires: now + Duration::from_secs(60),
+//! };
+//! store.put(record, now).unwrap();
+//! let found = store.get(b"/v/colour", now).unwrap().unwrap();
+//! assert_eq!(found.value, b"blue");
+//! assert!(store.get(b"/v/colour", now + Duration::from_secs(61)).unwrap().is_none());
+//!
+//! // Kademlia's metric: SHA-256 of the key, XOR distance.
+//! use chainp2p_kad::key::Key;
+//! let (a, b) = (Key::new(b"a"), Key::new(b"b"));
+//! assert_eq!(a.distance(&b), b.distance(&a));
+//! assert_eq!(a.distance(&a).leading_zeros(), 256);
 //! ```
 #![cfg_attr(
     test,

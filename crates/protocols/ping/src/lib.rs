@@ -8,6 +8,32 @@
 //! - [`ping`] / [`ping_with_timeout`]: one ping on an already-negotiated stream.
 //! - [`protocol`]: the payload and echo check, no I/O.
 //! - Errors are [`chainp2p_core::ChainError`]s of layer [`LAYER`] whose source is a [`PingError`].
+//!
+//! The listener side serving one substream and the client pinging it:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chainp2p_core::{identity::Keypair, BoxStream, HandlerContext, Role, StreamHandler};
+//! use tokio_util::compat::TokioAsyncReadCompatExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // An in-memory pipe stands in for a negotiated substream.
+//! let (a, b) = tokio::io::duplex(64 * 1024);
+//! let (mut client, server): (BoxStream, BoxStream) = (Box::new(a.compat()), Box::new(b.compat()));
+//! let ctx = HandlerContext::new(Role::Listener, Arc::new(Keypair::generate_ed25519()));
+//! let handler = chainp2p_ping::PingHandler::default();
+//! let serve = handler.handle(chainp2p_ping::PROTOCOL, server, ctx);
+//! let ping = async {
+//!     let rtt = chainp2p_ping::ping(&mut client).await;
+//!     drop(client); // the stream ends: the handler returns
+//!     rtt
+//! };
+//! let (served, rtt) = tokio::join!(serve, ping);
+//! assert!(rtt.unwrap() < std::time::Duration::from_secs(5));
+//! assert!(served.is_ok());
+//! # }
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)

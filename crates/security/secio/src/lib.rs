@@ -17,6 +17,34 @@
 //! Shared-secret width: go- and py-libp2p strip leading zero bytes of the ECDH secret, the
 //! others do not; by default we learn which from the peer's first encrypted frame (see
 //! [`SharedSecretWidth::Auto`]).
+//!
+//! The Propose/Exchange handshake between two identities over an in-memory pipe, then bytes
+//! encrypted one way (the chosen cipher and hash are in the chain record's details):
+//!
+//! ```
+//! use chainp2p_core::{identity::Keypair, Role, SecurityHandler};
+//! use chainp2p_framing::testing::{boxed_pipe, ctx};
+//! use chainp2p_secio::SecioConfig;
+//! use futures::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let (alice, bob) = (Keypair::generate_ed25519(), Keypair::generate_ed25519());
+//! let (a, b) = boxed_pipe(); // an in-memory stand-in for a TCP socket
+//! let config = SecioConfig::new();
+//! let (dialer, listener) = (ctx(Role::Dialer, &alice), ctx(Role::Listener, &bob));
+//! let (d, l) = tokio::join!(config.secure(a, &dialer), config.secure(b, &listener));
+//! let (mut d, mut l) = (d.unwrap(), l.unwrap());
+//! assert_eq!(d.remote_peer, bob.public().to_peer_id()); // each side authenticated the other
+//! assert_eq!(l.remote_peer, alice.public().to_peer_id());
+//! assert!(d.details.iter().any(|(k, _)| k == "cipher"));
+//! d.io.write_all(b"over secio").await.unwrap();
+//! d.io.flush().await.unwrap();
+//! let mut got = [0u8; 10];
+//! l.io.read_exact(&mut got).await.unwrap();
+//! assert_eq!(&got, b"over secio");
+//! # }
+//! ```
 #![cfg_attr(
     test,
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
