@@ -152,6 +152,9 @@ fn tampered_signature_v2_is_refused() {
     ));
 }
 
+/// A change to one protobuf field of a record.
+type Change = fn(&mut IpnsEntry);
+
 #[test]
 fn protobuf_fields_differing_from_the_signed_data_are_refused() {
     assert_eq!(
@@ -172,7 +175,7 @@ fn protobuf_fields_differing_from_the_signed_data_are_refused() {
     );
     // The other three fields, each changed in turn in the valid V1+V2 record.
     let base = IpnsEntry::decode(fixture("ed25519-v1v2.ipns-record").as_slice()).unwrap();
-    let cases: [(&str, fn(&mut IpnsEntry)); 3] = [
+    let cases: [(&str, Change); 3] = [
         ("Validity", |e| {
             e.validity = Some(b"2125-01-02T00:00:00.000000000Z".to_vec())
         }),
