@@ -615,3 +615,68 @@ async fn custom_kad_protocol_and_mismatch() -> Result<()> {
     })
     .await
 }
+
+/// One of the IPNS fixtures made by the JS `ipns` package (`crates/protocols/kad/tests/fixtures/ipns`).
+fn ipns_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/protocols/kad/tests/fixtures/ipns")
+        .join(name)
+}
+
+/// `--ipfs-records` nodes store only `/pk/` and `/ipns/`: a `/foo/` put is refused (locally with
+/// the flag: exit 2; by every server without it: stored nowhere, exit 1), and a real IPNS record
+/// (made by js-ipns) put under `/ipns/<peer id>` comes back byte for byte from another node.
+#[tokio::test]
+async fn ipfs_records_refuse_foo_and_keep_a_real_ipns_record() -> Result<()> {
+    bounded(async {
+        let stores = [Store::Memory; 3];
+        let nodes = network(&[71, 72, 73], &stores, &["--ipfs-records"]).await?;
+        let (a, c) = (&nodes[0], &nodes[2]);
+        let ipfs = ["--ipfs-records"];
+
+        let out = kad(&ipfs, &["put", &a.addr, "/foo/bar", "baz"]).await?;
+        let err = expect_exit(&out, 2, "kad --ipfs-records put /foo/bar")?;
+        ensure!(err.contains("only /pk/ and /ipns/"), "{err}");
+        let out = kad(&[], &["put", &a.addr, "/foo/bar", "baz"]).await?;
+        let err = expect_exit(&out, 1, "kad put /foo/bar to --ipfs-records servers")?;
+        ensure!(err.contains("stored at no peer"), "{err}");
+
+        let name = std::fs::read(ipns_fixture("ed25519.name"))?;
+        let peer = libp2p::PeerId::from_bytes(&name[6..])?;
+        let record_path = ipns_fixture("ed25519-v1v2.ipns-record");
+        let record = std::fs::read(&record_path)?;
+        let key = format!("/ipns/{peer}");
+        let file = record_path.to_str().context("non-UTF-8 fixture path")?;
+        let line = kad_ok(
+            &ipfs,
+            &["put", &a.addr, &key, "--value-file", file],
+            "kad put /ipns/",
+        )
+        .await?;
+        ensure!(line["stored_at"].as_u64() >= Some(1), "{line}");
+        let line = kad_ok(&ipfs, &["get", &c.addr, &key], "kad get /ipns/ via C").await?;
+        use base64::Engine as _;
+        let want = base64::engine::general_purpose::STANDARD.encode(&record);
+        ensure!(line["value_base64"] == want.as_str(), "{line}");
+        ensure!(
+            line["value"].is_null(),
+            "a protobuf record is not UTF-8: {line}"
+        );
+        // The expired record is refused by the servers too.
+        let expired = ipns_fixture("ed25519-expired.ipns-record");
+        let out = kad(
+            &[],
+            &[
+                "put",
+                &a.addr,
+                &key,
+                "--value-file",
+                expired.to_str().unwrap(),
+            ],
+        )
+        .await?;
+        expect_exit(&out, 1, "kad put of an expired record")?;
+        Ok(())
+    })
+    .await
+}

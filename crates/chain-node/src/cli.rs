@@ -73,7 +73,11 @@ pub struct CommonArgs {
     #[arg(long, global = true, value_name = "ID", default_value = chainp2p_kad::config::DEFAULT_PROTOCOL)]
     pub kad_protocol: String,
     /// Records as IPFS uses them: store only /pk/ and /ipns/ records, validated as kubo does
-    /// (signature, expiry, key), and refuse every other namespace (as the public DHT does).
+    /// (IPNS: signatureV2, expiry, name, size; /pk/: the key hashes to the name), and refuse
+    /// every other namespace, as go-libp2p-kad-dht does on the public DHT. Off by default (any
+    /// key is stored; /pk/ is checked either way): turn it on for a `listen` node serving the
+    /// public /ipfs/kad/1.0.0 DHT. With it, `kad put/get` KEYs /ipns/NAME and /pk/NAME (NAME: a
+    /// peer id or k51… CID) mean the binary routing keys, and a refused record exits 2.
     #[arg(long, global = true)]
     pub ipfs_records: bool,
     /// Seconds before the command gives up (default 20; `listen` runs until Ctrl-C unless given).

@@ -154,9 +154,58 @@ pub fn provider_key(text: &str) -> Vec<u8> {
     }
 }
 
+/// The record key `kad put`/`kad get` mean by KEY: its UTF-8 bytes, except with
+/// `--ipfs-records`, where `/ipns/NAME` and `/pk/NAME` with NAME a peer id (`12D3…`, `Qm…`) or
+/// a libp2p-key CID (`k51…`) mean the binary routing key, `/ipns/` or `/pk/` followed by the
+/// peer id's bytes (as kubo's `ipfs routing put/get` take them).
+pub fn record_key(text: &str, ipfs_records: bool) -> Vec<u8> {
+    if ipfs_records {
+        for prefix in ["/ipns/", "/pk/"] {
+            let Some(name) = text.strip_prefix(prefix) else {
+                continue;
+            };
+            let peer = name.parse::<PeerId>().ok().or_else(|| {
+                let cid = cid::Cid::try_from(name).ok()?;
+                PeerId::from_multihash(cid.hash().to_owned()).ok()
+            });
+            if let Some(peer) = peer {
+                let mut key = prefix.as_bytes().to_vec();
+                key.extend_from_slice(&peer.to_bytes());
+                return key;
+            }
+        }
+    }
+    text.as_bytes().to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipfs_record_keys_name_peers_by_their_bytes() {
+        let peer: PeerId = "12D3KooWPjceQrSwdWXPyLLeABRXmuqt69Rg3sBYbU1Nft9HyQ6X"
+            .parse()
+            .unwrap();
+        let mut ipns = b"/ipns/".to_vec();
+        ipns.extend_from_slice(&peer.to_bytes());
+        let text = format!("/ipns/{peer}");
+        assert_eq!(record_key(&text, true), ipns);
+        assert_eq!(record_key(&text, false), text.as_bytes());
+        // The same name as a libp2p-key CIDv1 (base36), as kubo prints IPNS names.
+        let cid = cid::Cid::new_v1(0x72, *peer.as_ref());
+        let k51 = cid
+            .to_string_of_base(cid::multibase::Base::Base36Lower)
+            .unwrap();
+        assert!(k51.starts_with("k51"), "{k51}");
+        assert_eq!(record_key(&format!("/ipns/{k51}"), true), ipns);
+        let mut pk = b"/pk/".to_vec();
+        pk.extend_from_slice(&peer.to_bytes());
+        assert_eq!(record_key(&format!("/pk/{peer}"), true), pk);
+        // Anything else stays text.
+        assert_eq!(record_key("/ipns/example.com", true), b"/ipns/example.com");
+        assert_eq!(record_key("/foo/bar", true), b"/foo/bar");
+    }
 
     #[test]
     fn cid_keys_mean_their_multihash_and_text_stays_text() {

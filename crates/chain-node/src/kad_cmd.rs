@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use chainp2p_core::identity::PeerId;
 use chainp2p_kad::message::KadPeer;
-use chainp2p_kad::node::{KadNode, Mode};
+use chainp2p_kad::node::{KadNode, Mode, NodeError};
+use chainp2p_kad::store::StoreError;
 use chainp2p_kad_swarm::{BuildWithKad, KadService};
 use chainp2p_swarm::Swarm;
 
@@ -90,7 +91,15 @@ async fn operate(
         }
         KadOp::Put { key, .. } => {
             let value = put_value.unwrap_or_default();
-            let stored = node.put_value(key.as_bytes().to_vec(), value).await?;
+            let stored = match node
+                .put_value(dht::record_key(key, common.ipfs_records), value)
+                .await
+            {
+                Err(NodeError::Store(StoreError::Invalid(why))) => {
+                    return Err(CliError::Usage(format!("record refused: {why}")).into())
+                }
+                other => other?,
+            };
             tokio::time::sleep(LINGER).await;
             out.emit(
                 Op::Put {
@@ -102,7 +111,8 @@ async fn operate(
             );
         }
         KadOp::Get { key, out: file, .. } => {
-            let Some(record) = node.get_value(key.as_bytes().to_vec(), 1).await? else {
+            let wanted = dht::record_key(key, common.ipfs_records);
+            let Some(record) = node.get_value(wanted, 1).await? else {
                 return Err(CliError::NotFound(format!("no record found for key {key:?}")).into());
             };
             if let Some(path) = file {

@@ -11,6 +11,12 @@
 //! present, the protobuf's V1 fields equal the CBOR ones (as boxo checks); the validity
 //! (ValidityType 0: an RFC 3339 end of life) is not past `now`. Sans-IO: `now` is passed in.
 //!
+//! Key types: Ed25519 always; RSA (the legacy IPNS keys, which the spec says implementations
+//! SHOULD verify), secp256k1 and ECDSA only when `chainp2p-core` is built with their features
+//! (`chainp2p-node` enables all three); a record signed with a key type not built in is refused
+//! as [`IpnsError::BadPublicKey`]. `tests/ipns.rs` checks all of this against records made by
+//! the official JS `ipns` package (`tests/fixtures/ipns/`).
+//!
 //! Selection ([`select`], as boxo's `Validator.Select`): the highest sequence, then the latest
 //! end of life, then the greater record bytes; an unparseable record never wins.
 
